@@ -1,0 +1,258 @@
+package graph_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/agentgraph/agentgraph/graph"
+	"github.com/agentgraph/agentgraph/internal/agents"
+	"github.com/agentgraph/agentgraph/internal/auth"
+	"github.com/agentgraph/agentgraph/internal/knowledge"
+	"github.com/agentgraph/agentgraph/internal/profile"
+	"github.com/agentgraph/agentgraph/internal/store"
+	"github.com/agentgraph/agentgraph/internal/testdb"
+)
+
+const testSecret = "test-secret-test-secret-test-secret!"
+
+// env is the whole GraphQL stack over HTTP on a private, migrated database.
+type env struct {
+	t       testing.TB
+	srv     *httptest.Server
+	pool    *pgxpool.Pool
+	queries *roundTrips
+}
+
+// roundTrips counts what the pool sends to Postgres: each batch and each
+// query outside a batch is one round trip.
+type roundTrips struct {
+	n   atomic.Int64
+	mu  sync.Mutex
+	sql []string // the statements since reset, for failure messages
+}
+
+// reset zeroes the count and forgets the statements.
+func (c *roundTrips) reset() {
+	c.mu.Lock()
+	c.sql = nil
+	c.mu.Unlock()
+	c.n.Store(0)
+}
+
+// statements returns the statements sent since reset, abbreviated.
+func (c *roundTrips) statements() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.sql...)
+}
+
+func (c *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	if ctx.Value(inBatch{}) == nil {
+		c.n.Add(1)
+	}
+	return ctx
+}
+func (c *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (c *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.n.Add(1)
+	return context.WithValue(ctx, inBatch{}, true)
+}
+func (c *roundTrips) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	if strings.Contains(d.SQL, "set_config") {
+		return
+	}
+	sql := strings.Join(strings.Fields(d.SQL), " ")
+	c.mu.Lock()
+	c.sql = append(c.sql, sql[:min(len(sql), 70)])
+	c.mu.Unlock()
+}
+func (c *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+type inBatch struct{}
+
+// newEnv starts the stack with a generous loader wait, which keeps batching
+// deterministic on a loaded CI machine.
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	return newEnvWait(t, 10*time.Millisecond)
+}
+
+// newEnvWait starts the stack with the given loader wait.
+func newEnvWait(t testing.TB, wait time.Duration) *env {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(testdb.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := &roundTrips{}
+	cfg.ConnConfig.Tracer = rt
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	v, err := auth.NewVerifier(context.Background(), auth.Options{HS256Secret: []byte(testSecret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(pool)
+	r := &graph.Resolver{Store: st, Agents: agents.New(st, "gpt-4o-mini"), Knowledge: knowledge.New(st), Profile: profile.New(st)}
+	srv := httptest.NewServer(graph.NewHandler(r, graph.Options{Verifier: v, LoaderWait: wait}))
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, pool: pool, queries: rt}
+}
+
+// token signs an HS256 access token for user with extra claims merged in.
+func token(user uuid.UUID, extra map[string]any) string {
+	claims := map[string]any{"sub": user.String(), "role": "authenticated", "aud": "authenticated",
+		"exp": time.Now().Add(time.Hour).Unix()}
+	for k, v := range extra {
+		claims[k] = v
+	}
+	enc := func(v any) string {
+		b, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	head := enc(map[string]string{"alg": "HS256", "typ": "JWT"}) + "." + enc(claims)
+	mac := hmac.New(sha256.New, []byte(testSecret))
+	mac.Write([]byte(head))
+	return head + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// gqlError is one error of a response.
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+type response struct {
+	Data   json.RawMessage `json:"data"`
+	Errors []gqlError      `json:"errors"`
+}
+
+// code is the extensions.code of the first error, or "".
+func (r response) code() string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	c, _ := r.Errors[0].Extensions["code"].(string)
+	return c
+}
+
+// as decodes data into v.
+func (r response) as(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Data, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Data, err)
+	}
+}
+
+// raw posts a query with the given bearer token ("" for none).
+func (e *env) raw(t testing.TB, bearer, query string, vars map[string]any) response {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out response
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		t.Fatalf("decode response (status %d): %v", res.StatusCode, err)
+	}
+	return out
+}
+
+// as runs a query as user; errors are returned in the response.
+func (e *env) as(t testing.TB, user uuid.UUID, query string, vars map[string]any) response {
+	t.Helper()
+	return e.raw(t, token(user, nil), query, vars)
+}
+
+// must runs a query as user and fails the test on any error.
+func (e *env) must(t testing.TB, user uuid.UUID, query string, vars map[string]any) response {
+	t.Helper()
+	r := e.as(t, user, query, vars)
+	if len(r.Errors) > 0 {
+		t.Fatalf("query failed: %+v\nquery: %s", r.Errors, query)
+	}
+	return r
+}
+
+// wantCode fails unless the response's first error has the code.
+func wantCode(t testing.TB, r response, code string) {
+	t.Helper()
+	if r.code() != code {
+		t.Fatalf("want error code %s, got %q (errors %+v, data %s)", code, r.code(), r.Errors, r.Data)
+	}
+}
+
+// id extracts data.<field>.id from a mutation's response.
+func id(t testing.TB, r response, field string) string {
+	t.Helper()
+	var m map[string]struct {
+		ID string `json:"id"`
+	}
+	r.as(t, &m)
+	if m[field].ID == "" {
+		t.Fatalf("no %s.id in %s", field, r.Data)
+	}
+	return m[field].ID
+}
+
+// fixture is one user's data: an agent with a skill and training data, a
+// collection with an entry, and the agent's access to it.
+type fixture struct {
+	user                                      uuid.UUID
+	agent, collection, entry, training, skill string
+}
+
+func (e *env) seed(t testing.TB, user uuid.UUID) fixture {
+	t.Helper()
+	f := fixture{user: user}
+	f.agent = id(t, e.must(t, user, `mutation { createAgent(input: {name: "Agent", type: RESEARCH}) { id } }`, nil), "createAgent")
+	f.collection = id(t, e.must(t, user, `mutation { createCollection(input: {name: "Notes"}) { id } }`, nil), "createCollection")
+	f.entry = id(t, e.must(t, user, `mutation($c: ID!) { addKnowledgeEntry(input: {collectionId: $c, content: "The sky is blue", type: FACT}) { id } }`,
+		map[string]any{"c": f.collection}), "addKnowledgeEntry")
+	f.training = id(t, e.must(t, user, `mutation($a: ID!) { addTrainingData(agentId: $a, input: {type: INSTRUCTION, title: "Be brief", content: "Answer in one line."}) { id } }`,
+		map[string]any{"a": f.agent}), "addTrainingData")
+	f.skill = "web-search"
+	e.must(t, user, `mutation($a: ID!) { installSkill(agentId: $a, input: {slug: "web-search", name: "Web search"}) { id } }`, map[string]any{"a": f.agent})
+	e.must(t, user, `mutation($a: ID!, $c: ID!) { grantKnowledgeAccess(agentId: $a, collectionId: $c, accessLevel: READ) { accessLevel } }`,
+		map[string]any{"a": f.agent, "c": f.collection})
+	return f
+}
+
+// count runs a SQL count as the superuser, bypassing RLS, to check what is
+// really stored.
+func (e *env) count(t testing.TB, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := e.pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return n
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -1,0 +1,176 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+
+	"github.com/agentgraph/agentgraph/graph/model"
+	"github.com/agentgraph/agentgraph/internal/agents"
+	"github.com/agentgraph/agentgraph/internal/apperr"
+	"github.com/agentgraph/agentgraph/internal/auth"
+	"github.com/agentgraph/agentgraph/internal/knowledge"
+	"github.com/agentgraph/agentgraph/internal/loaders"
+	domain "github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/page"
+	"github.com/agentgraph/agentgraph/internal/profile"
+	"github.com/agentgraph/agentgraph/internal/store"
+	"github.com/agentgraph/agentgraph/internal/validate"
+)
+
+// Resolver is the root of the resolvers; it holds the domain services. Root
+// fields call the store or a service; nested fields go through loaders.
+type Resolver struct {
+	Store     *store.Store
+	Agents    *agents.Service
+	Knowledge *knowledge.Service
+	Profile   *profile.Service
+}
+
+// later answers an operation whose issue has not landed yet.
+func later(op string) error {
+	return apperr.New(apperr.NotImplemented, "%s is not available yet", op)
+}
+
+// done turns an operation's error into the Boolean! of delete mutations.
+func done(err error) (bool, error) { return err == nil, err }
+
+func viewer(ctx context.Context) (*model.Viewer, error) {
+	u, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &model.Viewer{ID: u.ID.String()}, nil
+}
+
+func loadAgent(ctx context.Context, id uuid.UUID) (*domain.Agent, error) {
+	a, err := loaders.For(ctx).Agent.Load(ctx, id)
+	return a, loaders.NotFound(err, "agent")
+}
+
+func loadCollection(ctx context.Context, id uuid.UUID) (*domain.Collection, error) {
+	c, err := loaders.For(ctx).Collection.Load(ctx, id)
+	return c, loaders.NotFound(err, "collection")
+}
+
+// agent answers agent(id): null when it is not the viewer's.
+func (r *Resolver) agent(ctx context.Context, id string) (*domain.Agent, error) {
+	aid, err := validate.ID("id", id)
+	if err != nil {
+		return nil, err
+	}
+	a, err := r.Store.Agent(ctx, aid)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, nil
+	}
+	if err == nil {
+		loaders.For(ctx).Agent.Prime(a.ID, a)
+	}
+	return a, err
+}
+
+func (r *Resolver) agents(ctx context.Context, first *int, after *string, status *domain.AgentStatus, typ *domain.AgentType) (*model.AgentConnection, error) {
+	args, err := page.Forward(first, after)
+	if err != nil {
+		return nil, err
+	}
+	f := store.AgentFilter{Status: status, Type: typ}
+	p, err := r.Store.Agents(ctx, f, args)
+	if err != nil {
+		return nil, err
+	}
+	c := &model.AgentConnection{Edges: []*model.AgentEdge{}, Count: func(ctx context.Context) (int, error) { return r.Store.CountAgents(ctx, f) }}
+	c.PageInfo = pageInfo(p, func(a *domain.Agent) page.Cursor { return page.Cursor{At: a.CreatedAt, ID: a.ID} },
+		func(cursor string, a *domain.Agent) {
+			c.Edges = append(c.Edges, &model.AgentEdge{Cursor: cursor, Node: a})
+		})
+	l := loaders.For(ctx).Agent
+	for _, a := range p.Items {
+		l.Prime(a.ID, a)
+	}
+	return c, nil
+}
+
+// collection answers collection(id): null when it is not the viewer's.
+func (r *Resolver) collection(ctx context.Context, id string) (*domain.Collection, error) {
+	cid, err := validate.ID("id", id)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.Store.Collection(ctx, cid)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, nil
+	}
+	if err == nil {
+		loaders.For(ctx).Collection.Prime(c.ID, c)
+	}
+	return c, err
+}
+
+func (r *Resolver) collections(ctx context.Context, first *int, after *string) (*model.KnowledgeCollectionConnection, error) {
+	args, err := page.Forward(first, after)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.Store.Collections(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	c := &model.KnowledgeCollectionConnection{Edges: []*model.KnowledgeCollectionEdge{}, Count: r.Store.CountCollections}
+	c.PageInfo = pageInfo(p, func(x *domain.Collection) page.Cursor { return page.Cursor{At: x.CreatedAt, ID: x.ID} },
+		func(cursor string, x *domain.Collection) {
+			c.Edges = append(c.Edges, &model.KnowledgeCollectionEdge{Cursor: cursor, Node: x})
+		})
+	l := loaders.For(ctx).Collection
+	for _, x := range p.Items {
+		l.Prime(x.ID, x)
+	}
+	return c, nil
+}
+
+// entries answers KnowledgeCollection.entries through a loader, so a list of
+// collections loads all their pages in one round trip.
+func (r *Resolver) entries(ctx context.Context, col *domain.Collection, first *int, after *string, typ *domain.KnowledgeType) (*model.KnowledgeEntryConnection, error) {
+	args, err := page.Forward(first, after)
+	if err != nil {
+		return nil, err
+	}
+	key := store.EntriesKey{Collection: col.ID, Page: args.Key()}
+	if typ != nil {
+		key.Type = *typ
+	}
+	p, err := loaders.Linked(ctx, loaders.For(ctx).EntryPage, key, col.Batch, func(id uuid.UUID) store.EntriesKey {
+		k := key
+		k.Collection = id
+		return k
+	})
+	if err != nil {
+		return nil, err
+	}
+	count := store.CountKey{Collection: col.ID, Type: key.Type}
+	c := &model.KnowledgeEntryConnection{Edges: []*model.KnowledgeEntryEdge{}, Count: func(ctx context.Context) (int, error) {
+		return loaders.Linked(ctx, loaders.For(ctx).EntryCount, count, col.Batch, func(id uuid.UUID) store.CountKey {
+			return store.CountKey{Collection: id, Type: key.Type}
+		})
+	}}
+	c.PageInfo = pageInfo(p, func(e *domain.Entry) page.Cursor { return page.Cursor{At: e.CreatedAt, ID: e.ID} },
+		func(cursor string, e *domain.Entry) {
+			c.Edges = append(c.Edges, &model.KnowledgeEntryEdge{Cursor: cursor, Node: e})
+		})
+	return c, nil
+}
+
+// pageInfo calls edge for every item of p with its cursor, and returns the
+// page's PageInfo.
+func pageInfo[T any](p page.Page[T], key func(T) page.Cursor, edge func(cursor string, item T)) *model.PageInfo {
+	info := &model.PageInfo{HasNextPage: p.HasNext, HasPreviousPage: p.HasPrev}
+	for i, item := range p.Items {
+		cursor := key(item).Encode()
+		if i == 0 {
+			info.StartCursor = &cursor
+		}
+		info.EndCursor = &cursor
+		edge(cursor, item)
+	}
+	return info
+}

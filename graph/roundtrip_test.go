@@ -1,0 +1,71 @@
+package graph_test
+
+import (
+	"testing"
+
+	"github.com/google/uuid"
+)
+
+// dashboardQuery is the app's home page: every agent with its skills,
+// training data and knowledge access, each collection with its entry count.
+const dashboardQuery = `query {
+  agents(first: 100) {
+    totalCount
+    edges { node {
+      id name
+      skills { slug }
+      trainingData { title enabled }
+      knowledgeAccess { accessLevel collection { name entryCount } }
+    } }
+  }
+}`
+
+// The round trips of a request depend on its shape, never on list sizes: the
+// dashboard costs the same for 2 agents as for 50, at most one per loading
+// field.
+func TestDashboardRoundTripsDoNotGrowWithAgents(t *testing.T) {
+	t.Parallel()
+	trips := func(agents int) int64 {
+		e := newEnv(t)
+		user := uuid.New()
+		for range agents {
+			e.seed(t, user)
+		}
+		e.must(t, user, dashboardQuery, nil) // warm up: prepare statements on the connection
+		e.queries.n.Store(0)
+		r := e.must(t, user, dashboardQuery, nil)
+		var got struct {
+			Agents struct {
+				TotalCount int
+				Edges      []struct {
+					Node struct {
+						Skills          []struct{ Slug string }
+						KnowledgeAccess []struct {
+							Collection struct{ EntryCount int }
+						}
+					}
+				}
+			}
+		}
+		r.as(t, &got)
+		if got.Agents.TotalCount != agents || len(got.Agents.Edges) != agents {
+			t.Fatalf("want %d agents, got %d (total %d)", agents, len(got.Agents.Edges), got.Agents.TotalCount)
+		}
+		for _, edge := range got.Agents.Edges {
+			if len(edge.Node.Skills) != 1 || len(edge.Node.KnowledgeAccess) != 1 || edge.Node.KnowledgeAccess[0].Collection.EntryCount != 1 {
+				t.Fatalf("nested data wrong: %+v", edge.Node)
+			}
+		}
+		return e.queries.n.Load()
+	}
+	small, large := trips(2), trips(50)
+	t.Logf("round trips: 2 agents %d, 50 agents %d", small, large)
+	if small != large {
+		t.Fatalf("round trips grow with the list: %d for 2 agents, %d for 50", small, large)
+	}
+	// agents, totalCount, skills, trainingData, knowledgeAccess (joined with
+	// its collection, which saves the seventh), entryCount.
+	if want := int64(6); large != want {
+		t.Fatalf("want %d round trips, got %d", want, large)
+	}
+}

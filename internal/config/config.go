@@ -1,0 +1,67 @@
+// Package config reads the server's settings from the environment
+// (runtime.md) and rejects bad ones with one clear message at start.
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// DefaultDatabaseURL is the local Postgres of a development machine.
+const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// Config is the server's configuration.
+type Config struct {
+	Port           int
+	DatabaseURL    string
+	JWTSecret      string
+	JWKSURL        string
+	AllowedOrigins []string
+	// DefaultModel is the personality model of an agent created without one.
+	DefaultModel string
+	// LoaderWait is how long dataloaders gather keys before querying.
+	LoaderWait time.Duration
+	// ShutdownTimeout bounds a graceful shutdown.
+	ShutdownTimeout time.Duration
+}
+
+// Load reads the configuration through getenv (os.Getenv in production).
+func Load(getenv func(string) string) (Config, error) {
+	get := func(k, def string) string {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		DatabaseURL:     get("DATABASE_URL", DefaultDatabaseURL),
+		JWTSecret:       getenv("SUPABASE_JWT_SECRET"),
+		JWKSURL:         get("SUPABASE_JWKS_URL", ""),
+		DefaultModel:    get("DEFAULT_MODEL", "gpt-4o-mini"),
+		ShutdownTimeout: 15 * time.Second,
+	}
+	port, err := strconv.Atoi(get("PORT", "8080"))
+	if err != nil || port < 0 || port > 65535 {
+		return c, fmt.Errorf("PORT must be a port number, got %q", getenv("PORT"))
+	}
+	c.Port = port
+	if _, err := pgxpool.ParseConfig(c.DatabaseURL); err != nil {
+		// pgx's message can echo the URL, password included; say only what is wrong.
+		return c, fmt.Errorf("DATABASE_URL is not a valid Postgres URL or DSN")
+	}
+	for _, o := range strings.Split(getenv("ALLOWED_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.AllowedOrigins = append(c.AllowedOrigins, strings.TrimRight(o, "/"))
+		}
+	}
+	wait, err := time.ParseDuration(get("LOADER_WAIT", "1ms"))
+	if err != nil || wait < 0 || wait > time.Second {
+		return c, fmt.Errorf("LOADER_WAIT must be a duration up to 1s, like 1ms")
+	}
+	c.LoaderWait = wait
+	return c, nil
+}

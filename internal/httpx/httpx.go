@@ -1,0 +1,69 @@
+// Package httpx holds the HTTP middleware around the API: CORS and metrics.
+package httpx
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// CORS allows the listed origins (ALLOWED_ORIGINS) to call the API from a
+// browser with credentials. No list means no cross-origin browser access.
+func CORS(allowed []string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" && slices.Contains(allowed, origin) {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Allow-Credentials", "true")
+			h.Add("Vary", "Origin")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Apollo-Require-Preflight, X-Request-Id")
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+var requestDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
+	Name:    "agentgraph_http_request_duration_seconds",
+	Help:    "HTTP request duration by route and status.",
+	Buckets: prometheus.DefBuckets,
+}, []string{"route", "status"})
+
+// Metrics serves mux, recording every request's duration by route pattern
+// (never by raw path, which would let clients grow the label set) and status.
+func Metrics(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		_, route := mux.Handler(r)
+		mux.ServeHTTP(rec, r)
+		if route == "" {
+			route = "unmatched"
+		}
+		requestDuration.WithLabelValues(route, strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer (flush,
+// hijack for WebSocket upgrades).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -1,0 +1,194 @@
+// Package model holds the domain types shared by the store, the loaders and the
+// GraphQL layer. gqlgen binds the schema's types to these structs (gqlgen.yml),
+// so a row read from Postgres is served without being copied into another type.
+//
+// Enumerations are strings holding the database's lowercase values; gqlgen maps
+// them to the schema's upper-case enum values through enum_values in gqlgen.yml.
+package model
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// AgentType is agents.agent_type.
+type AgentType string
+
+// The agent types.
+const (
+	AgentTypeEmail    AgentType = "email"
+	AgentTypeCalendar AgentType = "calendar"
+	AgentTypeResearch AgentType = "research"
+	AgentTypeCode     AgentType = "code"
+	AgentTypeCustom   AgentType = "custom"
+)
+
+// AgentStatus is agents.status.
+type AgentStatus string
+
+// The agent statuses. A destroyed agent keeps its data but no longer acts.
+const (
+	AgentStatusActive    AgentStatus = "active"
+	AgentStatusSleeping  AgentStatus = "sleeping"
+	AgentStatusDestroyed AgentStatus = "destroyed"
+)
+
+// TrustTier is agents.trust_tier.
+type TrustTier string
+
+// The trust tiers, from least to most trusted.
+const (
+	TrustTierObserver TrustTier = "observer"
+	TrustTierHelper   TrustTier = "helper"
+	TrustTierPartner  TrustTier = "partner"
+	TrustTierTrusted  TrustTier = "trusted"
+)
+
+// TrainingDataType is agent_training_data.type.
+type TrainingDataType string
+
+// The training data types.
+const (
+	TrainingDataKnowledge   TrainingDataType = "knowledge"
+	TrainingDataInstruction TrainingDataType = "instruction"
+	TrainingDataExample     TrainingDataType = "example"
+)
+
+// AccessLevel is agent_knowledge_access.access_level.
+type AccessLevel string
+
+// The access levels.
+const (
+	AccessRead      AccessLevel = "read"
+	AccessReadWrite AccessLevel = "read_write"
+)
+
+// KnowledgeType is knowledge_entries.type.
+type KnowledgeType string
+
+// The knowledge entry types.
+const (
+	KnowledgeFact       KnowledgeType = "fact"
+	KnowledgePreference KnowledgeType = "preference"
+	KnowledgeKnowledge  KnowledgeType = "knowledge"
+	KnowledgeNote       KnowledgeType = "note"
+	KnowledgeSummary    KnowledgeType = "summary"
+)
+
+// MessageRole is chat_messages.role.
+type MessageRole string
+
+// The message roles.
+const (
+	RoleUser      MessageRole = "user"
+	RoleAssistant MessageRole = "assistant"
+)
+
+// Personality is how an agent speaks and which model it runs on.
+type Personality struct {
+	Model     string  `json:"model"`
+	Tone      *string `json:"tone"`
+	Verbosity *string `json:"verbosity"`
+}
+
+// Agent is a row of agents.
+type Agent struct {
+	ID           uuid.UUID
+	UserID       uuid.UUID
+	Name         string
+	Type         AgentType
+	Status       AgentStatus
+	TrustTier    TrustTier
+	Personality  Personality
+	Objective    *string
+	Instructions *string
+	Background   *string
+	EmailAddress *string
+	IsHead       bool
+	Level        int
+	Xp           int
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	// Batch holds the ids of the agents read together with this one. Nested
+	// fields load for all of them at once, so batching does not depend on
+	// sibling resolvers happening to start within the loader's wait.
+	Batch []uuid.UUID
+}
+
+// Skill is a row of agent_skills.
+type Skill struct {
+	ID          uuid.UUID
+	AgentID     uuid.UUID
+	Slug        string
+	Name        string
+	Category    *string
+	Level       int
+	InstalledAt time.Time
+}
+
+// TrainingData is a row of agent_training_data.
+type TrainingData struct {
+	ID        uuid.UUID
+	AgentID   uuid.UUID
+	Type      TrainingDataType
+	Title     string
+	Content   string
+	Enabled   bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// KnowledgeAccess is a row of agent_knowledge_access: an agent may read (or
+// write) a collection.
+type KnowledgeAccess struct {
+	ID           uuid.UUID
+	AgentID      uuid.UUID
+	CollectionID uuid.UUID
+	AccessLevel  AccessLevel
+	// Collection is the collection itself when it was read with the row (a
+	// join saves the dashboard a round trip); nil when it must be loaded.
+	Collection *Collection
+}
+
+// Collection is a row of knowledge_collections.
+type Collection struct {
+	ID          uuid.UUID
+	UserID      uuid.UUID
+	Name        string
+	Description *string
+	IsDefault   bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	// Batch holds the ids of the collections read together with this one
+	// (see Agent.Batch).
+	Batch []uuid.UUID
+}
+
+// Entry is a row of knowledge_entries.
+type Entry struct {
+	ID           uuid.UUID
+	UserID       uuid.UUID
+	CollectionID uuid.UUID
+	Content      string
+	Type         KnowledgeType
+	Importance   float64
+	Source       string
+	PineconeID   *string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Personalization is the viewer's row of user_personalization.
+type Personalization struct {
+	Bio        *string
+	Occupation *string
+	Company    *string
+	Goals      *string
+	Interests  *string
+	AboutMe    *string
+	Twitter    *string
+	Linkedin   *string
+	Github     *string
+	Instagram  *string
+}

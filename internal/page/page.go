@@ -1,0 +1,146 @@
+// Package page implements Relay cursor pagination over a keyset order of
+// (created_at, id): stable under inserts, and index-backed, unlike OFFSET.
+package page
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/agentgraph/agentgraph/internal/apperr"
+)
+
+// The page sizes: first defaults to DefaultSize and may not exceed MaxSize.
+const (
+	DefaultSize = 20
+	MaxSize     = 100
+)
+
+// Cursor is a position in a (created_at, id) order.
+type Cursor struct {
+	At time.Time
+	ID uuid.UUID
+}
+
+// cursorPrefix versions the opaque format so it can change without breaking
+// clients silently: an old cursor fails to decode with a clear error.
+const cursorPrefix = "c1:"
+
+// Encode returns the opaque form of c.
+func (c Cursor) Encode() string {
+	raw := cursorPrefix + strconv.FormatInt(c.At.UnixMicro(), 10) + ":" + c.ID.String()
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+// Decode parses an opaque cursor; field names the argument for the error.
+func Decode(field, s string) (Cursor, error) {
+	bad := apperr.Invalid(field, "not a cursor this API issued")
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || !strings.HasPrefix(string(raw), cursorPrefix) {
+		return Cursor{}, bad
+	}
+	at, id, ok := strings.Cut(strings.TrimPrefix(string(raw), cursorPrefix), ":")
+	if !ok {
+		return Cursor{}, bad
+	}
+	micros, err := strconv.ParseInt(at, 10, 64)
+	if err != nil {
+		return Cursor{}, bad
+	}
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return Cursor{}, bad
+	}
+	return Cursor{At: time.UnixMicro(micros), ID: uid}, nil
+}
+
+// Args is a validated forward page request.
+type Args struct {
+	Size  int
+	After *Cursor
+}
+
+// Forward validates first/after.
+func Forward(first *int, after *string) (Args, error) {
+	a := Args{Size: DefaultSize}
+	if first != nil {
+		if *first < 0 || *first > MaxSize {
+			return Args{}, apperr.Invalid("first", "must be between 0 and %d", MaxSize)
+		}
+		a.Size = *first
+	}
+	if after != nil {
+		c, err := Decode("after", *after)
+		if err != nil {
+			return Args{}, err
+		}
+		a.After = &c
+	}
+	return a, nil
+}
+
+// Key is the comparable form of Args, for dataloader keys of nested pages.
+type Key struct {
+	Size  int
+	After Cursor
+	Has   bool
+}
+
+// Key returns a's comparable form.
+func (a Args) Key() Key {
+	if a.After == nil {
+		return Key{Size: a.Size}
+	}
+	return Key{Size: a.Size, After: *a.After, Has: true}
+}
+
+// Args returns the Args k was made from.
+func (k Key) Args() Args {
+	a := Args{Size: k.Size}
+	if k.Has {
+		c := k.After
+		a.After = &c
+	}
+	return a
+}
+
+// SQL arguments for `($n::timestamptz is null or (created_at, id) > ($n, $n+1))`.
+func (a Args) AfterAt() *time.Time {
+	if a.After == nil {
+		return nil
+	}
+	return &a.After.At
+}
+
+// AfterID is the id half of the after cursor, for SQL.
+func (a Args) AfterID() *uuid.UUID {
+	if a.After == nil {
+		return nil
+	}
+	return &a.After.ID
+}
+
+// Limit is what to ask SQL for: one more than the page, to learn whether
+// there is a next page without a second query.
+func (a Args) Limit() int { return a.Size + 1 }
+
+// Page is one page of items in order.
+type Page[T any] struct {
+	Items   []T
+	HasNext bool
+	// HasPrev is true when the page starts after a cursor: at least the row the
+	// cursor came from lies before it.
+	HasPrev bool
+}
+
+// Cut turns the Limit() rows a query returned into a page.
+func Cut[T any](a Args, rows []T) Page[T] {
+	p := Page[T]{Items: rows, HasPrev: a.After != nil}
+	if len(rows) > a.Size {
+		p.Items, p.HasNext = rows[:a.Size], true
+	}
+	return p
+}

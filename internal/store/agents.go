@@ -1,0 +1,247 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/agentgraph/agentgraph/internal/apperr"
+	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/page"
+)
+
+var agentColumns = []string{"id", "user_id", "name", "agent_type", "status", "trust_tier",
+	"personality_model", "personality_tone", "personality_verbosity", "objective", "instructions",
+	"background", "email_address", "is_head", "level", "xp", "created_at", "updated_at"}
+
+var agentCols = strings.Join(agentColumns, ", ")
+
+// agentDest lists the scan destinations of agentCols.
+func agentDest(a *model.Agent) []any {
+	return []any{&a.ID, &a.UserID, &a.Name, &a.Type, &a.Status, &a.TrustTier, &a.Personality.Model,
+		&a.Personality.Tone, &a.Personality.Verbosity, &a.Objective, &a.Instructions, &a.Background,
+		&a.EmailAddress, &a.IsHead, &a.Level, &a.Xp, &a.CreatedAt, &a.UpdatedAt}
+}
+
+func scanAgent(row pgx.CollectableRow) (*model.Agent, error) {
+	var a model.Agent
+	return &a, row.Scan(agentDest(&a)...)
+}
+
+const agentNotFound = "agent not found"
+
+// guardAgent queues a check that the agent exists for the caller and is not
+// destroyed: a destroyed agent keeps its data but takes no more changes.
+func guardAgent(b *pgx.Batch, sql string, args ...any) {
+	guardAgentOf(b, agentNotFound, sql, args...)
+}
+
+// guardAgentOf is guardAgent for an object of an agent: sql returns the
+// agent's status, or no row when the object is not the caller's.
+func guardAgentOf(b *pgx.Batch, notFound string, sql string, args ...any) {
+	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+		status, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[model.AgentStatus])
+		if errors.Is(err, pgx.ErrNoRows) {
+			return apperr.NotFoundf("%s", notFound)
+		}
+		if err != nil {
+			return err
+		}
+		if status == model.AgentStatusDestroyed {
+			return apperr.New(apperr.BadUserInput, "the agent is destroyed; it takes no more changes")
+		}
+		return nil
+	})
+}
+
+const agentStatusSQL = `select status from agents where id = $1`
+
+// Agent returns one of the caller's agents.
+func (s *Store) Agent(ctx context.Context, id uuid.UUID) (*model.Agent, error) {
+	var a *model.Agent
+	b := &pgx.Batch{}
+	one(b, &a, scanAgent, agentNotFound, `select `+agentCols+` from agents where id = $1`, id)
+	return a, s.run(ctx, b)
+}
+
+// AgentsByID loads agents by id; ids the caller cannot see are absent.
+func (s *Store) AgentsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*model.Agent, error) {
+	var rows []*model.Agent
+	b := &pgx.Batch{}
+	all(b, &rows, scanAgent, `select `+agentCols+` from agents where id = any($1)`, ids)
+	if err := s.run(ctx, b); err != nil {
+		return nil, err
+	}
+	model.LinkAgents(rows)
+	m := make(map[uuid.UUID]*model.Agent, len(rows))
+	for _, a := range rows {
+		m[a.ID] = a
+	}
+	return m, nil
+}
+
+// HeadAgent returns the caller's head agent, or nil.
+func (s *Store) HeadAgent(ctx context.Context) (*model.Agent, error) {
+	var rows []*model.Agent
+	b := &pgx.Batch{}
+	all(b, &rows, scanAgent, `select `+agentCols+` from agents where is_head`)
+	if err := s.run(ctx, b); err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	return rows[0], nil
+}
+
+// AgentFilter selects agents. Destroyed agents are left out unless Status asks
+// for them.
+type AgentFilter struct {
+	Status *model.AgentStatus
+	Type   *model.AgentType
+}
+
+const agentFilterSQL = `($1::text is null or status = $1) and ($2::text is null or agent_type = $2)
+	and (status <> 'destroyed' or $1 = 'destroyed')`
+
+// Agents returns a page of the caller's agents, oldest first.
+func (s *Store) Agents(ctx context.Context, f AgentFilter, a page.Args) (page.Page[*model.Agent], error) {
+	var rows []*model.Agent
+	b := &pgx.Batch{}
+	all(b, &rows, scanAgent, `select `+agentCols+` from agents where `+agentFilterSQL+`
+		and ($3::timestamptz is null or (created_at, id) > ($3, $4)) order by created_at, id limit $5`,
+		f.Status, f.Type, a.AfterAt(), a.AfterID(), a.Limit())
+	if err := s.run(ctx, b); err != nil {
+		return page.Page[*model.Agent]{}, err
+	}
+	model.LinkAgents(rows)
+	return page.Cut(a, rows), nil
+}
+
+// CountAgents counts the caller's agents matching f.
+func (s *Store) CountAgents(ctx context.Context, f AgentFilter) (int, error) {
+	var n int
+	b := &pgx.Batch{}
+	b.Queue(`select count(*) from agents where `+agentFilterSQL, f.Status, f.Type).QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
+	return n, s.run(ctx, b)
+}
+
+// NewAgent is a validated agent to create.
+type NewAgent struct {
+	Name         string
+	Type         model.AgentType
+	TrustTier    model.TrustTier
+	Personality  model.Personality
+	Objective    *string
+	Instructions *string
+	Background   *string
+	EmailAddress *string
+	IsHead       bool
+}
+
+// unseatHead clears the caller's head flag so another agent can take it; it
+// runs in the same batch as the write that sets the new head, so the move is
+// atomic (and the partial unique index catches a concurrent move).
+const unseatHeadSQL = `update agents set is_head = false where is_head and id is distinct from $1`
+
+// CreateAgent creates an agent for the caller.
+func (s *Store) CreateAgent(ctx context.Context, n NewAgent) (*model.Agent, error) {
+	uid, err := userID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var a *model.Agent
+	b := &pgx.Batch{}
+	if n.IsHead {
+		b.Queue(unseatHeadSQL, nil)
+	}
+	one(b, &a, scanAgent, agentNotFound, `insert into agents (user_id, name, agent_type, trust_tier,
+		personality_model, personality_tone, personality_verbosity, objective, instructions, background,
+		email_address, is_head) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning `+agentCols,
+		uid, n.Name, n.Type, n.TrustTier, n.Personality.Model, n.Personality.Tone, n.Personality.Verbosity,
+		n.Objective, n.Instructions, n.Background, n.EmailAddress, n.IsHead)
+	return a, s.run(ctx, b)
+}
+
+// AgentPatch changes an agent: nil keeps a value, and an empty string clears
+// an optional text.
+type AgentPatch struct {
+	Name         *string
+	Status       *model.AgentStatus
+	TrustTier    *model.TrustTier
+	Model        *string
+	Tone         *string
+	Verbosity    *string
+	Objective    *string
+	Instructions *string
+	Background   *string
+	EmailAddress *string
+	IsHead       *bool
+}
+
+// UpdateAgent applies p to one of the caller's agents.
+func (s *Store) UpdateAgent(ctx context.Context, id uuid.UUID, p AgentPatch) (*model.Agent, error) {
+	var a *model.Agent
+	b := &pgx.Batch{}
+	guardAgent(b, agentStatusSQL, id)
+	if p.IsHead != nil && *p.IsHead {
+		b.Queue(unseatHeadSQL, id)
+	}
+	one(b, &a, scanAgent, agentNotFound, `update agents set
+		name = coalesce($2, name),
+		status = coalesce($3, status),
+		trust_tier = coalesce($4, trust_tier),
+		personality_model = coalesce($5, personality_model),
+		personality_tone = case when $6::text is null then personality_tone else nullif($6, '') end,
+		personality_verbosity = case when $7::text is null then personality_verbosity else nullif($7, '') end,
+		objective = case when $8::text is null then objective else nullif($8, '') end,
+		instructions = case when $9::text is null then instructions else nullif($9, '') end,
+		background = case when $10::text is null then background else nullif($10, '') end,
+		email_address = case when $11::text is null then email_address else nullif($11, '') end,
+		-- a destroyed agent gives up the head flag
+		is_head = case when coalesce($3, status) = 'destroyed' then false else coalesce($12, is_head) end
+		where id = $1 returning `+agentCols,
+		id, p.Name, p.Status, p.TrustTier, p.Model, p.Tone, p.Verbosity, p.Objective, p.Instructions,
+		p.Background, p.EmailAddress, p.IsHead)
+	return a, s.run(ctx, b)
+}
+
+// DestroyAgent marks an agent destroyed, keeping its data. Destroying a
+// destroyed agent changes nothing.
+func (s *Store) DestroyAgent(ctx context.Context, id uuid.UUID) (*model.Agent, error) {
+	var a *model.Agent
+	b := &pgx.Batch{}
+	one(b, &a, scanAgent, agentNotFound, `update agents set status = 'destroyed', is_head = false
+		where id = $1 returning `+agentCols, id)
+	return a, s.run(ctx, b)
+}
+
+// AgentsByCollection loads, per collection, the agents (not destroyed) that
+// may access it, oldest first.
+func (s *Store) AgentsByCollection(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]*model.Agent, error) {
+	type row struct {
+		collection uuid.UUID
+		agent      model.Agent
+	}
+	var rows []row
+	b := &pgx.Batch{}
+	all(b, &rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		return x, r.Scan(append([]any{&x.collection}, agentDest(&x.agent)...)...)
+	}, `select k.collection_id, `+qualified("a", agentColumns)+`
+		from agent_knowledge_access k join agents a on a.id = k.agent_id
+		where k.collection_id = any($1) and a.status <> 'destroyed' order by a.created_at, a.id`, ids)
+	if err := s.run(ctx, b); err != nil {
+		return nil, err
+	}
+	agents := make([]*model.Agent, len(rows))
+	for i := range rows {
+		agents[i] = &rows[i].agent
+	}
+	model.LinkAgents(agents)
+	m := make(map[uuid.UUID][]*model.Agent, len(ids))
+	for i := range rows {
+		m[rows[i].collection] = append(m[rows[i].collection], &rows[i].agent)
+	}
+	return m, nil
+}

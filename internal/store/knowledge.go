@@ -1,0 +1,313 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/page"
+)
+
+var collectionColumns = []string{"id", "user_id", "name", "description", "is_default", "created_at", "updated_at"}
+
+var collectionCols = strings.Join(collectionColumns, ", ")
+
+func collectionDest(c *model.Collection) []any {
+	return []any{&c.ID, &c.UserID, &c.Name, &c.Description, &c.IsDefault, &c.CreatedAt, &c.UpdatedAt}
+}
+
+func scanCollection(row pgx.CollectableRow) (*model.Collection, error) {
+	var c model.Collection
+	return &c, row.Scan(collectionDest(&c)...)
+}
+
+const collectionNotFound = "collection not found"
+
+// Collection returns one of the caller's collections.
+func (s *Store) Collection(ctx context.Context, id uuid.UUID) (*model.Collection, error) {
+	var c *model.Collection
+	b := &pgx.Batch{}
+	one(b, &c, scanCollection, collectionNotFound, `select `+collectionCols+` from knowledge_collections where id = $1`, id)
+	return c, s.run(ctx, b)
+}
+
+// CollectionsByID loads collections by id; ids the caller cannot see are absent.
+func (s *Store) CollectionsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*model.Collection, error) {
+	var rows []*model.Collection
+	b := &pgx.Batch{}
+	all(b, &rows, scanCollection, `select `+collectionCols+` from knowledge_collections where id = any($1)`, ids)
+	if err := s.run(ctx, b); err != nil {
+		return nil, err
+	}
+	model.LinkCollections(rows)
+	m := make(map[uuid.UUID]*model.Collection, len(rows))
+	for _, c := range rows {
+		m[c.ID] = c
+	}
+	return m, nil
+}
+
+// Collections returns a page of the caller's collections, oldest first.
+func (s *Store) Collections(ctx context.Context, a page.Args) (page.Page[*model.Collection], error) {
+	var rows []*model.Collection
+	b := &pgx.Batch{}
+	all(b, &rows, scanCollection, `select `+collectionCols+` from knowledge_collections
+		where ($1::timestamptz is null or (created_at, id) > ($1, $2)) order by created_at, id limit $3`,
+		a.AfterAt(), a.AfterID(), a.Limit())
+	if err := s.run(ctx, b); err != nil {
+		return page.Page[*model.Collection]{}, err
+	}
+	model.LinkCollections(rows)
+	return page.Cut(a, rows), nil
+}
+
+// CountCollections counts the caller's collections.
+func (s *Store) CountCollections(ctx context.Context) (int, error) {
+	var n int
+	b := &pgx.Batch{}
+	b.Queue(`select count(*) from knowledge_collections`).QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
+	return n, s.run(ctx, b)
+}
+
+// unsetDefaultSQL clears the caller's default collection so that another can
+// take the flag in the same batch.
+const unsetDefaultSQL = `update knowledge_collections set is_default = false where is_default and id is distinct from $1`
+
+// CreateCollection creates a collection for the caller.
+func (s *Store) CreateCollection(ctx context.Context, in model.CollectionInput) (*model.Collection, error) {
+	uid, err := userID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	isDefault := in.IsDefault != nil && *in.IsDefault
+	var c *model.Collection
+	b := &pgx.Batch{}
+	if isDefault {
+		b.Queue(unsetDefaultSQL, nil)
+	}
+	one(b, &c, scanCollection, collectionNotFound, `insert into knowledge_collections (user_id, name, description, is_default)
+		values ($1, $2, nullif($3, ''), $4) returning `+collectionCols, uid, in.Name, in.Description, isDefault)
+	return c, s.run(ctx, b)
+}
+
+// UpdateCollection changes a collection: nil keeps a value, an empty
+// description clears it.
+func (s *Store) UpdateCollection(ctx context.Context, id uuid.UUID, p model.UpdateCollectionInput) (*model.Collection, error) {
+	var c *model.Collection
+	b := &pgx.Batch{}
+	found(b, collectionNotFound, `select exists (select 1 from knowledge_collections where id = $1)`, id)
+	if p.IsDefault != nil && *p.IsDefault {
+		b.Queue(unsetDefaultSQL, id)
+	}
+	one(b, &c, scanCollection, collectionNotFound, `update knowledge_collections set name = coalesce($2, name),
+		description = case when $3::text is null then description else nullif($3, '') end,
+		is_default = coalesce($4, is_default) where id = $1 returning `+collectionCols,
+		id, p.Name, p.Description, p.IsDefault)
+	return c, s.run(ctx, b)
+}
+
+// DeleteCollection deletes a collection with its entries and access rows.
+func (s *Store) DeleteCollection(ctx context.Context, id uuid.UUID) error {
+	var n int64
+	b := &pgx.Batch{}
+	affected(b, &n, `delete from knowledge_collections where id = $1`, id)
+	if err := s.run(ctx, b); err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound(collectionNotFound)
+	}
+	return nil
+}
+
+func scanAccess(row pgx.CollectableRow) (*model.KnowledgeAccess, error) {
+	var k model.KnowledgeAccess
+	return &k, row.Scan(&k.ID, &k.AgentID, &k.CollectionID, &k.AccessLevel)
+}
+
+const accessCols = `id, agent_id, collection_id, access_level`
+
+// AccessByAgent loads the collections several agents may access, with the
+// collections themselves.
+func (s *Store) AccessByAgent(ctx context.Context, agentIDs []uuid.UUID) (map[uuid.UUID][]*model.KnowledgeAccess, error) {
+	var rows []*model.KnowledgeAccess
+	b := &pgx.Batch{}
+	all(b, &rows, func(row pgx.CollectableRow) (*model.KnowledgeAccess, error) {
+		k := &model.KnowledgeAccess{Collection: &model.Collection{}}
+		return k, row.Scan(append([]any{&k.ID, &k.AgentID, &k.CollectionID, &k.AccessLevel}, collectionDest(k.Collection)...)...)
+	}, `select k.id, k.agent_id, k.collection_id, k.access_level, `+qualified("c", collectionColumns)+`
+		from agent_knowledge_access k join knowledge_collections c on c.id = k.collection_id
+		where k.agent_id = any($1) order by k.created_at, k.id`, agentIDs)
+	if err := s.run(ctx, b); err != nil {
+		return nil, err
+	}
+	cols := make([]*model.Collection, len(rows))
+	for i, k := range rows {
+		cols[i] = k.Collection
+	}
+	model.LinkCollections(cols)
+	return groupBy(rows, func(k *model.KnowledgeAccess) uuid.UUID { return k.AgentID }), nil
+}
+
+// GrantAccess lets an agent access a collection, or changes the level of an
+// access it already has. Both must be the caller's.
+func (s *Store) GrantAccess(ctx context.Context, agentID, collectionID uuid.UUID, level model.AccessLevel) (*model.KnowledgeAccess, error) {
+	var k *model.KnowledgeAccess
+	b := &pgx.Batch{}
+	guardAgent(b, agentStatusSQL, agentID)
+	found(b, collectionNotFound, `select exists (select 1 from knowledge_collections where id = $1)`, collectionID)
+	one(b, &k, scanAccess, collectionNotFound, `insert into agent_knowledge_access (agent_id, collection_id, access_level)
+		values ($1, $2, $3) on conflict (agent_id, collection_id) do update set access_level = excluded.access_level
+		returning `+accessCols, agentID, collectionID, level)
+	return k, s.run(ctx, b)
+}
+
+// RevokeAccess removes an agent's access to a collection; false when it had none.
+func (s *Store) RevokeAccess(ctx context.Context, agentID, collectionID uuid.UUID) (bool, error) {
+	var n int64
+	b := &pgx.Batch{}
+	found(b, agentNotFound, `select exists (select 1 from agents where id = $1)`, agentID)
+	found(b, collectionNotFound, `select exists (select 1 from knowledge_collections where id = $1)`, collectionID)
+	affected(b, &n, `delete from agent_knowledge_access where agent_id = $1 and collection_id = $2`, agentID, collectionID)
+	return n > 0, s.run(ctx, b)
+}
+
+const entryCols = `id, user_id, collection_id, content, type, importance, source, pinecone_id, created_at, updated_at`
+
+var entryColumns = []string{"id", "user_id", "collection_id", "content", "type", "importance", "source",
+	"pinecone_id", "created_at", "updated_at"}
+
+func scanEntry(row pgx.CollectableRow) (*model.Entry, error) {
+	var e model.Entry
+	return &e, row.Scan(&e.ID, &e.UserID, &e.CollectionID, &e.Content, &e.Type, &e.Importance, &e.Source,
+		&e.PineconeID, &e.CreatedAt, &e.UpdatedAt)
+}
+
+const entryNotFound = "knowledge entry not found"
+
+// EntriesKey names one page of one collection's entries.
+type EntriesKey struct {
+	Collection uuid.UUID
+	Type       model.KnowledgeType // "" for every type
+	Page       page.Key
+}
+
+// EntryPages loads pages of entries of several collections. Keys that share
+// their page arguments (the usual case: one field of a list) share a LATERAL
+// query, and all queries go in one round trip.
+func (s *Store) EntryPages(ctx context.Context, keys []EntriesKey) (map[EntriesKey]page.Page[*model.Entry], error) {
+	type group struct {
+		typ  model.KnowledgeType
+		page page.Key
+	}
+	ids := make(map[group][]uuid.UUID)
+	for _, k := range keys {
+		g := group{k.Type, k.Page}
+		ids[g] = append(ids[g], k.Collection)
+	}
+	results := make(map[group]*[]*model.Entry, len(ids))
+	b := &pgx.Batch{}
+	for g, cids := range ids {
+		a := g.page.Args()
+		var rows []*model.Entry
+		results[g] = &rows
+		all(b, &rows, scanEntry, `select `+qualified("e", entryColumns)+` from unnest($1::uuid[]) as k(id)
+			cross join lateral (select * from knowledge_entries e where e.collection_id = k.id
+				and ($2::text is null or e.type = $2)
+				and ($3::timestamptz is null or (e.created_at, e.id) > ($3, $4))
+				order by e.created_at, e.id limit $5) e`,
+			cids, nullIfEmpty(string(g.typ)), a.AfterAt(), a.AfterID(), a.Limit())
+	}
+	if err := s.run(ctx, b); err != nil {
+		return nil, err
+	}
+	out := make(map[EntriesKey]page.Page[*model.Entry], len(keys))
+	for g, rows := range results {
+		byCollection := groupBy(*rows, func(e *model.Entry) uuid.UUID { return e.CollectionID })
+		for _, id := range ids[g] {
+			k := EntriesKey{Collection: id, Type: g.typ, Page: g.page}
+			out[k] = page.Cut(g.page.Args(), byCollection[id])
+		}
+	}
+	return out, nil
+}
+
+// CountKey names a count of one collection's entries, of one type or all.
+type CountKey struct {
+	Collection uuid.UUID
+	Type       model.KnowledgeType
+}
+
+// CountEntries counts the entries of several collections in one round trip.
+func (s *Store) CountEntries(ctx context.Context, keys []CountKey) (map[CountKey]int, error) {
+	ids := make(map[model.KnowledgeType][]uuid.UUID)
+	for _, k := range keys {
+		ids[k.Type] = append(ids[k.Type], k.Collection)
+	}
+	out := make(map[CountKey]int, len(keys))
+	b := &pgx.Batch{}
+	for typ, cids := range ids {
+		for _, id := range cids {
+			out[CountKey{id, typ}] = 0
+		}
+		b.Queue(`select collection_id, count(*) from knowledge_entries where collection_id = any($1)
+			and ($2::text is null or type = $2) group by collection_id`, cids, nullIfEmpty(string(typ))).
+			Query(func(rows pgx.Rows) error {
+				var id uuid.UUID
+				var n int
+				_, err := pgx.ForEachRow(rows, []any{&id, &n}, func() error {
+					out[CountKey{id, typ}] = n
+					return nil
+				})
+				return err
+			})
+	}
+	return out, s.run(ctx, b)
+}
+
+// NewEntry is a validated knowledge entry to add.
+type NewEntry struct {
+	CollectionID uuid.UUID
+	Content      string
+	Type         model.KnowledgeType
+	Importance   float64
+	Source       string
+}
+
+// AddEntry adds an entry to one of the caller's collections.
+func (s *Store) AddEntry(ctx context.Context, n NewEntry) (*model.Entry, error) {
+	uid, err := userID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var e *model.Entry
+	b := &pgx.Batch{}
+	found(b, collectionNotFound, `select exists (select 1 from knowledge_collections where id = $1)`, n.CollectionID)
+	one(b, &e, scanEntry, collectionNotFound, `insert into knowledge_entries (user_id, collection_id, content, type, importance, source)
+		values ($1, $2, $3, $4, $5, $6) returning `+entryCols, uid, n.CollectionID, n.Content, n.Type, n.Importance, n.Source)
+	return e, s.run(ctx, b)
+}
+
+// DeleteEntry deletes one of the caller's entries.
+func (s *Store) DeleteEntry(ctx context.Context, id uuid.UUID) error {
+	var n int64
+	b := &pgx.Batch{}
+	affected(b, &n, `delete from knowledge_entries where id = $1`, id)
+	if err := s.run(ctx, b); err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound(entryNotFound)
+	}
+	return nil
+}
+
+func nullIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

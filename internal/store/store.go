@@ -1,0 +1,161 @@
+// Package store is the data layer: every SQL statement of the API lives here.
+//
+// User requests run as Postgres role `authenticated` with the caller's JWT
+// claims in `request.jwt.claims`, local to the transaction, exactly as
+// Supabase's PostgREST does, so Row Level Security filters every statement even
+// if a query here forgets a user filter. The settings and the statements go out
+// as one pgx batch: one round trip, one implicit transaction (atomic), and
+// nothing outlives it on the pooled connection.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/agentgraph/agentgraph/internal/apperr"
+	"github.com/agentgraph/agentgraph/internal/auth"
+)
+
+// Store runs the API's statements on a pool.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// New returns a Store on pool.
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// Pool is the underlying pool, for background work that runs as the service
+// role (it bypasses RLS, so it must filter by user itself).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+const setClaimsSQL = `select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`
+
+// userID is the authenticated caller; every user statement needs one.
+func userID(ctx context.Context) (uuid.UUID, error) {
+	u, ok := auth.UserFrom(ctx)
+	if !ok {
+		return uuid.Nil, apperr.Unauth("authentication required")
+	}
+	return u.ID, nil
+}
+
+// run sends the statements queued on b as the calling user, prefixed by the
+// RLS settings, in one round trip. The queued callbacks receive the results;
+// the first error stops the batch and rolls the whole of it back.
+func (s *Store) run(ctx context.Context, b *pgx.Batch) error {
+	uid, err := userID(ctx)
+	if err != nil {
+		return err
+	}
+	full := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(b.QueuedQueries)+1)}
+	// A UUID has no characters that need JSON escaping.
+	full.Queue(setClaimsSQL, `{"sub":"`+uid.String()+`","role":"authenticated"}`)
+	full.QueuedQueries = append(full.QueuedQueries, b.QueuedQueries...)
+	return translate(s.pool.SendBatch(ctx, full).Close())
+}
+
+// all queues a query whose rows are collected into *dst.
+func all[T any](b *pgx.Batch, dst *[]T, scan pgx.RowToFunc[T], sql string, args ...any) {
+	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+		items, err := pgx.CollectRows(rows, scan)
+		*dst = items
+		return err
+	})
+}
+
+// one queues a query that must return exactly one row; none is NOT_FOUND
+// with the given message: a row RLS hides and a row that does not exist look
+// the same to the caller, as they must.
+func one[T any](b *pgx.Batch, dst *T, scan pgx.RowToFunc[T], notFound string, sql string, args ...any) {
+	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+		item, err := pgx.CollectExactlyOneRow(rows, scan)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return apperr.NotFoundf("%s", notFound)
+		}
+		*dst = item
+		return err
+	})
+}
+
+// affected queues a statement and stores how many rows it touched.
+func affected(b *pgx.Batch, n *int64, sql string, args ...any) {
+	b.Queue(sql, args...).Exec(func(ct pgconn.CommandTag) error {
+		*n = ct.RowsAffected()
+		return nil
+	})
+}
+
+// found turns a missing row into NOT_FOUND; it is queued ahead of a write so
+// that the write's failure to match is reported as the parent's absence.
+func found(b *pgx.Batch, notFound string, sql string, args ...any) {
+	b.Queue(sql, args...).QueryRow(func(row pgx.Row) error {
+		var ok bool
+		if err := row.Scan(&ok); err != nil {
+			return err
+		}
+		if !ok {
+			return apperr.NotFoundf("%s", notFound)
+		}
+		return nil
+	})
+}
+
+// fields maps constraint names to the input field a violation is about.
+var fields = map[string]struct{ field, msg string }{
+	"agents_email_address_key":                          {"input.emailAddress", "is already used by another agent"},
+	"agents_name_check":                                 {"input.name", "is not valid"},
+	"agents_level_check":                                {"input.level", "must be at least 1"},
+	"agents_destroyed_not_head_check":                   {"input.isHead", "a destroyed agent cannot be the head agent"},
+	"agents_one_head_per_user":                          {"input.isHead", "another agent became head at the same time; try again"},
+	"agent_skills_agent_id_skill_slug_key":              {"input.slug", "this skill is already installed on the agent"},
+	"agent_skills_level_check":                          {"input.level", "must be at least 1"},
+	"agent_knowledge_access_agent_id_collection_id_key": {"collectionId", "the agent already has access to this collection"},
+	"knowledge_collections_one_default_per_user":        {"input.isDefault", "another collection became default at the same time; try again"},
+	"knowledge_entries_importance_check":                {"input.importance", "must be between 0 and 1"},
+	"user_personalization_user_id_key":                  {"input", "personalization was created concurrently; try again"},
+}
+
+// translate maps driver errors to API errors at the data boundary: constraint
+// violations become BAD_USER_INPUT naming the field, RLS refusals NOT_FOUND.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pg *pgconn.PgError
+	if !errors.As(err, &pg) {
+		return err
+	}
+	if f, ok := fields[pg.ConstraintName]; ok {
+		return apperr.Invalid(f.field, "%s", f.msg)
+	}
+	switch pg.Code {
+	case "42501": // insufficient_privilege: an RLS with-check refused the row
+		return apperr.NotFoundf("not found")
+	case "23503": // foreign_key_violation: the parent does not exist
+		return apperr.NotFoundf("a referenced object was not found")
+	case "23505", "23514", "22001", "22P02":
+		return apperr.New(apperr.BadUserInput, "invalid input (%s)", pg.ConstraintName)
+	}
+	return fmt.Errorf("postgres %s: %w", pg.Code, err)
+}
+
+// qualified lists columns prefixed with a table alias.
+func qualified(alias string, columns []string) string {
+	var sb strings.Builder
+	for i, c := range columns {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(alias + "." + c)
+	}
+	return sb.String()
+}
+
+func notFound(msg string) error { return apperr.NotFoundf("%s", msg) }

@@ -1,0 +1,155 @@
+// Command agentgraph serves the agentgraph GraphQL API.
+//
+//	go run .           migrate the database, then serve
+//	go run . migrate   migrate the database and exit
+//
+// Settings come from the environment: see runtime.md and README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/agentgraph/agentgraph/graph"
+	"github.com/agentgraph/agentgraph/internal/agents"
+	"github.com/agentgraph/agentgraph/internal/auth"
+	"github.com/agentgraph/agentgraph/internal/cache"
+	"github.com/agentgraph/agentgraph/internal/config"
+	"github.com/agentgraph/agentgraph/internal/httpx"
+	"github.com/agentgraph/agentgraph/internal/knowledge"
+	"github.com/agentgraph/agentgraph/internal/migrate"
+	"github.com/agentgraph/agentgraph/internal/profile"
+	"github.com/agentgraph/agentgraph/internal/requestid"
+	"github.com/agentgraph/agentgraph/internal/store"
+)
+
+func main() {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv); err != nil {
+		// One line, no stack: a misconfigured server should say what to fix.
+		fmt.Fprintln(os.Stderr, "agentgraph:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	if len(args) > 0 && args[0] != "serve" {
+		if args[0] != "migrate" {
+			return fmt.Errorf("unknown command %q (commands: serve, migrate)", args[0])
+		}
+		return migrateWithRetry(ctx, cfg.DatabaseURL)
+	}
+	if err := migrateWithRetry(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer pool.Close()
+
+	verifier, err := auth.NewVerifier(ctx, auth.Options{HS256Secret: []byte(cfg.JWTSecret), JWKSURL: cfg.JWKSURL})
+	if err != nil {
+		return fmt.Errorf("auth: %w", err)
+	}
+	if !verifier.Enabled() {
+		slog.Warn("no way to verify tokens is configured: set SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL; " +
+			"until then every request is UNAUTHENTICATED (introspection and GraphiQL still work)")
+	}
+	apq, err := cache.NewStrings(32 << 20)
+	if err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	defer apq.Close()
+
+	st := store.New(pool)
+	resolver := &graph.Resolver{
+		Store:     st,
+		Agents:    agents.New(st, cfg.DefaultModel),
+		Knowledge: knowledge.New(st),
+		Profile:   profile.New(st),
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/query", graph.NewHandler(resolver, graph.Options{
+		Verifier: verifier, LoaderWait: cfg.LoaderWait, APQCache: apq,
+	}))
+	mux.Handle("GET /{$}", playground.Handler("agentgraph", "/query"))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := pool.Ping(ctx); err != nil {
+			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.Handle("GET /metrics", promhttp.Handler())
+
+	srv := &http.Server{
+		Handler:           requestid.Middleware(httpx.CORS(cfg.AllowedOrigins, httpx.Metrics(mux))),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	slog.Info("serving", "addr", ln.Addr().String(), "graphiql", fmt.Sprintf("http://localhost:%d/", cfg.Port))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	slog.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// migrateWithRetry applies pending migrations, retrying while the database is
+// unreachable (it may still be starting next to us), then gives up with one
+// clear error.
+func migrateWithRetry(ctx context.Context, url string) error {
+	const attempts = 6
+	delay := 500 * time.Millisecond
+	var err error
+	for i := 1; i <= attempts; i++ {
+		if err = migrate.Up(ctx, url); err == nil {
+			return nil
+		}
+		if i == attempts || ctx.Err() != nil {
+			break
+		}
+		slog.Warn("database not ready, retrying", "attempt", i, "in", delay, "err", err)
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+		}
+		delay *= 2
+	}
+	return fmt.Errorf("database unreachable or migration failed after %d attempts: %v", attempts, err)
+}
