@@ -575,11 +575,13 @@ func TestConstraintAndIndexNames(t *testing.T) {
 		"feed_events_pkey",
 		"feed_events_type_check",
 		"feed_events_user_id_created_at_id_idx",
+		"knowledge_collections_id_user_id_key",
 		"knowledge_collections_one_default_per_user",
 		"knowledge_collections_pkey",
 		"knowledge_collections_user_id_created_at_id_idx",
 		"knowledge_entries_collection_id_created_at_id_idx",
 		"knowledge_entries_collection_id_fkey",
+		"knowledge_entries_collection_owner_fkey",
 		"knowledge_entries_importance_check",
 		"knowledge_entries_pkey",
 		"knowledge_entries_type_check",
@@ -602,5 +604,41 @@ func TestConstraintAndIndexNames(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("constraint and index names:\n got  %q\n want %q", got, want)
+	}
+}
+
+// A user may not award their own agent experience: xp and level are written by
+// the system only (column privileges, not just row policies).
+func TestUserCannotWriteAgentXP(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := testdb.Pool(t)
+	user := uuid.New()
+	var agent uuid.UUID
+	if err := pool.QueryRow(ctx, `insert into agents (user_id, name, agent_type, personality_model)
+		values ($1, 'A', 'custom', 'm') returning id`, user).Scan(&agent); err != nil {
+		t.Fatal(err)
+	}
+	claims := `{"sub":"` + user.String() + `","role":"authenticated"}`
+	for _, sql := range []string{
+		`update agents set xp = 1000000 where id = $1`,
+		`update agents set level = 99 where id = $1`,
+		`update agents set user_id = gen_random_uuid() where id = $1`,
+	} {
+		b := &pgx.Batch{}
+		b.Queue(`select set_config('role','authenticated',true), set_config('request.jwt.claims',$1,true)`, claims)
+		b.Queue(sql, agent)
+		err := pool.SendBatch(ctx, b).Close()
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+			t.Errorf("%s: want permission denied (42501), got %v", sql, err)
+		}
+	}
+	var xp, level int
+	if err := pool.QueryRow(ctx, `select xp, level from agents where id = $1`, agent).Scan(&xp, &level); err != nil {
+		t.Fatal(err)
+	}
+	if xp != 0 || level != 1 {
+		t.Fatalf("xp/level changed to %d/%d", xp, level)
 	}
 }
