@@ -192,3 +192,67 @@ type Personalization struct {
 	Github     *string
 	Instagram  *string
 }
+
+// MessageStatus is chat_messages.status: how an assistant reply ended.
+type MessageStatus string
+
+// The message statuses. A user's message is always complete.
+const (
+	MessageComplete    MessageStatus = "complete"
+	MessageInterrupted MessageStatus = "interrupted"
+	MessageFailed      MessageStatus = "failed"
+)
+
+// Message is a row of chat_messages.
+type Message struct {
+	ID        uuid.UUID
+	UserID    uuid.UUID
+	ThreadID  string
+	Role      MessageRole
+	Content   string
+	AgentID   *uuid.UUID
+	AgentName *string
+	Status    MessageStatus
+	CreatedAt time.Time
+}
+
+// Thread is a row of threads: a conversation and its latest activity.
+type Thread struct {
+	ID            string
+	UserID        uuid.UUID
+	AgentID       *uuid.UUID
+	LastMessageID *uuid.UUID
+	MessageCount  int
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// FeedEvent is a row of feed_events.
+type FeedEvent struct {
+	ID        uuid.UUID
+	UserID    uuid.UUID
+	AgentID   *uuid.UUID
+	Type      string
+	Message   string
+	CreatedAt time.Time
+}
+
+// UsageTotals sums usage_logs rows.
+type UsageTotals struct {
+	Calls        int
+	InputTokens  int
+	OutputTokens int
+	CostCents    float64
+}
+
+// UsageBucket is the usage of one group (a day, a model …).
+type UsageBucket struct {
+	Key string
+	UsageTotals
+}
+
+// UsageReport is the answer of usage(from, to, groupBy).
+type UsageReport struct {
+	Totals  UsageTotals
+	Buckets []UsageBucket
+}

@@ -144,3 +144,89 @@ func Cut[T any](a Args, rows []T) Page[T] {
 	}
 	return p
 }
+
+// Backward is a validated backward page request (last/before), for lists
+// read newest first and shown oldest first, like chat history.
+type Backward struct {
+	Size   int
+	Before *Cursor
+}
+
+// Back validates last/before.
+func Back(last *int, before *string) (Backward, error) {
+	a := Backward{Size: DefaultSize}
+	if last != nil {
+		if *last < 0 || *last > MaxSize {
+			return Backward{}, apperr.Invalid("last", "must be between 0 and %d", MaxSize)
+		}
+		a.Size = *last
+	}
+	if before != nil {
+		c, err := Decode("before", *before)
+		if err != nil {
+			return Backward{}, err
+		}
+		a.Before = &c
+	}
+	return a, nil
+}
+
+// BeforeAt and BeforeID are the halves of the before cursor, for SQL.
+func (a Backward) BeforeAt() *time.Time {
+	if a.Before == nil {
+		return nil
+	}
+	return &a.Before.At
+}
+
+// BeforeID is the id half of the before cursor.
+func (a Backward) BeforeID() *uuid.UUID {
+	if a.Before == nil {
+		return nil
+	}
+	return &a.Before.ID
+}
+
+// CutBack turns the Size+1 rows a newest-first query returned into a page in
+// oldest-first order. HasPrev tells of older rows, HasNext of newer ones.
+func CutBack[T any](a Backward, newestFirst []T) Page[T] {
+	p := Page[T]{HasNext: a.Before != nil}
+	if len(newestFirst) > a.Size {
+		newestFirst, p.HasPrev = newestFirst[:a.Size], true
+	}
+	p.Items = make([]T, len(newestFirst))
+	for i, x := range newestFirst {
+		p.Items[len(newestFirst)-1-i] = x
+	}
+	return p
+}
+
+// TextCursor is a position in a (time, text id) order, for lists whose ids
+// are not UUIDs (threads).
+type TextCursor struct {
+	At time.Time
+	ID string
+}
+
+const textCursorPrefix = "t1:"
+
+// Encode returns the opaque form of c.
+func (c TextCursor) Encode() string {
+	raw := textCursorPrefix + strconv.FormatInt(c.At.UnixMicro(), 10) + ":" + c.ID
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+// DecodeText parses an opaque TextCursor.
+func DecodeText(field, s string) (TextCursor, error) {
+	bad := apperr.Invalid(field, "not a cursor this API issued")
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || !strings.HasPrefix(string(raw), textCursorPrefix) {
+		return TextCursor{}, bad
+	}
+	at, id, ok := strings.Cut(strings.TrimPrefix(string(raw), textCursorPrefix), ":")
+	micros, err := strconv.ParseInt(at, 10, 64)
+	if !ok || err != nil || id == "" {
+		return TextCursor{}, bad
+	}
+	return TextCursor{At: time.UnixMicro(micros), ID: id}, nil
+}

@@ -531,7 +531,8 @@ func TestConstraintAndIndexNames(t *testing.T) {
 		select conname::text from pg_constraint
 		 where conrelid = any ($1::regclass[]) and contype in ('c', 'f', 'u', 'p')
 		union
-		select indexrelid::regclass::text from pg_index where indrelid = any ($1::regclass[])`, allTables)
+		select indexrelid::regclass::text from pg_index where indrelid = any ($1::regclass[])`,
+		append(slices.Clone(allTables), "threads"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -569,6 +570,8 @@ func TestConstraintAndIndexNames(t *testing.T) {
 		"chat_messages_agent_id_idx",
 		"chat_messages_pkey",
 		"chat_messages_role_check",
+		"chat_messages_status_check",
+		"chat_messages_thread_id_check",
 		"chat_messages_user_id_thread_id_created_at_id_idx",
 		"feed_events_agent_id_created_at_id_idx",
 		"feed_events_agent_id_fkey",
@@ -586,6 +589,11 @@ func TestConstraintAndIndexNames(t *testing.T) {
 		"knowledge_entries_pkey",
 		"knowledge_entries_type_check",
 		"knowledge_entries_user_id_idx",
+		"threads_agent_id_fkey",
+		"threads_agent_id_updated_at_id_idx",
+		"threads_last_message_id_fkey",
+		"threads_pkey",
+		"threads_user_id_updated_at_id_idx",
 		"usage_logs_agent_id_created_at_idx",
 		"usage_logs_agent_id_fkey",
 		"usage_logs_cost_cents_check",
