@@ -254,5 +254,3 @@ func (e *env) count(t testing.TB, sql string, args ...any) int {
 	}
 	return n
 }
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }

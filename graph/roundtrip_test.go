@@ -25,14 +25,14 @@ const dashboardQuery = `query {
 // field.
 func TestDashboardRoundTripsDoNotGrowWithAgents(t *testing.T) {
 	t.Parallel()
-	trips := func(agents int) int64 {
+	trips := func(agents int) (int64, []string) {
 		e := newEnv(t)
 		user := uuid.New()
 		for range agents {
 			e.seed(t, user)
 		}
 		e.must(t, user, dashboardQuery, nil) // warm up: prepare statements on the connection
-		e.queries.n.Store(0)
+		e.queries.reset()
 		r := e.must(t, user, dashboardQuery, nil)
 		var got struct {
 			Agents struct {
@@ -56,16 +56,18 @@ func TestDashboardRoundTripsDoNotGrowWithAgents(t *testing.T) {
 				t.Fatalf("nested data wrong: %+v", edge.Node)
 			}
 		}
-		return e.queries.n.Load()
+		return e.queries.n.Load(), e.queries.statements()
 	}
-	small, large := trips(2), trips(50)
+	small, smallSQL := trips(2)
+	large, largeSQL := trips(50)
 	t.Logf("round trips: 2 agents %d, 50 agents %d", small, large)
 	if small != large {
-		t.Fatalf("round trips grow with the list: %d for 2 agents, %d for 50", small, large)
+		t.Fatalf("round trips grow with the list: %d for 2 agents, %d for 50\n2: %q\n50: %q",
+			small, large, smallSQL, largeSQL)
 	}
 	// agents, totalCount, skills, trainingData, knowledgeAccess (joined with
 	// its collection, which saves the seventh), entryCount.
 	if want := int64(6); large != want {
-		t.Fatalf("want %d round trips, got %d", want, large)
+		t.Fatalf("want %d round trips, got %d: %q", want, large, largeSQL)
 	}
 }

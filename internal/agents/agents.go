@@ -150,6 +150,11 @@ func (s *Service) UninstallSkill(ctx context.Context, agentID, slug string) (boo
 	if err != nil {
 		return false, err
 	}
+	var c validate.Checker
+	c.Slug("slug", slug)
+	if err := c.Err(); err != nil {
+		return false, err
+	}
 	return s.store.UninstallSkill(ctx, aid, slug)
 }
 

@@ -2,13 +2,11 @@ package store
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/page"
 )
@@ -35,29 +33,18 @@ const agentNotFound = "agent not found"
 
 // guardAgent queues a check that the agent exists for the caller and is not
 // destroyed: a destroyed agent keeps its data but takes no more changes.
-func guardAgent(b *pgx.Batch, sql string, args ...any) {
-	guardAgentOf(b, agentNotFound, sql, args...)
+func guardAgent(b *pgx.Batch, agentID uuid.UUID) {
+	guardAgentOf(b, agentNotFound, `select status from agents where id = $1`, agentID)
 }
 
-// guardAgentOf is guardAgent for an object of an agent: sql returns the
-// agent's status, or no row when the object is not the caller's.
-func guardAgentOf(b *pgx.Batch, notFound string, sql string, args ...any) {
-	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
-		status, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[model.AgentStatus])
-		if errors.Is(err, pgx.ErrNoRows) {
-			return apperr.NotFoundf("%s", notFound)
-		}
-		if err != nil {
-			return err
-		}
-		if status == model.AgentStatusDestroyed {
-			return apperr.New(apperr.BadUserInput, "the agent is destroyed; it takes no more changes")
-		}
-		return nil
-	})
+// guardAgentOf is guardAgent for an object of an agent: statusSQL returns the
+// agent's status, or no row when the object is not the caller's. The check
+// runs in Postgres, so a failure aborts the whole batch (see check).
+func guardAgentOf(b *pgx.Batch, notFound string, statusSQL string, id uuid.UUID) {
+	b.Queue(`select agentgraph_check(s is not null, '`+codeNotFound+`', $2),
+		agentgraph_check(s is distinct from 'destroyed', '`+codeBadInput+`', 'the agent is destroyed; it takes no more changes')
+		from (select (`+statusSQL+`) as s) x`, id, notFound)
 }
-
-const agentStatusSQL = `select status from agents where id = $1`
 
 // Agent returns one of the caller's agents.
 func (s *Store) Agent(ctx context.Context, id uuid.UUID) (*model.Agent, error) {
@@ -183,7 +170,7 @@ type AgentPatch struct {
 func (s *Store) UpdateAgent(ctx context.Context, id uuid.UUID, p AgentPatch) (*model.Agent, error) {
 	var a *model.Agent
 	b := &pgx.Batch{}
-	guardAgent(b, agentStatusSQL, id)
+	guardAgent(b, id)
 	if p.IsHead != nil && *p.IsHead {
 		b.Queue(unseatHeadSQL, id)
 	}
@@ -211,8 +198,8 @@ func (s *Store) UpdateAgent(ctx context.Context, id uuid.UUID, p AgentPatch) (*m
 func (s *Store) DestroyAgent(ctx context.Context, id uuid.UUID) (*model.Agent, error) {
 	var a *model.Agent
 	b := &pgx.Batch{}
-	one(b, &a, scanAgent, agentNotFound, `update agents set status = 'destroyed', is_head = false
-		where id = $1 returning `+agentCols, id)
+	b.Queue(`update agents set status = 'destroyed', is_head = false where id = $1 and status <> 'destroyed'`, id)
+	one(b, &a, scanAgent, agentNotFound, `select `+agentCols+` from agents where id = $1`, id)
 	return a, s.run(ctx, b)
 }
 

@@ -157,7 +157,7 @@ func (s *Store) AccessByAgent(ctx context.Context, agentIDs []uuid.UUID) (map[uu
 func (s *Store) GrantAccess(ctx context.Context, agentID, collectionID uuid.UUID, level model.AccessLevel) (*model.KnowledgeAccess, error) {
 	var k *model.KnowledgeAccess
 	b := &pgx.Batch{}
-	guardAgent(b, agentStatusSQL, agentID)
+	guardAgent(b, agentID)
 	found(b, collectionNotFound, `select exists (select 1 from knowledge_collections where id = $1)`, collectionID)
 	one(b, &k, scanAccess, collectionNotFound, `insert into agent_knowledge_access (agent_id, collection_id, access_level)
 		values ($1, $2, $3) on conflict (agent_id, collection_id) do update set access_level = excluded.access_level

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -47,8 +48,11 @@ func userID(ctx context.Context) (uuid.UUID, error) {
 }
 
 // run sends the statements queued on b as the calling user, prefixed by the
-// RLS settings, in one round trip. The queued callbacks receive the results;
-// the first error stops the batch and rolls the whole of it back.
+// RLS settings, in one round trip and one implicit transaction: an error
+// raised by Postgres aborts the rest and rolls all of it back. The queued
+// callbacks receive the results afterwards; an error a callback returns is
+// reported but comes too late to undo anything, so checks that must stop a
+// write are made in SQL (found, guardAgent).
 func (s *Store) run(ctx context.Context, b *pgx.Batch) error {
 	uid, err := userID(ctx)
 	if err != nil {
@@ -92,19 +96,19 @@ func affected(b *pgx.Batch, n *int64, sql string, args ...any) {
 	})
 }
 
-// found turns a missing row into NOT_FOUND; it is queued ahead of a write so
-// that the write's failure to match is reported as the parent's absence.
-func found(b *pgx.Batch, notFound string, sql string, args ...any) {
-	b.Queue(sql, args...).QueryRow(func(row pgx.Row) error {
-		var ok bool
-		if err := row.Scan(&ok); err != nil {
-			return err
-		}
-		if !ok {
-			return apperr.NotFoundf("%s", notFound)
-		}
-		return nil
-	})
+// Our SQLSTATEs, raised by agentgraph_check (migration 00006).
+const (
+	codeNotFound = "AGNF0"
+	codeBadInput = "AGBI0"
+)
+
+// found queues a check that existsSQL (a "select exists (...)") is true,
+// raising NOT_FOUND with msg otherwise. It runs in Postgres, so a failure
+// aborts the batch's transaction: a check made in Go on a result would come
+// after the later statements had already run.
+func found(b *pgx.Batch, msg string, existsSQL string, args ...any) {
+	n := len(args) + 1
+	b.Queue(`select agentgraph_check((`+existsSQL+`), '`+codeNotFound+`', $`+strconv.Itoa(n)+`)`, append(args, msg)...)
 }
 
 // fields maps constraint names to the input field a violation is about.
@@ -131,6 +135,15 @@ func translate(err error) error {
 	var pg *pgconn.PgError
 	if !errors.As(err, &pg) {
 		return err
+	}
+	switch pg.Code {
+	case codeNotFound:
+		return apperr.NotFoundf("%s", pg.Message)
+	case codeBadInput:
+		if pg.Detail != "" {
+			return apperr.Invalid(pg.Detail, "%s", pg.Message)
+		}
+		return apperr.New(apperr.BadUserInput, "%s", pg.Message)
 	}
 	if f, ok := fields[pg.ConstraintName]; ok {
 		return apperr.Invalid(f.field, "%s", f.msg)

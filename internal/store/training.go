@@ -40,7 +40,7 @@ type NewSkill struct {
 func (s *Store) InstallSkill(ctx context.Context, agentID uuid.UUID, n NewSkill) (*model.Skill, error) {
 	var k *model.Skill
 	b := &pgx.Batch{}
-	guardAgent(b, agentStatusSQL, agentID)
+	guardAgent(b, agentID)
 	one(b, &k, scanSkill, agentNotFound, `insert into agent_skills (agent_id, skill_slug, skill_name, skill_category, level)
 		values ($1, $2, $3, $4, $5) returning `+skillCols, agentID, n.Slug, n.Name, n.Category, n.Level)
 	return k, s.run(ctx, b)
@@ -50,7 +50,7 @@ func (s *Store) InstallSkill(ctx context.Context, agentID uuid.UUID, n NewSkill)
 func (s *Store) UninstallSkill(ctx context.Context, agentID uuid.UUID, slug string) (bool, error) {
 	var n int64
 	b := &pgx.Batch{}
-	guardAgent(b, agentStatusSQL, agentID)
+	guardAgent(b, agentID)
 	affected(b, &n, `delete from agent_skills where agent_id = $1 and skill_slug = $2`, agentID, slug)
 	return n > 0, s.run(ctx, b)
 }
@@ -81,7 +81,7 @@ func (s *Store) AddTraining(ctx context.Context, agentID uuid.UUID, in model.Tra
 	enabled := in.Enabled == nil || *in.Enabled
 	var t *model.TrainingData
 	b := &pgx.Batch{}
-	guardAgent(b, agentStatusSQL, agentID)
+	guardAgent(b, agentID)
 	one(b, &t, scanTraining, agentNotFound, `insert into agent_training_data (agent_id, type, title, content, enabled)
 		values ($1, $2, $3, $4, $5) returning `+trainingCols, agentID, in.Type, in.Title, in.Content, enabled)
 	return t, s.run(ctx, b)
