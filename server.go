@@ -26,9 +26,11 @@ import (
 	"github.com/agentgraph/agentgraph/internal/agents"
 	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/cache"
+	"github.com/agentgraph/agentgraph/internal/chat"
 	"github.com/agentgraph/agentgraph/internal/config"
 	"github.com/agentgraph/agentgraph/internal/httpx"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
+	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/migrate"
 	"github.com/agentgraph/agentgraph/internal/profile"
 	"github.com/agentgraph/agentgraph/internal/requestid"
@@ -80,12 +82,18 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	defer apq.Close()
 
+	llmCfg, err := llm.ConfigFromEnv(getenv)
+	if err != nil {
+		return fmt.Errorf("llm: %w", err)
+	}
 	st := store.New(pool)
+	replies := chat.NewWorker(st, llm.New(llmCfg), slog.Default())
 	resolver := &graph.Resolver{
 		Store:     st,
 		Agents:    agents.New(st, cfg.DefaultModel),
 		Knowledge: knowledge.New(st),
 		Profile:   profile.New(st),
+		Chat:      chat.New(st, replies),
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/query", graph.NewHandler(resolver, graph.Options{
@@ -124,7 +132,11 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	slog.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err = srv.Shutdown(sctx)
+	// Replies in flight get what is left of the shutdown time; the rest are
+	// cut and stored as INTERRUPTED.
+	replies.Shutdown(sctx)
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	model1 "github.com/agentgraph/agentgraph/graph/model"
+	"github.com/agentgraph/agentgraph/internal/chat"
 	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/google/uuid"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -32,12 +33,15 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Agent() AgentResolver
+	ChatMessage() ChatMessageResolver
+	FeedEvent() FeedEventResolver
 	KnowledgeAccess() KnowledgeAccessResolver
 	KnowledgeCollection() KnowledgeCollectionResolver
 	KnowledgeEntry() KnowledgeEntryResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
+	Thread() ThreadResolver
 	Viewer() ViewerResolver
 }
 
@@ -95,6 +99,7 @@ type ComplexityRoot struct {
 		CreatedAt func(childComplexity int) int
 		ID        func(childComplexity int) int
 		Role      func(childComplexity int) int
+		Status    func(childComplexity int) int
 		ThreadID  func(childComplexity int) int
 	}
 
@@ -206,7 +211,7 @@ type ComplexityRoot struct {
 		ConnectIntegration     func(childComplexity int, input model1.ConnectIntegrationInput) int
 		CreateAgent            func(childComplexity int, input model.CreateAgentInput) int
 		CreateCollection       func(childComplexity int, input model.CollectionInput) int
-		CreateFeedEvent        func(childComplexity int, input model1.FeedEventInput) int
+		CreateFeedEvent        func(childComplexity int, input chat.FeedInput) int
 		DeleteCollection       func(childComplexity int, id string) int
 		DeleteKnowledgeEntry   func(childComplexity int, id string) int
 		DestroyAgent           func(childComplexity int, id string) int
@@ -215,7 +220,7 @@ type ComplexityRoot struct {
 		InstallSkill           func(childComplexity int, agentID string, input model.SkillInput) int
 		RemoveTrainingData     func(childComplexity int, id string) int
 		RevokeKnowledgeAccess  func(childComplexity int, agentID string, collectionID string) int
-		SendMessage            func(childComplexity int, input model1.SendMessageInput) int
+		SendMessage            func(childComplexity int, input chat.SendInput) int
 		SetTrainingDataEnabled func(childComplexity int, id string, enabled bool) int
 		UninstallSkill         func(childComplexity int, agentID string, slug string) int
 		UpdateAgent            func(childComplexity int, id string, input model.UpdateAgentInput) int
@@ -271,11 +276,13 @@ type ComplexityRoot struct {
 	}
 
 	Thread struct {
-		Agent       func(childComplexity int) int
-		ID          func(childComplexity int) int
-		LastMessage func(childComplexity int) int
-		Messages    func(childComplexity int, last *int, before *string) int
-		UpdatedAt   func(childComplexity int) int
+		Agent        func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		LastMessage  func(childComplexity int) int
+		MessageCount func(childComplexity int) int
+		Messages     func(childComplexity int, last *int, before *string) int
+		UpdatedAt    func(childComplexity int) int
 	}
 
 	ThreadConnection struct {
@@ -335,7 +342,13 @@ type AgentResolver interface {
 	TrainingData(ctx context.Context, obj *model.Agent) ([]*model.TrainingData, error)
 	KnowledgeAccess(ctx context.Context, obj *model.Agent) ([]*model.KnowledgeAccess, error)
 	Threads(ctx context.Context, obj *model.Agent, first *int, after *string) (*model1.ThreadConnection, error)
-	Usage(ctx context.Context, obj *model.Agent, from *time.Time, to *time.Time) (*model1.UsageTotals, error)
+	Usage(ctx context.Context, obj *model.Agent, from *time.Time, to *time.Time) (*model.UsageTotals, error)
+}
+type ChatMessageResolver interface {
+	Agent(ctx context.Context, obj *model.Message) (*model.Agent, error)
+}
+type FeedEventResolver interface {
+	Agent(ctx context.Context, obj *model.FeedEvent) (*model.Agent, error)
 }
 type KnowledgeAccessResolver interface {
 	Collection(ctx context.Context, obj *model.KnowledgeAccess) (*model.Collection, error)
@@ -362,8 +375,8 @@ type MutationResolver interface {
 	CreateCollection(ctx context.Context, input model.CollectionInput) (*model.Collection, error)
 	AddKnowledgeEntry(ctx context.Context, input model.KnowledgeEntryInput) (*model.Entry, error)
 	DeleteKnowledgeEntry(ctx context.Context, id string) (bool, error)
-	SendMessage(ctx context.Context, input model1.SendMessageInput) (*model1.ChatMessage, error)
-	CreateFeedEvent(ctx context.Context, input model1.FeedEventInput) (*model1.FeedEvent, error)
+	SendMessage(ctx context.Context, input chat.SendInput) (*model.Message, error)
+	CreateFeedEvent(ctx context.Context, input chat.FeedInput) (*model.FeedEvent, error)
 	ConnectIntegration(ctx context.Context, input model1.ConnectIntegrationInput) (*model1.Integration, error)
 	DisconnectIntegration(ctx context.Context, provider string) (bool, error)
 	UpdatePersonalization(ctx context.Context, input model.Personalization) (*model.Personalization, error)
@@ -379,17 +392,22 @@ type QueryResolver interface {
 	Agents(ctx context.Context, first *int, after *string, status *model.AgentStatus, typeArg *model.AgentType) (*model1.AgentConnection, error)
 	Collection(ctx context.Context, id string) (*model.Collection, error)
 	Collections(ctx context.Context, first *int, after *string) (*model1.KnowledgeCollectionConnection, error)
-	Thread(ctx context.Context, id string) (*model1.Thread, error)
+	Thread(ctx context.Context, id string) (*model.Thread, error)
 	Threads(ctx context.Context, first *int, after *string, agentID *string) (*model1.ThreadConnection, error)
 	Feed(ctx context.Context, first *int, after *string, agentID *string, types []string) (*model1.FeedEventConnection, error)
 	SearchKnowledge(ctx context.Context, query string, agentID *string, collectionIds []string, limit *int) ([]*model1.KnowledgeHit, error)
-	Usage(ctx context.Context, from *time.Time, to *time.Time, groupBy model1.UsageGroupBy) (*model1.UsageReport, error)
+	Usage(ctx context.Context, from *time.Time, to *time.Time, groupBy model1.UsageGroupBy) (*model.UsageReport, error)
 	Integrations(ctx context.Context) ([]*model1.Integration, error)
 }
 type SubscriptionResolver interface {
-	MessageAdded(ctx context.Context, threadID string) (<-chan *model1.ChatMessage, error)
+	MessageAdded(ctx context.Context, threadID string) (<-chan *model.Message, error)
 	MessageStream(ctx context.Context, threadID string) (<-chan *model1.MessageChunk, error)
-	FeedEventAdded(ctx context.Context, agentID *string) (<-chan *model1.FeedEvent, error)
+	FeedEventAdded(ctx context.Context, agentID *string) (<-chan *model.FeedEvent, error)
+}
+type ThreadResolver interface {
+	Agent(ctx context.Context, obj *model.Thread) (*model.Agent, error)
+	Messages(ctx context.Context, obj *model.Thread, last *int, before *string) (*model1.ChatMessageConnection, error)
+	LastMessage(ctx context.Context, obj *model.Thread) (*model.Message, error)
 }
 type ViewerResolver interface {
 	Personalization(ctx context.Context, obj *model1.Viewer) (*model.Personalization, error)
@@ -650,6 +668,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ChatMessage.Role(childComplexity), true
+	case "ChatMessage.status":
+		if e.ComplexityRoot.ChatMessage.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessage.Status(childComplexity), true
 	case "ChatMessage.threadId":
 		if e.ComplexityRoot.ChatMessage.ThreadID == nil {
 			break
@@ -1084,7 +1108,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateFeedEvent(childComplexity, args["input"].(model1.FeedEventInput)), true
+		return e.ComplexityRoot.Mutation.CreateFeedEvent(childComplexity, args["input"].(chat.FeedInput)), true
 	case "Mutation.deleteCollection":
 		if e.ComplexityRoot.Mutation.DeleteCollection == nil {
 			break
@@ -1183,7 +1207,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SendMessage(childComplexity, args["input"].(model1.SendMessageInput)), true
+		return e.ComplexityRoot.Mutation.SendMessage(childComplexity, args["input"].(chat.SendInput)), true
 	case "Mutation.setTrainingDataEnabled":
 		if e.ComplexityRoot.Mutation.SetTrainingDataEnabled == nil {
 			break
@@ -1509,6 +1533,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Thread.Agent(childComplexity), true
+	case "Thread.createdAt":
+		if e.ComplexityRoot.Thread.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Thread.CreatedAt(childComplexity), true
 	case "Thread.id":
 		if e.ComplexityRoot.Thread.ID == nil {
 			break
@@ -1521,6 +1551,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Thread.LastMessage(childComplexity), true
+	case "Thread.messageCount":
+		if e.ComplexityRoot.Thread.MessageCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Thread.MessageCount(childComplexity), true
 	case "Thread.messages":
 		if e.ComplexityRoot.Thread.Messages == nil {
 			break
@@ -1969,6 +2005,19 @@ extend type TrainingData { createdAt: Time! updatedAt: Time! }
 extend type KnowledgeAccess { agent: Agent! }
 extend type KnowledgeCollection { createdAt: Time! updatedAt: Time! }
 extend type KnowledgeEntry { updatedAt: Time! }
+
+"How an assistant reply ended. A user's message is always COMPLETE."
+enum MessageStatus {
+  "The reply streamed to its end."
+  COMPLETE
+  "The stream was cut (upstream dropped it, or the server shut down); content holds what arrived."
+  INTERRUPTED
+  "The provider answered an error; content holds what arrived before it, possibly nothing."
+  FAILED
+}
+
+extend type ChatMessage { status: MessageStatus! }
+extend type Thread { messageCount: Int! createdAt: Time! }
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2079,6 +2128,8 @@ func (ec *executionContext) childFields_ChatMessage(ctx context.Context, field g
 		return ec.fieldContext_ChatMessage_agentName(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_ChatMessage_createdAt(ctx, field)
+	case "status":
+		return ec.fieldContext_ChatMessage_status(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ChatMessage", field.Name)
 }
@@ -2351,6 +2402,10 @@ func (ec *executionContext) childFields_Thread(ctx context.Context, field graphq
 		return ec.fieldContext_Thread_lastMessage(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Thread_updatedAt(ctx, field)
+	case "messageCount":
+		return ec.fieldContext_Thread_messageCount(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Thread_createdAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Thread", field.Name)
 }
@@ -2721,8 +2776,8 @@ func (ec *executionContext) field_Mutation_createFeedEvent_args(ctx context.Cont
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model1.FeedEventInput, error) {
-			return ec.unmarshalNFeedEventInput2githubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐFeedEventInput(ctx, v)
+		func(ctx context.Context, v any) (chat.FeedInput, error) {
+			return ec.unmarshalNFeedEventInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋchatᚐFeedInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2879,8 +2934,8 @@ func (ec *executionContext) field_Mutation_sendMessage_args(ctx context.Context,
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model1.SendMessageInput, error) {
-			return ec.unmarshalNSendMessageInput2githubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐSendMessageInput(ctx, v)
+		func(ctx context.Context, v any) (chat.SendInput, error) {
+			return ec.unmarshalNSendMessageInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋchatᚐSendInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3864,8 +3919,8 @@ func (ec *executionContext) _Agent_usage(ctx context.Context, field graphql.Coll
 			return ec.Resolvers.Agent().Usage(ctx, obj, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.UsageTotals) graphql.Marshaler {
-			return ec.marshalNUsageTotals2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐUsageTotals(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UsageTotals) graphql.Marshaler {
+			return ec.marshalNUsageTotals2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageTotals(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4221,7 +4276,7 @@ func (ec *executionContext) fieldContext_AgentSkill_installedAt(_ context.Contex
 	return graphql.NewScalarFieldContext("AgentSkill", field, false, false, "Time")
 }
 
-func (ec *executionContext) _ChatMessage_id(ctx context.Context, field graphql.CollectedField, obj *model1.ChatMessage) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessage_id(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4233,8 +4288,8 @@ func (ec *executionContext) _ChatMessage_id(ctx context.Context, field graphql.C
 			return obj.ID, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4244,7 +4299,7 @@ func (ec *executionContext) fieldContext_ChatMessage_id(_ context.Context, field
 	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "ID")
 }
 
-func (ec *executionContext) _ChatMessage_threadId(ctx context.Context, field graphql.CollectedField, obj *model1.ChatMessage) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessage_threadId(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4267,7 +4322,7 @@ func (ec *executionContext) fieldContext_ChatMessage_threadId(_ context.Context,
 	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "ID")
 }
 
-func (ec *executionContext) _ChatMessage_role(ctx context.Context, field graphql.CollectedField, obj *model1.ChatMessage) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessage_role(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4290,7 +4345,7 @@ func (ec *executionContext) fieldContext_ChatMessage_role(_ context.Context, fie
 	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "MessageRole")
 }
 
-func (ec *executionContext) _ChatMessage_content(ctx context.Context, field graphql.CollectedField, obj *model1.ChatMessage) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessage_content(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4313,7 +4368,7 @@ func (ec *executionContext) fieldContext_ChatMessage_content(_ context.Context, 
 	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "String")
 }
 
-func (ec *executionContext) _ChatMessage_agent(ctx context.Context, field graphql.CollectedField, obj *model1.ChatMessage) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessage_agent(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4322,7 +4377,7 @@ func (ec *executionContext) _ChatMessage_agent(ctx context.Context, field graphq
 			return ec.fieldContext_ChatMessage_agent(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Agent, nil
+			return ec.Resolvers.ChatMessage().Agent(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Agent) graphql.Marshaler {
@@ -4336,8 +4391,8 @@ func (ec *executionContext) fieldContext_ChatMessage_agent(_ context.Context, fi
 	fc = &graphql.FieldContext{
 		Object:     "ChatMessage",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Agent(ctx, field)
 		},
@@ -4345,7 +4400,7 @@ func (ec *executionContext) fieldContext_ChatMessage_agent(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _ChatMessage_agentName(ctx context.Context, field graphql.CollectedField, obj *model1.ChatMessage) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessage_agentName(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4368,7 +4423,7 @@ func (ec *executionContext) fieldContext_ChatMessage_agentName(_ context.Context
 	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "String")
 }
 
-func (ec *executionContext) _ChatMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *model1.ChatMessage) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4389,6 +4444,29 @@ func (ec *executionContext) _ChatMessage_createdAt(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_ChatMessage_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ChatMessage_status(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessage_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.MessageStatus) graphql.Marshaler {
+			return ec.marshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessage_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "MessageStatus")
 }
 
 func (ec *executionContext) _ChatMessageConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model1.ChatMessageConnection) (ret graphql.Marshaler) {
@@ -4464,7 +4542,7 @@ func (ec *executionContext) _ChatMessageConnection_totalCount(ctx context.Contex
 			return ec.fieldContext_ChatMessageConnection_totalCount(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
+			return obj.TotalCount(ctx)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -4475,7 +4553,7 @@ func (ec *executionContext) _ChatMessageConnection_totalCount(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_ChatMessageConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ChatMessageConnection", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("ChatMessageConnection", field, true, false, "Int")
 }
 
 func (ec *executionContext) _ChatMessageEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model1.ChatMessageEdge) (ret graphql.Marshaler) {
@@ -4513,8 +4591,8 @@ func (ec *executionContext) _ChatMessageEdge_node(ctx context.Context, field gra
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.ChatMessage) graphql.Marshaler {
-			return ec.marshalNChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐChatMessage(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Message) graphql.Marshaler {
+			return ec.marshalNChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessage(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4533,7 +4611,7 @@ func (ec *executionContext) fieldContext_ChatMessageEdge_node(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _FeedEvent_id(ctx context.Context, field graphql.CollectedField, obj *model1.FeedEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeedEvent_id(ctx context.Context, field graphql.CollectedField, obj *model.FeedEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4545,8 +4623,8 @@ func (ec *executionContext) _FeedEvent_id(ctx context.Context, field graphql.Col
 			return obj.ID, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v uuid.UUID) graphql.Marshaler {
+			return ec.marshalNID2githubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4556,7 +4634,7 @@ func (ec *executionContext) fieldContext_FeedEvent_id(_ context.Context, field g
 	return graphql.NewScalarFieldContext("FeedEvent", field, false, false, "ID")
 }
 
-func (ec *executionContext) _FeedEvent_type(ctx context.Context, field graphql.CollectedField, obj *model1.FeedEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeedEvent_type(ctx context.Context, field graphql.CollectedField, obj *model.FeedEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4579,7 +4657,7 @@ func (ec *executionContext) fieldContext_FeedEvent_type(_ context.Context, field
 	return graphql.NewScalarFieldContext("FeedEvent", field, false, false, "String")
 }
 
-func (ec *executionContext) _FeedEvent_message(ctx context.Context, field graphql.CollectedField, obj *model1.FeedEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeedEvent_message(ctx context.Context, field graphql.CollectedField, obj *model.FeedEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4602,7 +4680,7 @@ func (ec *executionContext) fieldContext_FeedEvent_message(_ context.Context, fi
 	return graphql.NewScalarFieldContext("FeedEvent", field, false, false, "String")
 }
 
-func (ec *executionContext) _FeedEvent_agent(ctx context.Context, field graphql.CollectedField, obj *model1.FeedEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeedEvent_agent(ctx context.Context, field graphql.CollectedField, obj *model.FeedEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4611,7 +4689,7 @@ func (ec *executionContext) _FeedEvent_agent(ctx context.Context, field graphql.
 			return ec.fieldContext_FeedEvent_agent(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Agent, nil
+			return ec.Resolvers.FeedEvent().Agent(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Agent) graphql.Marshaler {
@@ -4625,8 +4703,8 @@ func (ec *executionContext) fieldContext_FeedEvent_agent(_ context.Context, fiel
 	fc = &graphql.FieldContext{
 		Object:     "FeedEvent",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Agent(ctx, field)
 		},
@@ -4634,7 +4712,7 @@ func (ec *executionContext) fieldContext_FeedEvent_agent(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _FeedEvent_createdAt(ctx context.Context, field graphql.CollectedField, obj *model1.FeedEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeedEvent_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.FeedEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4730,7 +4808,7 @@ func (ec *executionContext) _FeedEventConnection_totalCount(ctx context.Context,
 			return ec.fieldContext_FeedEventConnection_totalCount(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
+			return obj.TotalCount(ctx)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -4741,7 +4819,7 @@ func (ec *executionContext) _FeedEventConnection_totalCount(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_FeedEventConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FeedEventConnection", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("FeedEventConnection", field, true, false, "Int")
 }
 
 func (ec *executionContext) _FeedEventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model1.FeedEventEdge) (ret graphql.Marshaler) {
@@ -4779,8 +4857,8 @@ func (ec *executionContext) _FeedEventEdge_node(ctx context.Context, field graph
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.FeedEvent) graphql.Marshaler {
-			return ec.marshalNFeedEvent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐFeedEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FeedEvent) graphql.Marshaler {
+			return ec.marshalNFeedEvent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐFeedEvent(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6379,11 +6457,11 @@ func (ec *executionContext) _Mutation_sendMessage(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SendMessage(ctx, fc.Args["input"].(model1.SendMessageInput))
+			return ec.Resolvers.Mutation().SendMessage(ctx, fc.Args["input"].(chat.SendInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.ChatMessage) graphql.Marshaler {
-			return ec.marshalNChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐChatMessage(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Message) graphql.Marshaler {
+			return ec.marshalNChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessage(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6423,11 +6501,11 @@ func (ec *executionContext) _Mutation_createFeedEvent(ctx context.Context, field
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateFeedEvent(ctx, fc.Args["input"].(model1.FeedEventInput))
+			return ec.Resolvers.Mutation().CreateFeedEvent(ctx, fc.Args["input"].(chat.FeedInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.FeedEvent) graphql.Marshaler {
-			return ec.marshalNFeedEvent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐFeedEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FeedEvent) graphql.Marshaler {
+			return ec.marshalNFeedEvent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐFeedEvent(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7421,8 +7499,8 @@ func (ec *executionContext) _Query_thread(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Query().Thread(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.Thread) graphql.Marshaler {
-			return ec.marshalOThread2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐThread(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Thread) graphql.Marshaler {
+			return ec.marshalOThread2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐThread(ctx, selections, v)
 		},
 		true,
 		false,
@@ -7597,8 +7675,8 @@ func (ec *executionContext) _Query_usage(ctx context.Context, field graphql.Coll
 			return ec.Resolvers.Query().Usage(ctx, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["groupBy"].(model1.UsageGroupBy))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.UsageReport) graphql.Marshaler {
-			return ec.marshalNUsageReport2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐUsageReport(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UsageReport) graphql.Marshaler {
+			return ec.marshalNUsageReport2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageReport(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7749,8 +7827,8 @@ func (ec *executionContext) _Subscription_messageAdded(ctx context.Context, fiel
 			return ec.Resolvers.Subscription().MessageAdded(ctx, fc.Args["threadId"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.ChatMessage) graphql.Marshaler {
-			return ec.marshalNChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐChatMessage(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Message) graphql.Marshaler {
+			return ec.marshalNChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessage(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7837,8 +7915,8 @@ func (ec *executionContext) _Subscription_feedEventAdded(ctx context.Context, fi
 			return ec.Resolvers.Subscription().FeedEventAdded(ctx, fc.Args["agentId"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.FeedEvent) graphql.Marshaler {
-			return ec.marshalNFeedEvent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐFeedEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FeedEvent) graphql.Marshaler {
+			return ec.marshalNFeedEvent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐFeedEvent(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7868,7 +7946,7 @@ func (ec *executionContext) fieldContext_Subscription_feedEventAdded(ctx context
 	return fc, nil
 }
 
-func (ec *executionContext) _Thread_id(ctx context.Context, field graphql.CollectedField, obj *model1.Thread) (ret graphql.Marshaler) {
+func (ec *executionContext) _Thread_id(ctx context.Context, field graphql.CollectedField, obj *model.Thread) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7891,7 +7969,7 @@ func (ec *executionContext) fieldContext_Thread_id(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Thread", field, false, false, "ID")
 }
 
-func (ec *executionContext) _Thread_agent(ctx context.Context, field graphql.CollectedField, obj *model1.Thread) (ret graphql.Marshaler) {
+func (ec *executionContext) _Thread_agent(ctx context.Context, field graphql.CollectedField, obj *model.Thread) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7900,7 +7978,7 @@ func (ec *executionContext) _Thread_agent(ctx context.Context, field graphql.Col
 			return ec.fieldContext_Thread_agent(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Agent, nil
+			return ec.Resolvers.Thread().Agent(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Agent) graphql.Marshaler {
@@ -7914,8 +7992,8 @@ func (ec *executionContext) fieldContext_Thread_agent(_ context.Context, field g
 	fc = &graphql.FieldContext{
 		Object:     "Thread",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Agent(ctx, field)
 		},
@@ -7923,7 +8001,7 @@ func (ec *executionContext) fieldContext_Thread_agent(_ context.Context, field g
 	return fc, nil
 }
 
-func (ec *executionContext) _Thread_messages(ctx context.Context, field graphql.CollectedField, obj *model1.Thread) (ret graphql.Marshaler) {
+func (ec *executionContext) _Thread_messages(ctx context.Context, field graphql.CollectedField, obj *model.Thread) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7932,7 +8010,8 @@ func (ec *executionContext) _Thread_messages(ctx context.Context, field graphql.
 			return ec.fieldContext_Thread_messages(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Messages, nil
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Thread().Messages(ctx, obj, fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model1.ChatMessageConnection) graphql.Marshaler {
@@ -7946,8 +8025,8 @@ func (ec *executionContext) fieldContext_Thread_messages(ctx context.Context, fi
 	fc = &graphql.FieldContext{
 		Object:     "Thread",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ChatMessageConnection(ctx, field)
 		},
@@ -7966,7 +8045,7 @@ func (ec *executionContext) fieldContext_Thread_messages(ctx context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Thread_lastMessage(ctx context.Context, field graphql.CollectedField, obj *model1.Thread) (ret graphql.Marshaler) {
+func (ec *executionContext) _Thread_lastMessage(ctx context.Context, field graphql.CollectedField, obj *model.Thread) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7975,11 +8054,11 @@ func (ec *executionContext) _Thread_lastMessage(ctx context.Context, field graph
 			return ec.fieldContext_Thread_lastMessage(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.LastMessage, nil
+			return ec.Resolvers.Thread().LastMessage(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.ChatMessage) graphql.Marshaler {
-			return ec.marshalOChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐChatMessage(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Message) graphql.Marshaler {
+			return ec.marshalOChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessage(ctx, selections, v)
 		},
 		true,
 		false,
@@ -7989,8 +8068,8 @@ func (ec *executionContext) fieldContext_Thread_lastMessage(_ context.Context, f
 	fc = &graphql.FieldContext{
 		Object:     "Thread",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ChatMessage(ctx, field)
 		},
@@ -7998,7 +8077,7 @@ func (ec *executionContext) fieldContext_Thread_lastMessage(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _Thread_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model1.Thread) (ret graphql.Marshaler) {
+func (ec *executionContext) _Thread_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Thread) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8018,6 +8097,52 @@ func (ec *executionContext) _Thread_updatedAt(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Thread_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Thread", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Thread_messageCount(ctx context.Context, field graphql.CollectedField, obj *model.Thread) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Thread_messageCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MessageCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Thread_messageCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Thread", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Thread_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Thread) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Thread_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Thread_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Thread", field, false, false, "Time")
 }
 
@@ -8094,7 +8219,7 @@ func (ec *executionContext) _ThreadConnection_totalCount(ctx context.Context, fi
 			return ec.fieldContext_ThreadConnection_totalCount(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.TotalCount, nil
+			return obj.TotalCount(ctx)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -8105,7 +8230,7 @@ func (ec *executionContext) _ThreadConnection_totalCount(ctx context.Context, fi
 	)
 }
 func (ec *executionContext) fieldContext_ThreadConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ThreadConnection", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("ThreadConnection", field, true, false, "Int")
 }
 
 func (ec *executionContext) _ThreadEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model1.ThreadEdge) (ret graphql.Marshaler) {
@@ -8143,8 +8268,8 @@ func (ec *executionContext) _ThreadEdge_node(ctx context.Context, field graphql.
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.Thread) graphql.Marshaler {
-			return ec.marshalNThread2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐThread(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Thread) graphql.Marshaler {
+			return ec.marshalNThread2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐThread(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8324,7 +8449,7 @@ func (ec *executionContext) fieldContext_TrainingData_updatedAt(_ context.Contex
 	return graphql.NewScalarFieldContext("TrainingData", field, false, false, "Time")
 }
 
-func (ec *executionContext) _UsageBucket_key(ctx context.Context, field graphql.CollectedField, obj *model1.UsageBucket) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageBucket_key(ctx context.Context, field graphql.CollectedField, obj *model.UsageBucket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8347,7 +8472,7 @@ func (ec *executionContext) fieldContext_UsageBucket_key(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "String")
 }
 
-func (ec *executionContext) _UsageBucket_calls(ctx context.Context, field graphql.CollectedField, obj *model1.UsageBucket) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageBucket_calls(ctx context.Context, field graphql.CollectedField, obj *model.UsageBucket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8370,7 +8495,7 @@ func (ec *executionContext) fieldContext_UsageBucket_calls(_ context.Context, fi
 	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "Int")
 }
 
-func (ec *executionContext) _UsageBucket_inputTokens(ctx context.Context, field graphql.CollectedField, obj *model1.UsageBucket) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageBucket_inputTokens(ctx context.Context, field graphql.CollectedField, obj *model.UsageBucket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8393,7 +8518,7 @@ func (ec *executionContext) fieldContext_UsageBucket_inputTokens(_ context.Conte
 	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "Int")
 }
 
-func (ec *executionContext) _UsageBucket_outputTokens(ctx context.Context, field graphql.CollectedField, obj *model1.UsageBucket) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageBucket_outputTokens(ctx context.Context, field graphql.CollectedField, obj *model.UsageBucket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8416,7 +8541,7 @@ func (ec *executionContext) fieldContext_UsageBucket_outputTokens(_ context.Cont
 	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "Int")
 }
 
-func (ec *executionContext) _UsageBucket_costCents(ctx context.Context, field graphql.CollectedField, obj *model1.UsageBucket) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageBucket_costCents(ctx context.Context, field graphql.CollectedField, obj *model.UsageBucket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8439,7 +8564,7 @@ func (ec *executionContext) fieldContext_UsageBucket_costCents(_ context.Context
 	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "Float")
 }
 
-func (ec *executionContext) _UsageReport_totals(ctx context.Context, field graphql.CollectedField, obj *model1.UsageReport) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageReport_totals(ctx context.Context, field graphql.CollectedField, obj *model.UsageReport) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8451,8 +8576,8 @@ func (ec *executionContext) _UsageReport_totals(ctx context.Context, field graph
 			return obj.Totals, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.UsageTotals) graphql.Marshaler {
-			return ec.marshalNUsageTotals2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐUsageTotals(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v model.UsageTotals) graphql.Marshaler {
+			return ec.marshalNUsageTotals2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageTotals(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8471,7 +8596,7 @@ func (ec *executionContext) fieldContext_UsageReport_totals(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _UsageReport_buckets(ctx context.Context, field graphql.CollectedField, obj *model1.UsageReport) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageReport_buckets(ctx context.Context, field graphql.CollectedField, obj *model.UsageReport) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8483,8 +8608,8 @@ func (ec *executionContext) _UsageReport_buckets(ctx context.Context, field grap
 			return obj.Buckets, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model1.UsageBucket) graphql.Marshaler {
-			return ec.marshalNUsageBucket2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐUsageBucketᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []model.UsageBucket) graphql.Marshaler {
+			return ec.marshalNUsageBucket2ᚕgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageBucketᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8503,7 +8628,7 @@ func (ec *executionContext) fieldContext_UsageReport_buckets(_ context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _UsageTotals_calls(ctx context.Context, field graphql.CollectedField, obj *model1.UsageTotals) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageTotals_calls(ctx context.Context, field graphql.CollectedField, obj *model.UsageTotals) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8526,7 +8651,7 @@ func (ec *executionContext) fieldContext_UsageTotals_calls(_ context.Context, fi
 	return graphql.NewScalarFieldContext("UsageTotals", field, false, false, "Int")
 }
 
-func (ec *executionContext) _UsageTotals_inputTokens(ctx context.Context, field graphql.CollectedField, obj *model1.UsageTotals) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageTotals_inputTokens(ctx context.Context, field graphql.CollectedField, obj *model.UsageTotals) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8549,7 +8674,7 @@ func (ec *executionContext) fieldContext_UsageTotals_inputTokens(_ context.Conte
 	return graphql.NewScalarFieldContext("UsageTotals", field, false, false, "Int")
 }
 
-func (ec *executionContext) _UsageTotals_outputTokens(ctx context.Context, field graphql.CollectedField, obj *model1.UsageTotals) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageTotals_outputTokens(ctx context.Context, field graphql.CollectedField, obj *model.UsageTotals) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8572,7 +8697,7 @@ func (ec *executionContext) fieldContext_UsageTotals_outputTokens(_ context.Cont
 	return graphql.NewScalarFieldContext("UsageTotals", field, false, false, "Int")
 }
 
-func (ec *executionContext) _UsageTotals_costCents(ctx context.Context, field graphql.CollectedField, obj *model1.UsageTotals) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageTotals_costCents(ctx context.Context, field graphql.CollectedField, obj *model.UsageTotals) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9986,8 +10111,8 @@ func UnmarshalCreateAgentInput(ctx context.Context, raw any) (model.CreateAgentI
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputFeedEventInput(ctx context.Context, obj any) (model1.FeedEventInput, error) {
-	var it model1.FeedEventInput
+func (ec *executionContext) unmarshalInputFeedEventInput(ctx context.Context, obj any) (chat.FeedInput, error) {
+	var it chat.FeedInput
 	if obj == nil {
 		return it, nil
 	}
@@ -10036,8 +10161,8 @@ func (ec *executionContext) unmarshalInputFeedEventInput(ctx context.Context, ob
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalFeedEventInput(ctx context.Context, raw any) (model1.FeedEventInput, error) {
-	var out model1.FeedEventInput
+func UnmarshalFeedEventInput(ctx context.Context, raw any) (chat.FeedInput, error) {
+	var out chat.FeedInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "FeedEventInput", raw, &out)
 	return out, err
 }
@@ -10273,8 +10398,8 @@ func UnmarshalPersonalizationInput(ctx context.Context, raw any) (model.Personal
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputSendMessageInput(ctx context.Context, obj any) (model1.SendMessageInput, error) {
-	var it model1.SendMessageInput
+func (ec *executionContext) unmarshalInputSendMessageInput(ctx context.Context, obj any) (chat.SendInput, error) {
+	var it chat.SendInput
 	if obj == nil {
 		return it, nil
 	}
@@ -10323,8 +10448,8 @@ func (ec *executionContext) unmarshalInputSendMessageInput(ctx context.Context, 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalSendMessageInput(ctx context.Context, raw any) (model1.SendMessageInput, error) {
-	var out model1.SendMessageInput
+func UnmarshalSendMessageInput(ctx context.Context, raw any) (chat.SendInput, error) {
+	var out chat.SendInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SendMessageInput", raw, &out)
 	return out, err
 }
@@ -10955,7 +11080,7 @@ func (ec *executionContext) _AgentSkill(ctx context.Context, sel ast.SelectionSe
 
 var chatMessageImplementors = []string{"ChatMessage"}
 
-func (ec *executionContext) _ChatMessage(ctx context.Context, sel ast.SelectionSet, obj *model1.ChatMessage) graphql.Marshaler {
+func (ec *executionContext) _ChatMessage(ctx context.Context, sel ast.SelectionSet, obj *model.Message) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, chatMessageImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -10967,37 +11092,43 @@ func (ec *executionContext) _ChatMessage(ctx context.Context, sel ast.SelectionS
 		case "id":
 			out.Values[i] = ec._ChatMessage_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "threadId":
 			out.Values[i] = ec._ChatMessage_threadId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "role":
 			out.Values[i] = ec._ChatMessage_role(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "content":
 			out.Values[i] = ec._ChatMessage_content(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "agent":
-			out.Values[i] = ec._ChatMessage_agent(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChatMessage_agent(ctx, field, obj)
+				})
 		case "agentName":
 			out.Values[i] = ec._ChatMessage_agentName(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "createdAt":
 			out.Values[i] = ec._ChatMessage_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._ChatMessage_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -11030,18 +11161,19 @@ func (ec *executionContext) _ChatMessageConnection(ctx context.Context, sel ast.
 		case "edges":
 			out.Values[i] = ec._ChatMessageConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._ChatMessageConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
-			out.Values[i] = ec._ChatMessageConnection_totalCount(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChatMessageConnection_totalCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11099,7 +11231,7 @@ func (ec *executionContext) _ChatMessageEdge(ctx context.Context, sel ast.Select
 
 var feedEventImplementors = []string{"FeedEvent"}
 
-func (ec *executionContext) _FeedEvent(ctx context.Context, sel ast.SelectionSet, obj *model1.FeedEvent) graphql.Marshaler {
+func (ec *executionContext) _FeedEvent(ctx context.Context, sel ast.SelectionSet, obj *model.FeedEvent) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, feedEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -11111,27 +11243,28 @@ func (ec *executionContext) _FeedEvent(ctx context.Context, sel ast.SelectionSet
 		case "id":
 			out.Values[i] = ec._FeedEvent_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "type":
 			out.Values[i] = ec._FeedEvent_type(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "message":
 			out.Values[i] = ec._FeedEvent_message(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "agent":
-			out.Values[i] = ec._FeedEvent_agent(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FeedEvent_agent(ctx, field, obj)
+				})
 		case "createdAt":
 			out.Values[i] = ec._FeedEvent_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -11164,18 +11297,19 @@ func (ec *executionContext) _FeedEventConnection(ctx context.Context, sel ast.Se
 		case "edges":
 			out.Values[i] = ec._FeedEventConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._FeedEventConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
-			out.Values[i] = ec._FeedEventConnection_totalCount(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._FeedEventConnection_totalCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12223,7 +12357,7 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 
 var threadImplementors = []string{"Thread"}
 
-func (ec *executionContext) _Thread(ctx context.Context, sel ast.SelectionSet, obj *model1.Thread) graphql.Marshaler {
+func (ec *executionContext) _Thread(ctx context.Context, sel ast.SelectionSet, obj *model.Thread) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, threadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12235,27 +12369,40 @@ func (ec *executionContext) _Thread(ctx context.Context, sel ast.SelectionSet, o
 		case "id":
 			out.Values[i] = ec._Thread_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "agent":
-			out.Values[i] = ec._Thread_agent(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Thread_agent(ctx, field, obj)
+				})
 		case "messages":
-			out.Values[i] = ec._Thread_messages(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Thread_messages(ctx, field, obj)
+				})
 		case "lastMessage":
-			out.Values[i] = ec._Thread_lastMessage(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Thread_lastMessage(ctx, field, obj)
+				})
 		case "updatedAt":
 			out.Values[i] = ec._Thread_updatedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "messageCount":
+			out.Values[i] = ec._Thread_messageCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Thread_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -12288,18 +12435,19 @@ func (ec *executionContext) _ThreadConnection(ctx context.Context, sel ast.Selec
 		case "edges":
 			out.Values[i] = ec._ThreadConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._ThreadConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "totalCount":
-			out.Values[i] = ec._ThreadConnection_totalCount(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ThreadConnection_totalCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12420,7 +12568,7 @@ func (ec *executionContext) _TrainingData(ctx context.Context, sel ast.Selection
 
 var usageBucketImplementors = []string{"UsageBucket"}
 
-func (ec *executionContext) _UsageBucket(ctx context.Context, sel ast.SelectionSet, obj *model1.UsageBucket) graphql.Marshaler {
+func (ec *executionContext) _UsageBucket(ctx context.Context, sel ast.SelectionSet, obj *model.UsageBucket) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, usageBucketImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12473,7 +12621,7 @@ func (ec *executionContext) _UsageBucket(ctx context.Context, sel ast.SelectionS
 
 var usageReportImplementors = []string{"UsageReport"}
 
-func (ec *executionContext) _UsageReport(ctx context.Context, sel ast.SelectionSet, obj *model1.UsageReport) graphql.Marshaler {
+func (ec *executionContext) _UsageReport(ctx context.Context, sel ast.SelectionSet, obj *model.UsageReport) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, usageReportImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12511,7 +12659,7 @@ func (ec *executionContext) _UsageReport(ctx context.Context, sel ast.SelectionS
 
 var usageTotalsImplementors = []string{"UsageTotals"}
 
-func (ec *executionContext) _UsageTotals(ctx context.Context, sel ast.SelectionSet, obj *model1.UsageTotals) graphql.Marshaler {
+func (ec *executionContext) _UsageTotals(ctx context.Context, sel ast.SelectionSet, obj *model.UsageTotals) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, usageTotalsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -13144,7 +13292,7 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
-func (ec *executionContext) marshalNChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐChatMessage(ctx context.Context, sel ast.SelectionSet, v *model1.ChatMessage) graphql.Marshaler {
+func (ec *executionContext) marshalNChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessage(ctx context.Context, sel ast.SelectionSet, v *model.Message) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ChatMessage!")
 		return graphql.Null
@@ -13199,7 +13347,7 @@ func (ec *executionContext) unmarshalNCreateAgentInput2githubᚗcomᚋagentgraph
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNFeedEvent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐFeedEvent(ctx context.Context, sel ast.SelectionSet, v *model1.FeedEvent) graphql.Marshaler {
+func (ec *executionContext) marshalNFeedEvent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐFeedEvent(ctx context.Context, sel ast.SelectionSet, v *model.FeedEvent) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "FeedEvent!")
 		return graphql.Null
@@ -13239,7 +13387,7 @@ func (ec *executionContext) marshalNFeedEventEdge2ᚖgithubᚗcomᚋagentgraph�
 	return ec._FeedEventEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNFeedEventInput2githubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐFeedEventInput(ctx context.Context, v any) (model1.FeedEventInput, error) {
+func (ec *executionContext) unmarshalNFeedEventInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋchatᚐFeedInput(ctx context.Context, v any) (chat.FeedInput, error) {
 	res, err := ec.unmarshalInputFeedEventInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -13523,6 +13671,34 @@ var (
 	}
 )
 
+func (ec *executionContext) unmarshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageStatus(ctx context.Context, v any) (model.MessageStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageStatus(ctx context.Context, sel ast.SelectionSet, v model.MessageStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageStatus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "MessageStatus!")
+	}
+	return res
+}
+
+var (
+	unmarshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageStatus = map[string]model.MessageStatus{
+		"COMPLETE":    model.MessageComplete,
+		"INTERRUPTED": model.MessageInterrupted,
+		"FAILED":      model.MessageFailed,
+	}
+	marshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageStatus = map[model.MessageStatus]string{
+		model.MessageComplete:    "COMPLETE",
+		model.MessageInterrupted: "INTERRUPTED",
+		model.MessageFailed:      "FAILED",
+	}
+)
+
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model1.PageInfo) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PageInfo!")
@@ -13548,7 +13724,7 @@ func (ec *executionContext) unmarshalNPersonalizationInput2githubᚗcomᚋagentg
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNSendMessageInput2githubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐSendMessageInput(ctx context.Context, v any) (model1.SendMessageInput, error) {
+func (ec *executionContext) unmarshalNSendMessageInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋchatᚐSendInput(ctx context.Context, v any) (chat.SendInput, error) {
 	res, err := ec.unmarshalInputSendMessageInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -13601,7 +13777,7 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
-func (ec *executionContext) marshalNThread2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐThread(ctx context.Context, sel ast.SelectionSet, v *model1.Thread) graphql.Marshaler {
+func (ec *executionContext) marshalNThread2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐThread(ctx context.Context, sel ast.SelectionSet, v *model.Thread) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Thread!")
 		return graphql.Null
@@ -13757,11 +13933,15 @@ func (ec *executionContext) unmarshalNUpdateTrainingDataInput2githubᚗcomᚋage
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNUsageBucket2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐUsageBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []*model1.UsageBucket) graphql.Marshaler {
+func (ec *executionContext) marshalNUsageBucket2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageBucket(ctx context.Context, sel ast.SelectionSet, v model.UsageBucket) graphql.Marshaler {
+	return ec._UsageBucket(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNUsageBucket2ᚕgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []model.UsageBucket) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNUsageBucket2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐUsageBucket(ctx, sel, v[i])
+		return ec.marshalNUsageBucket2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageBucket(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -13771,14 +13951,6 @@ func (ec *executionContext) marshalNUsageBucket2ᚕᚖgithubᚗcomᚋagentgraph�
 	}
 
 	return ret
-}
-
-func (ec *executionContext) marshalNUsageBucket2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐUsageBucket(ctx context.Context, sel ast.SelectionSet, v *model1.UsageBucket) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "UsageBucket!")
-		return graphql.Null
-	}
-	return ec._UsageBucket(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNUsageGroupBy2githubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐUsageGroupBy(ctx context.Context, v any) (model1.UsageGroupBy, error) {
@@ -13791,7 +13963,7 @@ func (ec *executionContext) marshalNUsageGroupBy2githubᚗcomᚋagentgraphᚋage
 	return v
 }
 
-func (ec *executionContext) marshalNUsageReport2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐUsageReport(ctx context.Context, sel ast.SelectionSet, v *model1.UsageReport) graphql.Marshaler {
+func (ec *executionContext) marshalNUsageReport2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageReport(ctx context.Context, sel ast.SelectionSet, v *model.UsageReport) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "UsageReport!")
 		return graphql.Null
@@ -13799,7 +13971,11 @@ func (ec *executionContext) marshalNUsageReport2ᚖgithubᚗcomᚋagentgraphᚋa
 	return ec._UsageReport(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNUsageTotals2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐUsageTotals(ctx context.Context, sel ast.SelectionSet, v *model1.UsageTotals) graphql.Marshaler {
+func (ec *executionContext) marshalNUsageTotals2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageTotals(ctx context.Context, sel ast.SelectionSet, v model.UsageTotals) graphql.Marshaler {
+	return ec._UsageTotals(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNUsageTotals2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageTotals(ctx context.Context, sel ast.SelectionSet, v *model.UsageTotals) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "UsageTotals!")
 		return graphql.Null
@@ -14062,7 +14238,7 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
-func (ec *executionContext) marshalOChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐChatMessage(ctx context.Context, sel ast.SelectionSet, v *model1.ChatMessage) graphql.Marshaler {
+func (ec *executionContext) marshalOChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessage(ctx context.Context, sel ast.SelectionSet, v *model.Message) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -14286,7 +14462,7 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) marshalOThread2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐThread(ctx context.Context, sel ast.SelectionSet, v *model1.Thread) graphql.Marshaler {
+func (ec *executionContext) marshalOThread2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐThread(ctx context.Context, sel ast.SelectionSet, v *model.Thread) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}

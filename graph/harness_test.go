@@ -22,6 +22,7 @@ import (
 	"github.com/agentgraph/agentgraph/graph"
 	"github.com/agentgraph/agentgraph/internal/agents"
 	"github.com/agentgraph/agentgraph/internal/auth"
+	"github.com/agentgraph/agentgraph/internal/chat"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/profile"
 	"github.com/agentgraph/agentgraph/internal/store"
@@ -111,7 +112,7 @@ func newEnvWait(t testing.TB, wait time.Duration) *env {
 		t.Fatal(err)
 	}
 	st := store.New(pool)
-	r := &graph.Resolver{Store: st, Agents: agents.New(st, "gpt-4o-mini"), Knowledge: knowledge.New(st), Profile: profile.New(st)}
+	r := &graph.Resolver{Store: st, Agents: agents.New(st, "gpt-4o-mini"), Knowledge: knowledge.New(st), Profile: profile.New(st), Chat: chat.New(st, nil)}
 	srv := httptest.NewServer(graph.NewHandler(r, graph.Options{Verifier: v, LoaderWait: wait}))
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, pool: pool, queries: rt}

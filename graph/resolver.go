@@ -9,6 +9,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/agents"
 	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/auth"
+	"github.com/agentgraph/agentgraph/internal/chat"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/loaders"
 	domain "github.com/agentgraph/agentgraph/internal/model"
@@ -25,6 +26,7 @@ type Resolver struct {
 	Agents    *agents.Service
 	Knowledge *knowledge.Service
 	Profile   *profile.Service
+	Chat      *chat.Service
 }
 
 // later answers an operation whose issue has not landed yet.
@@ -80,7 +82,7 @@ func (r *Resolver) agents(ctx context.Context, first *int, after *string, status
 		return nil, err
 	}
 	c := &model.AgentConnection{Edges: []*model.AgentEdge{}, Count: func(ctx context.Context) (int, error) { return r.Store.CountAgents(ctx, f) }}
-	c.PageInfo = pageInfo(p, func(a *domain.Agent) page.Cursor { return page.Cursor{At: a.CreatedAt, ID: a.ID} },
+	c.PageInfo = pageInfo(p, func(a *domain.Agent) string { return page.Cursor{At: a.CreatedAt, ID: a.ID}.Encode() },
 		func(cursor string, a *domain.Agent) {
 			c.Edges = append(c.Edges, &model.AgentEdge{Cursor: cursor, Node: a})
 		})
@@ -117,7 +119,7 @@ func (r *Resolver) collections(ctx context.Context, first *int, after *string) (
 		return nil, err
 	}
 	c := &model.KnowledgeCollectionConnection{Edges: []*model.KnowledgeCollectionEdge{}, Count: r.Store.CountCollections}
-	c.PageInfo = pageInfo(p, func(x *domain.Collection) page.Cursor { return page.Cursor{At: x.CreatedAt, ID: x.ID} },
+	c.PageInfo = pageInfo(p, func(x *domain.Collection) string { return page.Cursor{At: x.CreatedAt, ID: x.ID}.Encode() },
 		func(cursor string, x *domain.Collection) {
 			c.Edges = append(c.Edges, &model.KnowledgeCollectionEdge{Cursor: cursor, Node: x})
 		})
@@ -153,7 +155,7 @@ func (r *Resolver) entries(ctx context.Context, col *domain.Collection, first *i
 			return store.CountKey{Collection: id, Type: key.Type}
 		})
 	}}
-	c.PageInfo = pageInfo(p, func(e *domain.Entry) page.Cursor { return page.Cursor{At: e.CreatedAt, ID: e.ID} },
+	c.PageInfo = pageInfo(p, func(e *domain.Entry) string { return page.Cursor{At: e.CreatedAt, ID: e.ID}.Encode() },
 		func(cursor string, e *domain.Entry) {
 			c.Edges = append(c.Edges, &model.KnowledgeEntryEdge{Cursor: cursor, Node: e})
 		})
@@ -162,10 +164,10 @@ func (r *Resolver) entries(ctx context.Context, col *domain.Collection, first *i
 
 // pageInfo calls edge for every item of p with its cursor, and returns the
 // page's PageInfo.
-func pageInfo[T any](p page.Page[T], key func(T) page.Cursor, edge func(cursor string, item T)) *model.PageInfo {
+func pageInfo[T any](p page.Page[T], cursorOf func(T) string, edge func(cursor string, item T)) *model.PageInfo {
 	info := &model.PageInfo{HasNextPage: p.HasNext, HasPreviousPage: p.HasPrev}
 	for i, item := range p.Items {
-		cursor := key(item).Encode()
+		cursor := cursorOf(item)
 		if i == 0 {
 			info.StartCursor = &cursor
 		}

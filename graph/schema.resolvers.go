@@ -9,7 +9,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	model1 "github.com/agentgraph/agentgraph/graph/model"
+	"github.com/agentgraph/agentgraph/internal/chat"
 	"github.com/agentgraph/agentgraph/internal/loaders"
 	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/store"
@@ -37,8 +39,18 @@ func (r *agentResolver) Threads(ctx context.Context, obj *model.Agent, first *in
 }
 
 // Usage is the resolver for the usage field.
-func (r *agentResolver) Usage(ctx context.Context, obj *model.Agent, from *time.Time, to *time.Time) (*model1.UsageTotals, error) {
-	return nil, later("Agent.usage")
+func (r *agentResolver) Usage(ctx context.Context, obj *model.Agent, from *time.Time, to *time.Time) (*model.UsageTotals, error) {
+	return agentUsage(ctx, obj, from, to)
+}
+
+// Agent is the resolver for the agent field.
+func (r *chatMessageResolver) Agent(ctx context.Context, obj *model.Message) (*model.Agent, error) {
+	return optionalAgent(ctx, obj.AgentID)
+}
+
+// Agent is the resolver for the agent field.
+func (r *feedEventResolver) Agent(ctx context.Context, obj *model.FeedEvent) (*model.Agent, error) {
+	return optionalAgent(ctx, obj.AgentID)
 }
 
 // Collection is the resolver for the collection field.
@@ -131,13 +143,18 @@ func (r *mutationResolver) DeleteKnowledgeEntry(ctx context.Context, id string) 
 }
 
 // SendMessage is the resolver for the sendMessage field.
-func (r *mutationResolver) SendMessage(ctx context.Context, input model1.SendMessageInput) (*model1.ChatMessage, error) {
-	return nil, later("sendMessage")
+func (r *mutationResolver) SendMessage(ctx context.Context, input chat.SendInput) (*model.Message, error) {
+	msg, noReply, err := r.Chat.Send(ctx, input)
+	if noReply != nil {
+		// The message is stored and returned; the error says why no reply follows.
+		graphql.AddError(ctx, noReply)
+	}
+	return msg, err
 }
 
 // CreateFeedEvent is the resolver for the createFeedEvent field.
-func (r *mutationResolver) CreateFeedEvent(ctx context.Context, input model1.FeedEventInput) (*model1.FeedEvent, error) {
-	return nil, later("createFeedEvent")
+func (r *mutationResolver) CreateFeedEvent(ctx context.Context, input chat.FeedInput) (*model.FeedEvent, error) {
+	return r.Chat.CreateFeedEvent(ctx, input)
 }
 
 // ConnectIntegration is the resolver for the connectIntegration field.
@@ -206,18 +223,18 @@ func (r *queryResolver) Collections(ctx context.Context, first *int, after *stri
 }
 
 // Thread is the resolver for the thread field.
-func (r *queryResolver) Thread(ctx context.Context, id string) (*model1.Thread, error) {
-	return nil, later("thread")
+func (r *queryResolver) Thread(ctx context.Context, id string) (*model.Thread, error) {
+	return r.thread(ctx, id)
 }
 
 // Threads is the resolver for the threads field.
 func (r *queryResolver) Threads(ctx context.Context, first *int, after *string, agentID *string) (*model1.ThreadConnection, error) {
-	return nil, later("threads")
+	return r.threads(ctx, first, after, agentID)
 }
 
 // Feed is the resolver for the feed field.
 func (r *queryResolver) Feed(ctx context.Context, first *int, after *string, agentID *string, types []string) (*model1.FeedEventConnection, error) {
-	return nil, later("feed")
+	return r.feed(ctx, first, after, agentID, types)
 }
 
 // SearchKnowledge is the resolver for the searchKnowledge field.
@@ -226,8 +243,8 @@ func (r *queryResolver) SearchKnowledge(ctx context.Context, query string, agent
 }
 
 // Usage is the resolver for the usage field.
-func (r *queryResolver) Usage(ctx context.Context, from *time.Time, to *time.Time, groupBy model1.UsageGroupBy) (*model1.UsageReport, error) {
-	return nil, later("usage")
+func (r *queryResolver) Usage(ctx context.Context, from *time.Time, to *time.Time, groupBy model1.UsageGroupBy) (*model.UsageReport, error) {
+	return r.usage(ctx, from, to, groupBy)
 }
 
 // Integrations is the resolver for the integrations field.
@@ -236,7 +253,7 @@ func (r *queryResolver) Integrations(ctx context.Context) ([]*model1.Integration
 }
 
 // MessageAdded is the resolver for the messageAdded field.
-func (r *subscriptionResolver) MessageAdded(ctx context.Context, threadID string) (<-chan *model1.ChatMessage, error) {
+func (r *subscriptionResolver) MessageAdded(ctx context.Context, threadID string) (<-chan *model.Message, error) {
 	return nil, later("messageAdded")
 }
 
@@ -246,8 +263,23 @@ func (r *subscriptionResolver) MessageStream(ctx context.Context, threadID strin
 }
 
 // FeedEventAdded is the resolver for the feedEventAdded field.
-func (r *subscriptionResolver) FeedEventAdded(ctx context.Context, agentID *string) (<-chan *model1.FeedEvent, error) {
+func (r *subscriptionResolver) FeedEventAdded(ctx context.Context, agentID *string) (<-chan *model.FeedEvent, error) {
 	return nil, later("feedEventAdded")
+}
+
+// Agent is the resolver for the agent field.
+func (r *threadResolver) Agent(ctx context.Context, obj *model.Thread) (*model.Agent, error) {
+	return threadAgent(ctx, obj)
+}
+
+// Messages is the resolver for the messages field.
+func (r *threadResolver) Messages(ctx context.Context, obj *model.Thread, last *int, before *string) (*model1.ChatMessageConnection, error) {
+	return r.messages(ctx, obj, last, before)
+}
+
+// LastMessage is the resolver for the lastMessage field.
+func (r *threadResolver) LastMessage(ctx context.Context, obj *model.Thread) (*model.Message, error) {
+	return lastMessage(ctx, obj)
 }
 
 // Personalization is the resolver for the personalization field.
@@ -262,6 +294,12 @@ func (r *viewerResolver) HeadAgent(ctx context.Context, obj *model1.Viewer) (*mo
 
 // Agent returns AgentResolver implementation.
 func (r *Resolver) Agent() AgentResolver { return &agentResolver{r} }
+
+// ChatMessage returns ChatMessageResolver implementation.
+func (r *Resolver) ChatMessage() ChatMessageResolver { return &chatMessageResolver{r} }
+
+// FeedEvent returns FeedEventResolver implementation.
+func (r *Resolver) FeedEvent() FeedEventResolver { return &feedEventResolver{r} }
 
 // KnowledgeAccess returns KnowledgeAccessResolver implementation.
 func (r *Resolver) KnowledgeAccess() KnowledgeAccessResolver { return &knowledgeAccessResolver{r} }
@@ -283,16 +321,22 @@ func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 // Subscription returns SubscriptionResolver implementation.
 func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
 
+// Thread returns ThreadResolver implementation.
+func (r *Resolver) Thread() ThreadResolver { return &threadResolver{r} }
+
 // Viewer returns ViewerResolver implementation.
 func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
 
 type (
 	agentResolver               struct{ *Resolver }
+	chatMessageResolver         struct{ *Resolver }
+	feedEventResolver           struct{ *Resolver }
 	knowledgeAccessResolver     struct{ *Resolver }
 	knowledgeCollectionResolver struct{ *Resolver }
 	knowledgeEntryResolver      struct{ *Resolver }
 	mutationResolver            struct{ *Resolver }
 	queryResolver               struct{ *Resolver }
 	subscriptionResolver        struct{ *Resolver }
+	threadResolver              struct{ *Resolver }
 	viewerResolver              struct{ *Resolver }
 )

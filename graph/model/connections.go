@@ -39,3 +39,33 @@ type KnowledgeEntryConnection struct {
 
 // TotalCount counts every entry of the list.
 func (c *KnowledgeEntryConnection) TotalCount(ctx context.Context) (int, error) { return c.Count(ctx) }
+
+// ThreadConnection is a page of threads.
+type ThreadConnection struct {
+	Edges    []*ThreadEdge
+	PageInfo *PageInfo
+	Count    CountFunc
+}
+
+// TotalCount counts every thread of the list.
+func (c *ThreadConnection) TotalCount(ctx context.Context) (int, error) { return c.Count(ctx) }
+
+// ChatMessageConnection is a backward page of a thread's messages.
+type ChatMessageConnection struct {
+	Edges    []*ChatMessageEdge
+	PageInfo *PageInfo
+	Count    CountFunc
+}
+
+// TotalCount counts every message of the thread.
+func (c *ChatMessageConnection) TotalCount(ctx context.Context) (int, error) { return c.Count(ctx) }
+
+// FeedEventConnection is a page of feed events, newest first.
+type FeedEventConnection struct {
+	Edges    []*FeedEventEdge
+	PageInfo *PageInfo
+	Count    CountFunc
+}
+
+// TotalCount counts every event of the list.
+func (c *FeedEventConnection) TotalCount(ctx context.Context) (int, error) { return c.Count(ctx) }

@@ -17,25 +17,9 @@ type AgentEdge struct {
 	Node   *model.Agent `json:"node"`
 }
 
-type ChatMessage struct {
-	ID        string            `json:"id"`
-	ThreadID  string            `json:"threadId"`
-	Role      model.MessageRole `json:"role"`
-	Content   string            `json:"content"`
-	Agent     *model.Agent      `json:"agent,omitempty"`
-	AgentName *string           `json:"agentName,omitempty"`
-	CreatedAt time.Time         `json:"createdAt"`
-}
-
-type ChatMessageConnection struct {
-	Edges      []*ChatMessageEdge `json:"edges"`
-	PageInfo   *PageInfo          `json:"pageInfo"`
-	TotalCount int                `json:"totalCount"`
-}
-
 type ChatMessageEdge struct {
-	Cursor string       `json:"cursor"`
-	Node   *ChatMessage `json:"node"`
+	Cursor string         `json:"cursor"`
+	Node   *model.Message `json:"node"`
 }
 
 type ConnectIntegrationInput struct {
@@ -47,29 +31,9 @@ type ConnectIntegrationInput struct {
 	Metadata     any        `json:"metadata,omitempty"`
 }
 
-type FeedEvent struct {
-	ID        string       `json:"id"`
-	Type      string       `json:"type"`
-	Message   string       `json:"message"`
-	Agent     *model.Agent `json:"agent,omitempty"`
-	CreatedAt time.Time    `json:"createdAt"`
-}
-
-type FeedEventConnection struct {
-	Edges      []*FeedEventEdge `json:"edges"`
-	PageInfo   *PageInfo        `json:"pageInfo"`
-	TotalCount int              `json:"totalCount"`
-}
-
 type FeedEventEdge struct {
-	Cursor string     `json:"cursor"`
-	Node   *FeedEvent `json:"node"`
-}
-
-type FeedEventInput struct {
-	AgentID *string `json:"agentId,omitempty"`
-	Type    string  `json:"type"`
-	Message string  `json:"message"`
+	Cursor string           `json:"cursor"`
+	Node   *model.FeedEvent `json:"node"`
 }
 
 type Integration struct {
@@ -116,52 +80,12 @@ type PageInfo struct {
 type Query struct {
 }
 
-type SendMessageInput struct {
-	ThreadID *string `json:"threadId,omitempty"`
-	AgentID  *string `json:"agentId,omitempty"`
-	Content  string  `json:"content"`
-}
-
 type Subscription struct {
 }
 
-type Thread struct {
-	ID          string                 `json:"id"`
-	Agent       *model.Agent           `json:"agent,omitempty"`
-	Messages    *ChatMessageConnection `json:"messages"`
-	LastMessage *ChatMessage           `json:"lastMessage,omitempty"`
-	UpdatedAt   time.Time              `json:"updatedAt"`
-}
-
-type ThreadConnection struct {
-	Edges      []*ThreadEdge `json:"edges"`
-	PageInfo   *PageInfo     `json:"pageInfo"`
-	TotalCount int           `json:"totalCount"`
-}
-
 type ThreadEdge struct {
-	Cursor string  `json:"cursor"`
-	Node   *Thread `json:"node"`
-}
-
-type UsageBucket struct {
-	Key          string  `json:"key"`
-	Calls        int     `json:"calls"`
-	InputTokens  int     `json:"inputTokens"`
-	OutputTokens int     `json:"outputTokens"`
-	CostCents    float64 `json:"costCents"`
-}
-
-type UsageReport struct {
-	Totals  *UsageTotals   `json:"totals"`
-	Buckets []*UsageBucket `json:"buckets"`
-}
-
-type UsageTotals struct {
-	Calls        int     `json:"calls"`
-	InputTokens  int     `json:"inputTokens"`
-	OutputTokens int     `json:"outputTokens"`
-	CostCents    float64 `json:"costCents"`
+	Cursor string        `json:"cursor"`
+	Node   *model.Thread `json:"node"`
 }
 
 type Viewer struct {

@@ -35,6 +35,9 @@ type Loaders struct {
 	CollectionAgents *dataloadgen.Loader[uuid.UUID, []*model.Agent]
 	EntryPage        *dataloadgen.Loader[store.EntriesKey, page.Page[*model.Entry]]
 	EntryCount       *dataloadgen.Loader[store.CountKey, int]
+	Message          *dataloadgen.Loader[uuid.UUID, *model.Message]
+	MessagePage      *dataloadgen.Loader[store.MessagesKey, page.Page[*model.Message]]
+	Usage            *dataloadgen.Loader[store.UsageKey, *model.UsageTotals]
 }
 
 // New returns fresh loaders over s.
@@ -49,6 +52,9 @@ func New(s *store.Store, wait time.Duration) *Loaders {
 		CollectionAgents: dataloadgen.NewMappedLoader(lists(s.AgentsByCollection), o),
 		EntryPage:        dataloadgen.NewMappedLoader(s.EntryPages, o),
 		EntryCount:       dataloadgen.NewMappedLoader(s.CountEntries, o),
+		Message:          dataloadgen.NewMappedLoader(s.MessagesByID, o),
+		MessagePage:      dataloadgen.NewMappedLoader(s.MessagePages, o),
+		Usage:            dataloadgen.NewMappedLoader(s.UsageByAgent, o),
 	}
 }
 
@@ -102,15 +108,16 @@ func NotFound(err error, what string) error {
 }
 
 // Linked loads the value of key, first queuing the keys of every object read
-// together with its parent (model.Agent.Batch, model.Collection.Batch) in the
-// same batch. The first sibling to ask queues them all; the rest find their
-// key cached. Batching then holds however the scheduler spreads the sibling
-// resolvers, instead of depending on them all starting within the wait.
-func Linked[K comparable, V any](ctx context.Context, l *dataloadgen.Loader[K, V], key K, batch []uuid.UUID, keyOf func(uuid.UUID) K) (V, error) {
+// together with its parent (model.Agent.Batch, model.Collection.Batch,
+// model.Thread.Batch) in the same batch. The first sibling to ask queues them
+// all; the rest find their key cached. Batching then holds however the
+// scheduler spreads the sibling resolvers, instead of depending on them all
+// starting within the wait.
+func Linked[T any, K comparable, V any](ctx context.Context, l *dataloadgen.Loader[K, V], key K, batch []T, keyOf func(T) K) (V, error) {
 	if len(batch) > 1 {
 		keys := make([]K, len(batch))
-		for i, id := range batch {
-			keys[i] = keyOf(id)
+		for i, x := range batch {
+			keys[i] = keyOf(x)
 		}
 		l.LoadAllThunk(ctx, keys)
 	}

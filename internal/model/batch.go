@@ -23,3 +23,10 @@ func LinkCollections(cols []*Collection) {
 		c.Batch = ids
 	}
 }
+
+// LinkThreads records on each thread all the threads read with it.
+func LinkThreads(threads []*Thread) {
+	for _, t := range threads {
+		t.Batch = threads
+	}
+}

@@ -225,6 +225,8 @@ type Thread struct {
 	MessageCount  int
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// Batch holds the threads read together with this one (see Agent.Batch).
+	Batch []*Thread
 }
 
 // FeedEvent is a row of feed_events.

@@ -106,3 +106,25 @@ func ID(field, s string) (uuid.UUID, error) {
 	}
 	return id, nil
 }
+
+var threadRE = regexp.MustCompile(`^[A-Za-z0-9:._-]{1,200}$`)
+
+// ThreadID checks a thread id: 1 to 200 letters, digits, ':', '.', '_' or '-'
+// (the default "<agentId>:direct" fits).
+func (c *Checker) ThreadID(field, v string) {
+	if !threadRE.MatchString(v) {
+		c.fail(field, "must be 1 to 200 letters, digits, ':', '.', '_' or '-'")
+	}
+}
+
+var feedTypeRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// FeedType checks a feed event type such as task_completed.
+func (c *Checker) FeedType(field, v, hint string) {
+	if !feedTypeRE.MatchString(v) {
+		c.fail(field, "%s", hint)
+	}
+}
+
+// Fail records a fault found by the caller's own check.
+func (c *Checker) Fail(field, format string, args ...any) { c.fail(field, format, args...) }

@@ -1,0 +1,144 @@
+package graph
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+	"github.com/vikstrous/dataloadgen"
+
+	"github.com/agentgraph/agentgraph/graph/model"
+	"github.com/agentgraph/agentgraph/internal/apperr"
+	"github.com/agentgraph/agentgraph/internal/loaders"
+	domain "github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/page"
+	"github.com/agentgraph/agentgraph/internal/store"
+	"github.com/agentgraph/agentgraph/internal/validate"
+)
+
+// optionalAgent loads an agent a row points at, or nil: the pointer may be
+// unset, and a destroyed agent's rows still name it.
+func optionalAgent(ctx context.Context, id *uuid.UUID) (*domain.Agent, error) {
+	if id == nil {
+		return nil, nil
+	}
+	a, err := loaders.For(ctx).Agent.Load(ctx, *id)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return nil, nil
+	}
+	return a, err
+}
+
+// thread answers thread(id): null when the viewer has no such thread.
+func (r *Resolver) thread(ctx context.Context, id string) (*domain.Thread, error) {
+	var c validate.Checker
+	c.ThreadID("id", id)
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	t, err := r.Store.Thread(ctx, id)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, nil
+	}
+	return t, err
+}
+
+// threads answers threads(first, after, agentId): most recent activity first.
+func (r *Resolver) threads(ctx context.Context, first *int, after *string, agentID *string) (*model.ThreadConnection, error) {
+	fwd, err := page.Forward(first, nil)
+	if err != nil {
+		return nil, err
+	}
+	args := store.ThreadArgs{Size: fwd.Size}
+	if after != nil {
+		c, err := page.DecodeText("after", *after)
+		if err != nil {
+			return nil, err
+		}
+		args.After = &c
+	}
+	var aid *uuid.UUID
+	if agentID != nil {
+		id, err := validate.ID("agentId", *agentID)
+		if err != nil {
+			return nil, err
+		}
+		aid = &id
+	}
+	rows, more, err := r.Store.Threads(ctx, aid, args)
+	if err != nil {
+		return nil, err
+	}
+	c := &model.ThreadConnection{Edges: []*model.ThreadEdge{}, Count: func(ctx context.Context) (int, error) {
+		return r.Store.CountThreads(ctx, aid)
+	}}
+	c.PageInfo = pageInfo(page.Page[*domain.Thread]{Items: rows, HasNext: more, HasPrev: after != nil},
+		func(t *domain.Thread) string { return page.TextCursor{At: t.UpdatedAt, ID: t.ID}.Encode() },
+		func(cursor string, t *domain.Thread) {
+			c.Edges = append(c.Edges, &model.ThreadEdge{Cursor: cursor, Node: t})
+		})
+	return c, nil
+}
+
+// messages answers Thread.messages(last, before): a backward page, oldest
+// first, loaded for every thread of the list in one round trip.
+func (r *Resolver) messages(ctx context.Context, t *domain.Thread, last *int, before *string) (*model.ChatMessageConnection, error) {
+	back, err := page.Back(last, before)
+	if err != nil {
+		return nil, err
+	}
+	key := store.MessagesKey{Thread: t.ID, Size: back.Size}
+	if back.Before != nil {
+		key.Before, key.Has = *back.Before, true
+	}
+	p, err := loaders.Linked(ctx, loaders.For(ctx).MessagePage, key, t.Batch, func(x *domain.Thread) store.MessagesKey {
+		k := key
+		k.Thread = x.ID
+		return k
+	})
+	if err != nil {
+		return nil, err
+	}
+	count := t.MessageCount // kept by the threads trigger: no count query
+	c := &model.ChatMessageConnection{Edges: []*model.ChatMessageEdge{},
+		Count: func(context.Context) (int, error) { return count, nil }}
+	c.PageInfo = pageInfo(p, func(m *domain.Message) string { return page.Cursor{At: m.CreatedAt, ID: m.ID}.Encode() },
+		func(cursor string, m *domain.Message) {
+			c.Edges = append(c.Edges, &model.ChatMessageEdge{Cursor: cursor, Node: m})
+		})
+	return c, nil
+}
+
+// lastMessage answers Thread.lastMessage for every thread of a list at once.
+func lastMessage(ctx context.Context, t *domain.Thread) (*domain.Message, error) {
+	if t.LastMessageID == nil {
+		return nil, nil
+	}
+	m, err := loaders.Linked(ctx, loaders.For(ctx).Message, *t.LastMessageID, t.Batch, func(x *domain.Thread) uuid.UUID {
+		if x.LastMessageID == nil {
+			return uuid.Nil
+		}
+		return *x.LastMessageID
+	})
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return nil, nil
+	}
+	return m, err
+}
+
+// threadAgent answers Thread.agent for every thread of a list at once.
+func threadAgent(ctx context.Context, t *domain.Thread) (*domain.Agent, error) {
+	if t.AgentID == nil {
+		return nil, nil
+	}
+	a, err := loaders.Linked(ctx, loaders.For(ctx).Agent, *t.AgentID, t.Batch, func(x *domain.Thread) uuid.UUID {
+		if x.AgentID == nil {
+			return uuid.Nil
+		}
+		return *x.AgentID
+	})
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return nil, nil
+	}
+	return a, err
+}

@@ -1,0 +1,162 @@
+// Package chat is the domain of conversations: storing what users say,
+// publishing it, and handing messages to an agent for a reply.
+package chat
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/agentgraph/agentgraph/internal/apperr"
+	"github.com/agentgraph/agentgraph/internal/auth"
+	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/store"
+	"github.com/agentgraph/agentgraph/internal/validate"
+)
+
+// Input limits, in characters (README.md lists them for clients).
+const (
+	MaxContent     = 20000
+	MaxFeedMessage = 2000
+)
+
+// DirectSuffix makes an agent's default thread id: "<agentId>:direct".
+const DirectSuffix = ":direct"
+
+// Replier answers a stored user message in the background.
+type Replier interface {
+	// Available reports whether replies with the model can be generated
+	// (its provider is configured): LLM_UNAVAILABLE otherwise.
+	Available(model string) error
+	Reply(user uuid.UUID, agent *model.Agent, msg *model.Message)
+}
+
+// Service runs the chat operations.
+type Service struct {
+	store   *store.Store
+	replier Replier // nil: messages are stored, no agent replies
+}
+
+// New returns a Service; replier may be nil.
+func New(s *store.Store, replier Replier) *Service { return &Service{store: s, replier: replier} }
+
+// SendInput is sendMessage's input.
+type SendInput struct {
+	ThreadID *string
+	AgentID  *string
+	Content  string
+}
+
+// Send stores the viewer's message and publishes it, then, when the thread
+// has an agent, asks the agent for a reply in the background. The message is
+// stored and returned whatever happens to the reply: when no reply can be
+// generated (the model's provider is not configured), noReply says why
+// (LLM_UNAVAILABLE) next to the stored message.
+func (s *Service) Send(ctx context.Context, in SendInput) (msg *model.Message, noReply error, err error) {
+	u, err := auth.Require(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var c validate.Checker
+	c.Required("input.content", in.Content, MaxContent)
+	if in.ThreadID != nil {
+		c.ThreadID("input.threadId", *in.ThreadID)
+	}
+	if err := c.Err(); err != nil {
+		return nil, nil, err
+	}
+	var agentID *uuid.UUID
+	if in.AgentID != nil {
+		id, err := validate.ID("input.agentId", *in.AgentID)
+		if err != nil {
+			return nil, nil, err
+		}
+		agentID = &id
+	}
+	threadID, agentID, err := s.resolveThread(ctx, in.ThreadID, agentID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var agent *model.Agent
+	if agentID != nil {
+		if agent, err = s.store.Agent(ctx, *agentID); err != nil {
+			return nil, nil, err
+		}
+		if agent.Status == model.AgentStatusDestroyed {
+			return nil, nil, apperr.Invalid("input.agentId", "the agent is destroyed; it takes no more messages")
+		}
+	}
+	n := store.NewMessage{ID: uuid.New(), ThreadID: threadID, Content: in.Content, AgentID: agentID}
+	if agent != nil {
+		n.AgentName = &agent.Name
+	}
+	msg, err = s.store.AddUserMessage(ctx, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	if agent == nil || s.replier == nil {
+		return msg, nil, nil
+	}
+	if noReply = s.replier.Available(agent.Personality.Model); noReply != nil {
+		return msg, noReply, nil
+	}
+	s.replier.Reply(u.ID, agent, msg)
+	return msg, nil, nil
+}
+
+// resolveThread picks the thread and its agent: an agent's direct thread when
+// no thread is named; otherwise the named thread's agent, or the agent a
+// "<agentId>:direct" id names.
+func (s *Service) resolveThread(ctx context.Context, threadID *string, agentID *uuid.UUID) (string, *uuid.UUID, error) {
+	if threadID == nil {
+		if agentID == nil {
+			return "", nil, apperr.Invalid("input.agentId", "is required when threadId is omitted")
+		}
+		return agentID.String() + DirectSuffix, agentID, nil
+	}
+	if agentID != nil {
+		return *threadID, agentID, nil
+	}
+	t, err := s.store.Thread(ctx, *threadID)
+	switch {
+	case err == nil:
+		return *threadID, t.AgentID, nil
+	case !apperr.Is(err, apperr.NotFound):
+		return "", nil, err
+	}
+	if prefix, ok := strings.CutSuffix(*threadID, DirectSuffix); ok {
+		if id, err := uuid.Parse(prefix); err == nil {
+			return *threadID, &id, nil
+		}
+	}
+	return *threadID, nil, nil // a new thread without an agent: notes to self
+}
+
+// FeedInput is createFeedEvent's input.
+type FeedInput struct {
+	AgentID *string
+	Type    string
+	Message string
+}
+
+var feedTypeHint = "must be 1 to 64 lowercase letters, digits or '_', starting with a letter (like task_completed)"
+
+// CreateFeedEvent posts an event to the viewer's feed.
+func (s *Service) CreateFeedEvent(ctx context.Context, in FeedInput) (*model.FeedEvent, error) {
+	var c validate.Checker
+	c.FeedType("input.type", in.Type, feedTypeHint)
+	c.Required("input.message", in.Message, MaxFeedMessage)
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	n := store.NewFeedEvent{ID: uuid.New(), Type: in.Type, Message: in.Message}
+	if in.AgentID != nil {
+		id, err := validate.ID("input.agentId", *in.AgentID)
+		if err != nil {
+			return nil, err
+		}
+		n.AgentID = &id
+	}
+	return s.store.AddFeedEvent(ctx, n)
+}

@@ -1,0 +1,218 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/page"
+	"github.com/agentgraph/agentgraph/internal/pubsub"
+)
+
+var messageColumns = []string{"id", "user_id", "thread_id", "role", "content", "agent_id", "agent_name", "status", "created_at"}
+
+var messageCols = qualified("m", messageColumns)
+
+func scanMessage(row pgx.CollectableRow) (*model.Message, error) {
+	var m model.Message
+	return &m, row.Scan(&m.ID, &m.UserID, &m.ThreadID, &m.Role, &m.Content, &m.AgentID, &m.AgentName, &m.Status, &m.CreatedAt)
+}
+
+const threadCols = `t.id, t.user_id, t.agent_id, t.last_message_id, t.message_count, t.created_at, t.updated_at`
+
+func scanThread(row pgx.CollectableRow) (*model.Thread, error) {
+	var t model.Thread
+	return &t, row.Scan(&t.ID, &t.UserID, &t.AgentID, &t.LastMessageID, &t.MessageCount, &t.CreatedAt, &t.UpdatedAt)
+}
+
+// NewMessage is a validated user message to store.
+type NewMessage struct {
+	ID        uuid.UUID
+	ThreadID  string
+	Content   string
+	AgentID   *uuid.UUID
+	AgentName *string
+}
+
+// AddUserMessage stores the caller's message and publishes it, in one
+// transaction: subscribers hear of it only once it is stored. When AgentID is
+// set the agent must be the caller's and not destroyed.
+func (s *Store) AddUserMessage(ctx context.Context, n NewMessage) (*model.Message, error) {
+	uid, err := userID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var m *model.Message
+	b := &pgx.Batch{}
+	if n.AgentID != nil {
+		guardAgent(b, *n.AgentID)
+	}
+	one(b, &m, scanMessage, "message not stored", `insert into chat_messages as m (id, user_id, thread_id, role, content, agent_id, agent_name)
+		values ($1, $2, $3, 'user', $4, $5, $6) returning `+messageCols,
+		n.ID, uid, n.ThreadID, n.Content, n.AgentID, n.AgentName)
+	if err := pubsub.Notify(b, pubsub.Event{Kind: pubsub.KindMessage, UserID: uid, Topic: n.ThreadID, ID: n.ID.String()}); err != nil {
+		return nil, err
+	}
+	return m, s.run(ctx, b)
+}
+
+// Thread returns one of the caller's threads.
+func (s *Store) Thread(ctx context.Context, id string) (*model.Thread, error) {
+	var t *model.Thread
+	b := &pgx.Batch{}
+	one(b, &t, scanThread, "thread not found", `select `+threadCols+` from threads t where t.id = $1`, id)
+	return t, s.run(ctx, b)
+}
+
+// ThreadArgs is a forward page of threads, most recent activity first.
+type ThreadArgs struct {
+	Size  int
+	After *page.TextCursor
+}
+
+func (a ThreadArgs) afterAt() *time.Time {
+	if a.After == nil {
+		return nil
+	}
+	return &a.After.At
+}
+
+func (a ThreadArgs) afterID() *string {
+	if a.After == nil {
+		return nil
+	}
+	return &a.After.ID
+}
+
+// Threads returns a page of the caller's threads, optionally of one agent.
+func (s *Store) Threads(ctx context.Context, agentID *uuid.UUID, a ThreadArgs) ([]*model.Thread, bool, error) {
+	var rows []*model.Thread
+	b := &pgx.Batch{}
+	all(b, &rows, scanThread, `select `+threadCols+` from threads t
+		where ($1::uuid is null or t.agent_id = $1)
+		and ($2::timestamptz is null or (t.updated_at, t.id) < ($2, $3::text))
+		order by t.updated_at desc, t.id desc limit $4`, agentID, a.afterAt(), a.afterID(), a.Size+1)
+	if err := s.run(ctx, b); err != nil {
+		return nil, false, err
+	}
+	more := len(rows) > a.Size
+	if more {
+		rows = rows[:a.Size]
+	}
+	model.LinkThreads(rows)
+	return rows, more, nil
+}
+
+// CountThreads counts the caller's threads, optionally of one agent.
+func (s *Store) CountThreads(ctx context.Context, agentID *uuid.UUID) (int, error) {
+	var n int
+	b := &pgx.Batch{}
+	b.Queue(`select count(*) from threads where ($1::uuid is null or agent_id = $1)`, agentID).
+		QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
+	return n, s.run(ctx, b)
+}
+
+// MessagesByID loads messages by id; ids the caller cannot see are absent.
+func (s *Store) MessagesByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*model.Message, error) {
+	var rows []*model.Message
+	b := &pgx.Batch{}
+	all(b, &rows, scanMessage, `select `+messageCols+` from chat_messages m where m.id = any($1)`, ids)
+	if err := s.run(ctx, b); err != nil {
+		return nil, err
+	}
+	m := make(map[uuid.UUID]*model.Message, len(rows))
+	for _, x := range rows {
+		m[x.ID] = x
+	}
+	return m, nil
+}
+
+// MessagesKey names one backward page of one thread's messages.
+type MessagesKey struct {
+	Thread string
+	Size   int
+	Before page.Cursor
+	Has    bool
+}
+
+// Backward returns the page request k names.
+func (k MessagesKey) Backward() page.Backward {
+	b := page.Backward{Size: k.Size}
+	if k.Has {
+		c := k.Before
+		b.Before = &c
+	}
+	return b
+}
+
+// MessagePages loads pages of several threads' messages, newest last. Keys
+// with the same page arguments share one LATERAL query; all go in one round
+// trip.
+func (s *Store) MessagePages(ctx context.Context, keys []MessagesKey) (map[MessagesKey]page.Page[*model.Message], error) {
+	type group struct {
+		size   int
+		before page.Cursor
+		has    bool
+	}
+	threads := make(map[group][]string)
+	for _, k := range keys {
+		g := group{k.Size, k.Before, k.Has}
+		threads[g] = append(threads[g], k.Thread)
+	}
+	results := make(map[group]*[]*model.Message, len(threads))
+	b := &pgx.Batch{}
+	for g, ids := range threads {
+		back := MessagesKey{Size: g.size, Before: g.before, Has: g.has}.Backward()
+		var rows []*model.Message
+		results[g] = &rows
+		all(b, &rows, scanMessage, `select `+messageCols+` from unnest($1::text[]) as k(id)
+			cross join lateral (select * from chat_messages c where c.thread_id = k.id
+				and ($2::timestamptz is null or (c.created_at, c.id) < ($2, $3))
+				order by c.created_at desc, c.id desc limit $4) m`,
+			ids, back.BeforeAt(), back.BeforeID(), g.size+1)
+	}
+	if err := s.run(ctx, b); err != nil {
+		return nil, err
+	}
+	out := make(map[MessagesKey]page.Page[*model.Message], len(keys))
+	for g, rows := range results {
+		byThread := groupBy(*rows, func(m *model.Message) string { return m.ThreadID })
+		for _, id := range threads[g] {
+			k := MessagesKey{Thread: id, Size: g.size, Before: g.before, Has: g.has}
+			out[k] = page.CutBack(k.Backward(), byThread[id])
+		}
+	}
+	return out, nil
+}
+
+// RecentMessages returns up to limit of a thread's latest messages, oldest
+// first, as the service role: the reply worker builds prompts from them.
+func (s *Store) RecentMessages(ctx context.Context, user uuid.UUID, thread string, limit int) ([]*model.Message, error) {
+	rows, err := s.pool.Query(ctx, `select `+messageCols+` from chat_messages m
+		where m.user_id = $1 and m.thread_id = $2 order by m.created_at desc, m.id desc limit $3`, user, thread, limit)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := pgx.CollectRows(rows, scanMessage)
+	if err != nil {
+		return nil, err
+	}
+	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
+		msgs[i], msgs[j] = msgs[j], msgs[i]
+	}
+	return msgs, nil
+}
+
+// MessageForUser loads one message as the service role, for delivering a
+// published event: the subscriber's user id is part of the key, so an event
+// can only ever load its own user's row.
+func (s *Store) MessageForUser(ctx context.Context, user, id uuid.UUID) (*model.Message, error) {
+	rows, err := s.pool.Query(ctx, `select `+messageCols+` from chat_messages m where m.id = $1 and m.user_id = $2`, id, user)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectExactlyOneRow(rows, scanMessage)
+}

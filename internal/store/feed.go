@@ -1,0 +1,203 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/page"
+	"github.com/agentgraph/agentgraph/internal/pubsub"
+)
+
+const feedCols = `id, user_id, agent_id, type, message, created_at`
+
+func scanFeed(row pgx.CollectableRow) (*model.FeedEvent, error) {
+	var f model.FeedEvent
+	return &f, row.Scan(&f.ID, &f.UserID, &f.AgentID, &f.Type, &f.Message, &f.CreatedAt)
+}
+
+// FeedFilter selects feed events.
+type FeedFilter struct {
+	AgentID *uuid.UUID
+	Types   []string // empty: every type
+}
+
+const feedFilterSQL = `($1::uuid is null or agent_id = $1) and (cardinality($2::text[]) = 0 or type = any($2))`
+
+// Feed returns a page of the caller's feed, newest first.
+func (s *Store) Feed(ctx context.Context, f FeedFilter, a page.Args) (page.Page[*model.FeedEvent], error) {
+	var rows []*model.FeedEvent
+	b := &pgx.Batch{}
+	types := f.Types
+	if types == nil {
+		types = []string{}
+	}
+	all(b, &rows, scanFeed, `select `+feedCols+` from feed_events where `+feedFilterSQL+`
+		and ($3::timestamptz is null or (created_at, id) < ($3, $4)) order by created_at desc, id desc limit $5`,
+		f.AgentID, types, a.AfterAt(), a.AfterID(), a.Limit())
+	if err := s.run(ctx, b); err != nil {
+		return page.Page[*model.FeedEvent]{}, err
+	}
+	return page.Cut(a, rows), nil
+}
+
+// CountFeed counts the caller's feed events matching f.
+func (s *Store) CountFeed(ctx context.Context, f FeedFilter) (int, error) {
+	types := f.Types
+	if types == nil {
+		types = []string{}
+	}
+	var n int
+	b := &pgx.Batch{}
+	b.Queue(`select count(*) from feed_events where `+feedFilterSQL, f.AgentID, types).
+		QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
+	return n, s.run(ctx, b)
+}
+
+// NewFeedEvent is a validated feed event.
+type NewFeedEvent struct {
+	ID      uuid.UUID
+	AgentID *uuid.UUID
+	Type    string
+	Message string
+}
+
+// AddFeedEvent stores a feed event of the caller and publishes it in the same
+// transaction.
+func (s *Store) AddFeedEvent(ctx context.Context, n NewFeedEvent) (*model.FeedEvent, error) {
+	uid, err := userID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var f *model.FeedEvent
+	b := &pgx.Batch{}
+	topic := ""
+	if n.AgentID != nil {
+		found(b, agentNotFound, `select exists (select 1 from agents where id = $1)`, *n.AgentID)
+		topic = n.AgentID.String()
+	}
+	one(b, &f, scanFeed, "feed event not stored", `insert into feed_events (id, user_id, agent_id, type, message)
+		values ($1, $2, $3, $4, $5) returning `+feedCols, n.ID, uid, n.AgentID, n.Type, n.Message)
+	if err := pubsub.Notify(b, pubsub.Event{Kind: pubsub.KindFeed, UserID: uid, Topic: topic, ID: n.ID.String()}); err != nil {
+		return nil, err
+	}
+	return f, s.run(ctx, b)
+}
+
+// FeedEventForUser loads one feed event as the service role, for delivering
+// a published event to its own user's subscribers.
+func (s *Store) FeedEventForUser(ctx context.Context, user, id uuid.UUID) (*model.FeedEvent, error) {
+	rows, err := s.pool.Query(ctx, `select `+feedCols+` from feed_events where id = $1 and user_id = $2`, id, user)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectExactlyOneRow(rows, scanFeed)
+}
+
+// PostFeedEvent stores and publishes a feed event as the system (service
+// role), for lifecycle events the server itself reports.
+func (s *Store) PostFeedEvent(ctx context.Context, user uuid.UUID, agentID *uuid.UUID, typ, message string) error {
+	id := uuid.New()
+	topic := ""
+	if agentID != nil {
+		topic = agentID.String()
+	}
+	b := &pgx.Batch{}
+	b.Queue(`insert into feed_events (id, user_id, agent_id, type, message) values ($1, $2, $3, $4, $5)`,
+		id, user, agentID, typ, message)
+	if err := pubsub.Notify(b, pubsub.Event{Kind: pubsub.KindFeed, UserID: user, Topic: topic, ID: id.String()}); err != nil {
+		return err
+	}
+	return translate(s.pool.SendBatch(ctx, b).Close())
+}
+
+// UsageRange bounds a usage query; nil ends are open.
+type UsageRange struct {
+	From, To *time.Time
+}
+
+// usageGroups are the SQL expressions of usage(groupBy).
+var usageGroups = map[string]string{
+	"DAY":       `to_char(created_at at time zone 'UTC', 'YYYY-MM-DD')`,
+	"MODEL":     `model`,
+	"AGENT":     `coalesce(agent_id::text, '')`,
+	"PROVIDER":  `provider`,
+	"OPERATION": `operation`,
+}
+
+func scanTotals(dst *model.UsageTotals) []any {
+	return []any{&dst.Calls, &dst.InputTokens, &dst.OutputTokens, &dst.CostCents}
+}
+
+const totalsSQL = `count(*)::int, coalesce(sum(input_tokens), 0)::int, coalesce(sum(output_tokens), 0)::int,
+	coalesce(sum(cost_cents), 0)::float8`
+
+// Usage sums the caller's usage in r, in total and grouped by groupBy (one
+// of DAY, MODEL, AGENT, PROVIDER, OPERATION), in one round trip.
+func (s *Store) Usage(ctx context.Context, r UsageRange, groupBy string) (*model.UsageReport, error) {
+	expr, ok := usageGroups[groupBy]
+	if !ok {
+		expr = usageGroups["DAY"]
+	}
+	rep := &model.UsageReport{Buckets: []model.UsageBucket{}}
+	where := `($1::timestamptz is null or created_at >= $1) and ($2::timestamptz is null or created_at < $2)`
+	b := &pgx.Batch{}
+	b.Queue(`select `+totalsSQL+` from usage_logs where `+where, r.From, r.To).
+		QueryRow(func(row pgx.Row) error { return row.Scan(scanTotals(&rep.Totals)...) })
+	b.Queue(`select `+expr+` as key, `+totalsSQL+` from usage_logs where `+where+` group by 1 order by 1`, r.From, r.To).
+		Query(func(rows pgx.Rows) error {
+			var k model.UsageBucket
+			_, err := pgx.ForEachRow(rows, append([]any{&k.Key}, scanTotals(&k.UsageTotals)...), func() error {
+				rep.Buckets = append(rep.Buckets, k)
+				return nil
+			})
+			return err
+		})
+	return rep, s.run(ctx, b)
+}
+
+// UsageKey names one agent's usage over a range.
+type UsageKey struct {
+	Agent    uuid.UUID
+	From, To time.Time // zero: open
+}
+
+// UsageByAgent sums usage for several agents in one round trip (one grouped
+// query per distinct range, usually one).
+func (s *Store) UsageByAgent(ctx context.Context, keys []UsageKey) (map[UsageKey]*model.UsageTotals, error) {
+	type span struct{ from, to time.Time }
+	ids := make(map[span][]uuid.UUID)
+	out := make(map[UsageKey]*model.UsageTotals, len(keys))
+	for _, k := range keys {
+		sp := span{k.From, k.To}
+		ids[sp] = append(ids[sp], k.Agent)
+		out[k] = &model.UsageTotals{}
+	}
+	b := &pgx.Batch{}
+	for sp, agents := range ids {
+		b.Queue(`select agent_id, `+totalsSQL+` from usage_logs where agent_id = any($1)
+			and ($2::timestamptz is null or created_at >= $2) and ($3::timestamptz is null or created_at < $3)
+			group by agent_id`, agents, nullTime(sp.from), nullTime(sp.to)).
+			Query(func(rows pgx.Rows) error {
+				var id uuid.UUID
+				var t model.UsageTotals
+				_, err := pgx.ForEachRow(rows, append([]any{&id}, scanTotals(&t)...), func() error {
+					v := t
+					out[UsageKey{Agent: id, From: sp.from, To: sp.to}] = &v
+					return nil
+				})
+				return err
+			})
+	}
+	return out, s.run(ctx, b)
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
