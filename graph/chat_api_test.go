@@ -528,7 +528,7 @@ func TestChatThreadsRoundTripsDoNotGrowWithThreads(t *testing.T) {
 	}
 	small, smallSQL := trips(2)
 	large, largeSQL := trips(20)
-	t.Logf("round trips of the thread list: 2 threads %d, 20 threads %d", small, large)
+	t.Logf("round trips of the thread list: 2 threads %d, 20 threads %d: %q", small, large, largeSQL)
 	if small != large {
 		t.Fatalf("round trips grow with the list: %d for 2 threads, %d for 20\n2: %q\n20: %q",
 			small, large, smallSQL, largeSQL)
@@ -586,6 +586,8 @@ func TestChatCrossTenant(t *testing.T) {
 	})
 
 	t.Run("send to alice's direct thread id", func(t *testing.T) {
+		// The answer is the same as for an agent that exists nowhere.
+		wantCode(t, e.chatSendRaw(t, bob, map[string]any{"threadId": uuid.NewString() + ":direct", "content": "x"}), "NOT_FOUND")
 		// No agentId: the agent parsed from "<agentId>:direct" is alice's;
 		// it must not be attached to a message of bob's.
 		r := e.chatSendRaw(t, bob, map[string]any{"threadId": aDirect, "content": "hijack"})
@@ -682,5 +684,39 @@ func TestChatCrossTenant(t *testing.T) {
 
 	if a, b := e.chatMessages(t, alice), e.chatMessages(t, bob); a != aliceMsgs || b != bobMsgs {
 		t.Fatalf("messages changed: alice %d (want %d), bob %d (want %d)", a, aliceMsgs, b, bobMsgs)
+	}
+}
+
+// An agent's direct thread has one id, "<agentId>:direct" with the id as the
+// API writes it. Other spellings of the same UUID (upper case, no hyphens,
+// "urn:uuid:" prefix) must not open more threads of the agent: sendMessage
+// may refuse them, treat them as plain threads without an agent, or use the
+// canonical thread, but the agent's conversation must not split.
+func TestChatDirectThreadIDIsCanonical(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	user := uuid.New()
+	agent := e.chatAgent(t, user, "Canon")
+	direct := agent + ":direct"
+	e.chatSend(t, user, map[string]any{"agentId": agent, "content": "canonical"})
+	for _, th := range []string{
+		strings.ToUpper(agent) + ":direct",
+		strings.ReplaceAll(agent, "-", "") + ":direct",
+		"urn:uuid:" + agent + ":direct",
+	} {
+		r := e.chatSendRaw(t, user, map[string]any{"threadId": th, "content": "variant"})
+		if len(r.Errors) > 0 {
+			continue // refused: fine
+		}
+		var got struct{ SendMessage chatMsg }
+		r.as(t, &got)
+		m := got.SendMessage
+		if m.Agent != nil && m.ThreadID != direct {
+			t.Errorf("threadId %q: the agent %s was attached to thread %q, a second direct thread of the agent besides %q",
+				th, agent, m.ThreadID, direct)
+		}
+	}
+	if got := e.chatThreads(t, user, apiVars("agentId", agent)); chatJoin(got.ids()) != direct {
+		t.Errorf("threads(agentId: %s): want only [%s], got [%s]", agent, direct, chatJoin(got.ids()))
 	}
 }

@@ -126,7 +126,8 @@ func (s *Service) resolveThread(ctx context.Context, threadID *string, agentID *
 		return "", nil, err
 	}
 	if prefix, ok := strings.CutSuffix(*threadID, DirectSuffix); ok {
-		if id, err := uuid.Parse(prefix); err == nil {
+		// Only the canonical spelling names an agent, so one agent has one direct thread.
+		if id, err := uuid.Parse(prefix); err == nil && id.String() == prefix {
 			return *threadID, &id, nil
 		}
 	}
