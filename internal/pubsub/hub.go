@@ -152,9 +152,7 @@ func (h *Hub) Run(ctx context.Context) error {
 
 			err = h.serve(ctx, conn)
 			lostAt = time.Now()
-			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-			_ = conn.Close(closeCtx) // the connection is being abandoned either way
-			cancel()
+			closeConn(ctx, conn)
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -183,16 +181,27 @@ func (h *Hub) listen(ctx context.Context) (*pgx.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cfg := h.pool.Config().ConnConfig // a copy
+	if cfg.RuntimeParams == nil {
+		cfg.RuntimeParams = map[string]string{}
+	}
 	cfg.RuntimeParams["application_name"] = ApplicationName
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	if _, err := conn.Exec(ctx, "listen "+pgx.Identifier{Channel}.Sanitize()); err != nil {
-		_ = conn.Close(context.WithoutCancel(ctx))
+		closeConn(ctx, conn)
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	return conn, nil
+}
+
+// closeConn closes the listening connection politely (Terminate) if that is quick, and
+// abruptly otherwise; ctx may already be done, the close happens regardless.
+func closeConn(ctx context.Context, conn *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	_ = conn.Close(ctx) // the connection is abandoned either way: nothing to do with an error
 }
 
 // serve reads notifications from conn and dispatches each before reading the next, until

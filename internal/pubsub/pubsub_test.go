@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -713,4 +716,129 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// A connection that goes silent (a network partition: no FIN, no RST, just nothing) is
+// noticed by the ping after PingInterval of quiet, and replaced.
+func TestSilentConnectionLoss(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	proxy := newBlackholeProxy(t, pool.Config().ConnConfig.Host, pool.Config().ConnConfig.Port)
+	cfg := pool.Config()
+	cfg.ConnConfig.Host, cfg.ConnConfig.Port = "127.0.0.1", proxy.port()
+	viaProxy, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(viaProxy.Close)
+
+	reconnected := make(chan struct{}, 1)
+	h := startHub(t, viaProxy, pubsub.Options{
+		PingInterval: 100 * time.Millisecond,
+		ReconnectMin: 10 * time.Millisecond,
+		OnReconnect: func() {
+			select {
+			case reconnected <- struct{}{}:
+			default:
+			}
+		},
+	})
+	user := uuid.New()
+	s := h.Subscribe(user, nil)
+	// Several quiet rounds with good pings change nothing.
+	time.Sleep(350 * time.Millisecond)
+	publish(t, pool, event(user, pubsub.KindFeed, "", "before"))
+	expectID(t, s, "before")
+	if h.Reconnections() != 0 {
+		t.Fatalf("reconnected %d times on a healthy connection", h.Reconnections())
+	}
+
+	proxy.blackholeExisting()
+	select {
+	case <-reconnected:
+	case <-time.After(wait):
+		t.Fatal("silent connection not replaced")
+	}
+	publish(t, pool, event(user, pubsub.KindFeed, "", "after"))
+	expectID(t, s, "after")
+}
+
+// blackholeProxy forwards TCP to Postgres until told to make the current connections swallow
+// everything in both directions while staying open; later connections work normally.
+type blackholeProxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []*proxied
+}
+
+type proxied struct {
+	client, server net.Conn
+	dead           atomic.Bool
+}
+
+func newBlackholeProxy(t *testing.T, host string, port uint16) *blackholeProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &blackholeProxy{ln: ln}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		ln.Close()
+		p.mu.Lock()
+		for _, c := range p.conns {
+			c.client.Close()
+			c.server.Close()
+		}
+		p.mu.Unlock()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", net.JoinHostPort(host, strconv.Itoa(int(port))))
+			if err != nil {
+				client.Close()
+				continue
+			}
+			c := &proxied{client: client, server: server}
+			p.mu.Lock()
+			p.conns = append(p.conns, c)
+			p.mu.Unlock()
+			pipe := func(dst, src net.Conn) {
+				defer dst.Close()
+				defer src.Close()
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := src.Read(buf)
+					if err != nil {
+						return
+					}
+					if c.dead.Load() {
+						continue // swallowed, like a packet into a partition
+					}
+					if _, err := dst.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+			}
+			wg.Go(func() { pipe(server, client) })
+			wg.Go(func() { pipe(client, server) })
+		}
+	})
+	return p
+}
+
+func (p *blackholeProxy) port() uint16 { return uint16(p.ln.Addr().(*net.TCPAddr).Port) }
+
+func (p *blackholeProxy) blackholeExisting() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.dead.Store(true)
+	}
 }
