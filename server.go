@@ -18,7 +18,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -33,8 +35,10 @@ import (
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/migrate"
 	"github.com/agentgraph/agentgraph/internal/profile"
+	"github.com/agentgraph/agentgraph/internal/pubsub"
 	"github.com/agentgraph/agentgraph/internal/requestid"
 	"github.com/agentgraph/agentgraph/internal/store"
+	"github.com/agentgraph/agentgraph/internal/wsgorilla"
 )
 
 func main() {
@@ -88,16 +92,21 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	st := store.New(pool)
 	replies := chat.NewWorker(st, llm.New(llmCfg), slog.Default())
+	hub := pubsub.New(pool, pubsub.Options{Logger: slog.Default()})
+	hubDone := make(chan error, 1)
+	go func() { hubDone <- hub.Run(ctx) }()
 	resolver := &graph.Resolver{
 		Store:     st,
 		Agents:    agents.New(st, cfg.DefaultModel),
 		Knowledge: knowledge.New(st),
 		Profile:   profile.New(st),
 		Chat:      chat.New(st, replies),
+		Hub:       hub,
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/query", graph.NewHandler(resolver, graph.Options{
 		Verifier: verifier, LoaderWait: cfg.LoaderWait, APQCache: apq,
+		WebSocket: websocketImpl(cfg),
 	}))
 	mux.Handle("GET /{$}", playground.Handler("agentgraph", "/query"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
@@ -136,10 +145,24 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	// Replies in flight get what is left of the shutdown time; the rest are
 	// cut and stored as INTERRUPTED.
 	replies.Shutdown(sctx)
+	<-hubDone
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// websocketImpl picks the WebSocket library (WEBSOCKET_IMPL); both check
+// origins against ALLOWED_ORIGINS.
+func websocketImpl(cfg config.Config) transport.WebsocketImplementation {
+	if cfg.WebSocketImpl == "coder" {
+		return transport.CoderWebsocketImplementation{AcceptOptions: wsgorilla.CoderAcceptOptions(cfg.AllowedOrigins)}
+	}
+	return wsgorilla.Implementation{Upgrader: websocket.Upgrader{
+		CheckOrigin:     wsgorilla.OriginChecker(cfg.AllowedOrigins),
+		ReadBufferSize:  1024,
+		WriteBufferSize: 1024,
+	}}
 }
 
 // migrateWithRetry applies pending migrations, retrying while the database is

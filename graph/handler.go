@@ -32,6 +32,9 @@ const (
 type Options struct {
 	Verifier   *auth.Verifier
 	LoaderWait time.Duration
+	// WebSocket accepts subscription sockets on /query (wsgorilla or gqlgen's
+	// coder adapter); nil disables subscriptions over WebSocket.
+	WebSocket transport.WebsocketImplementation
 	// APQCache holds automatic persisted queries; nil disables them.
 	APQCache graphql.Cache[string]
 }
@@ -41,6 +44,9 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 	cfg := Config{Resolvers: r}
 	setComplexity(&cfg.Complexity)
 	srv := handler.New(NewExecutableSchema(cfg))
+	if o.WebSocket != nil {
+		srv.AddTransport(websocket(o.Verifier, o.WebSocket))
+	}
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -53,6 +59,7 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)
 	srv.AroundRootFields(requireUser)
+	srv.AroundResponses(freshLoaders(r.Store, o.LoaderWait))
 
 	var h http.Handler = srv
 	h = loaders.Middleware(r.Store, o.LoaderWait, h)

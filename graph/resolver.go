@@ -15,6 +15,7 @@ import (
 	domain "github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/page"
 	"github.com/agentgraph/agentgraph/internal/profile"
+	"github.com/agentgraph/agentgraph/internal/pubsub"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/validate"
 )
@@ -27,6 +28,8 @@ type Resolver struct {
 	Knowledge *knowledge.Service
 	Profile   *profile.Service
 	Chat      *chat.Service
+	// Hub delivers live events to subscriptions.
+	Hub *pubsub.Hub
 }
 
 // later answers an operation whose issue has not landed yet.

@@ -254,17 +254,17 @@ func (r *queryResolver) Integrations(ctx context.Context) ([]*model1.Integration
 
 // MessageAdded is the resolver for the messageAdded field.
 func (r *subscriptionResolver) MessageAdded(ctx context.Context, threadID string) (<-chan *model.Message, error) {
-	return nil, later("messageAdded")
+	return r.messageAdded(ctx, threadID)
 }
 
 // MessageStream is the resolver for the messageStream field.
 func (r *subscriptionResolver) MessageStream(ctx context.Context, threadID string) (<-chan *model1.MessageChunk, error) {
-	return nil, later("messageStream")
+	return r.messageStream(ctx, threadID)
 }
 
 // FeedEventAdded is the resolver for the feedEventAdded field.
 func (r *subscriptionResolver) FeedEventAdded(ctx context.Context, agentID *string) (<-chan *model.FeedEvent, error) {
-	return nil, later("feedEventAdded")
+	return r.feedEventAdded(ctx, agentID)
 }
 
 // Agent is the resolver for the agent field.

@@ -1,0 +1,91 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/agentgraph/agentgraph/internal/auth"
+	"github.com/agentgraph/agentgraph/internal/loaders"
+	"github.com/agentgraph/agentgraph/internal/requestid"
+	"github.com/agentgraph/agentgraph/internal/store"
+)
+
+// WebSocket settings (README.md documents them).
+const (
+	// wsInitTimeout bounds the wait for connection_init: an idle socket that
+	// never authenticates is closed (4408 on graphql-transport-ws).
+	wsInitTimeout = 5 * time.Second
+	// wsPingInterval pings graphql-transport-ws clients and drops those that
+	// do not pong within twice the interval; legacy graphql-ws clients get a
+	// keep-alive at the same interval.
+	wsPingInterval = 20 * time.Second
+	// wsReadLimit bounds one client message.
+	wsReadLimit int64 = 64 << 10
+	// closeForbidden is graphql-ws's code for a refused connection_init: the
+	// client library does not retry it, so a bad token causes no retry storm.
+	closeForbidden = 4403
+)
+
+// websocket returns the WebSocket transport of /query for both subprotocols.
+func websocket(v *auth.Verifier, impl transport.WebsocketImplementation) transport.Websocket {
+	limit := wsReadLimit
+	return transport.Websocket{
+		Implementation:        impl,
+		InitFunc:              wsInit(v),
+		InitTimeout:           wsInitTimeout,
+		PingPongInterval:      wsPingInterval,
+		KeepAlivePingInterval: wsPingInterval,
+		PayloadReadLimit:      &limit,
+		CloseFunc: func(ctx context.Context, _ int) {
+			if cancel, ok := ctx.Value(expiryKey{}).(context.CancelFunc); ok {
+				cancel()
+			}
+		},
+		ErrorFunc: func(ctx context.Context, err error) {
+			// Missed pongs and peers that vanish are routine for sockets.
+			slog.DebugContext(ctx, "websocket", "request_id", requestid.From(ctx), "err", err)
+		},
+	}
+}
+
+type expiryKey struct{}
+
+// wsInit authenticates a socket from its connection_init payload, in every
+// form runtime.md lists. The socket lives no longer than its token: its
+// context ends at the token's expiry, which closes it; the client then
+// reconnects with a fresh token.
+func wsInit(v *auth.Verifier) transport.WebsocketInitFunc {
+	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		token := auth.TokenFromInitPayload(payload)
+		if token == "" {
+			err := errors.New("authentication required: send the token in the connection_init payload")
+			return transport.WithWebsocketCloseCode(ctx, closeForbidden), nil, err
+		}
+		u, err := v.Verify(ctx, token)
+		if err != nil {
+			return transport.WithWebsocketCloseCode(ctx, closeForbidden), nil, err
+		}
+		ctx = auth.WithUser(ctx, u)
+		ctx, cancel := context.WithDeadline(ctx, u.ExpiresAt)
+		return context.WithValue(ctx, expiryKey{}, context.CancelFunc(cancel)), nil, nil
+	}
+}
+
+// freshLoaders gives every subscription event its own loaders: a socket lives
+// for hours, and loaders cache rows, so one set per connection would serve
+// stale data and grow without bound.
+func freshLoaders(s *store.Store, wait time.Duration) graphql.ResponseMiddleware {
+	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		if oc := graphql.GetOperationContext(ctx); oc != nil && oc.Operation != nil &&
+			oc.Operation.Operation == ast.Subscription {
+			ctx = loaders.With(ctx, loaders.New(s, wait))
+		}
+		return next(ctx)
+	}
+}
