@@ -140,6 +140,10 @@ func Notify(b *pgx.Batch, ev Event) error {
 	return nil
 }
 
+// Encode returns ev's NOTIFY payload, checked like Publish checks it, for SQL
+// that must notify conditionally (`select pg_notify(…) from … where …`).
+func Encode(ev Event) (string, error) { return encode(ev) }
+
 func encode(ev Event) (string, error) {
 	if ev.UserID == uuid.Nil {
 		return "", ErrNoUser

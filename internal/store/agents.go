@@ -9,6 +9,7 @@ import (
 
 	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/page"
+	"github.com/agentgraph/agentgraph/internal/pubsub"
 )
 
 var agentColumns = []string{"id", "user_id", "name", "agent_type", "status", "trust_tier",
@@ -131,22 +132,27 @@ type NewAgent struct {
 // atomic (and the partial unique index catches a concurrent move).
 const unseatHeadSQL = `update agents set is_head = false where is_head and id is distinct from $1`
 
-// CreateAgent creates an agent for the caller.
+// CreateAgent creates an agent for the caller and posts "agent_created" to
+// the feed.
 func (s *Store) CreateAgent(ctx context.Context, n NewAgent) (*model.Agent, error) {
 	uid, err := userID(ctx)
 	if err != nil {
 		return nil, err
 	}
+	id := uuid.New()
 	var a *model.Agent
 	b := &pgx.Batch{}
 	if n.IsHead {
 		b.Queue(unseatHeadSQL, nil)
 	}
-	one(b, &a, scanAgent, agentNotFound, `insert into agents (user_id, name, agent_type, trust_tier,
+	one(b, &a, scanAgent, agentNotFound, `insert into agents (id, user_id, name, agent_type, trust_tier,
 		personality_model, personality_tone, personality_verbosity, objective, instructions, background,
-		email_address, is_head) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning `+agentCols,
-		uid, n.Name, n.Type, n.TrustTier, n.Personality.Model, n.Personality.Tone, n.Personality.Verbosity,
+		email_address, is_head) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning `+agentCols,
+		id, uid, n.Name, n.Type, n.TrustTier, n.Personality.Model, n.Personality.Tone, n.Personality.Verbosity,
 		n.Objective, n.Instructions, n.Background, n.EmailAddress, n.IsHead)
+	if err := queueFeed(b, uid, id, "agent_created", n.Name+" was created"); err != nil {
+		return nil, err
+	}
 	return a, s.run(ctx, b)
 }
 
@@ -193,12 +199,26 @@ func (s *Store) UpdateAgent(ctx context.Context, id uuid.UUID, p AgentPatch) (*m
 	return a, s.run(ctx, b)
 }
 
-// DestroyAgent marks an agent destroyed, keeping its data. Destroying a
-// destroyed agent changes nothing.
+// DestroyAgent marks an agent destroyed, keeping its data, and posts
+// "agent_destroyed" to the feed. Destroying a destroyed agent changes nothing.
 func (s *Store) DestroyAgent(ctx context.Context, id uuid.UUID) (*model.Agent, error) {
+	uid, err := userID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	feedID := uuid.New()
+	ev, err := pubsub.Encode(pubsub.Event{Kind: pubsub.KindFeed, UserID: uid, Topic: id.String(), ID: feedID.String()})
+	if err != nil {
+		return nil, err
+	}
 	var a *model.Agent
 	b := &pgx.Batch{}
-	b.Queue(`update agents set status = 'destroyed', is_head = false where id = $1 and status <> 'destroyed'`, id)
+	b.Queue(`with d as (update agents set status = 'destroyed', is_head = false
+			where id = $1 and status <> 'destroyed' returning id, name)
+		insert into feed_events (id, user_id, agent_id, type, message)
+		select $2, $3, d.id, 'agent_destroyed', d.name || ' was destroyed' from d`, id, feedID, uid)
+	// Published only when this call destroyed the agent.
+	b.Queue(`select pg_notify($1, $2) from feed_events where id = $3`, pubsub.Channel, ev, feedID)
 	one(b, &a, scanAgent, agentNotFound, `select `+agentCols+` from agents where id = $1`, id)
 	return a, s.run(ctx, b)
 }

@@ -201,3 +201,13 @@ func nullTime(t time.Time) *time.Time {
 	}
 	return &t
 }
+
+// queueFeed queues a feed event of the caller's agent and its NOTIFY on b:
+// the system's lifecycle events (agent created, skill installed …) are
+// stored in the same transaction as what they report.
+func queueFeed(b *pgx.Batch, user, agent uuid.UUID, typ, message string) error {
+	id := uuid.New()
+	b.Queue(`insert into feed_events (id, user_id, agent_id, type, message) values ($1, $2, $3, $4, $5)`,
+		id, user, agent, typ, message)
+	return pubsub.Notify(b, pubsub.Event{Kind: pubsub.KindFeed, UserID: user, Topic: agent.String(), ID: id.String()})
+}

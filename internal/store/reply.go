@@ -101,11 +101,11 @@ func (s *Store) SaveReply(ctx context.Context, r Reply) (newLevel int, levelUp b
 		}
 	}
 	// Published only when the level-up row exists.
-	lvl, err := json.Marshal(pubsub.Event{Kind: pubsub.KindFeed, UserID: r.UserID, Topic: agentID.String(), ID: levelFeedID.String()})
+	lvl, err := pubsub.Encode(pubsub.Event{Kind: pubsub.KindFeed, UserID: r.UserID, Topic: agentID.String(), ID: levelFeedID.String()})
 	if err != nil {
 		return 0, false, err
 	}
-	b.Queue(`select pg_notify($1, $2) from feed_events where id = $3`, pubsub.Channel, string(lvl), levelFeedID)
+	b.Queue(`select pg_notify($1, $2) from feed_events where id = $3`, pubsub.Channel, lvl, levelFeedID)
 	err = translate(s.pool.SendBatch(ctx, b).Close())
 	return newLevel, levelUp, err
 }

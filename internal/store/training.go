@@ -36,13 +36,21 @@ type NewSkill struct {
 	Level    int
 }
 
-// InstallSkill installs a skill on one of the caller's agents.
+// InstallSkill installs a skill on one of the caller's agents and posts
+// "skill_installed" to the feed.
 func (s *Store) InstallSkill(ctx context.Context, agentID uuid.UUID, n NewSkill) (*model.Skill, error) {
+	uid, err := userID(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var k *model.Skill
 	b := &pgx.Batch{}
 	guardAgent(b, agentID)
 	one(b, &k, scanSkill, agentNotFound, `insert into agent_skills (agent_id, skill_slug, skill_name, skill_category, level)
 		values ($1, $2, $3, $4, $5) returning `+skillCols, agentID, n.Slug, n.Name, n.Category, n.Level)
+	if err := queueFeed(b, uid, agentID, "skill_installed", "Skill "+n.Name+" installed"); err != nil {
+		return nil, err
+	}
 	return k, s.run(ctx, b)
 }
 
