@@ -142,3 +142,35 @@ func threadAgent(ctx context.Context, t *domain.Thread) (*domain.Agent, error) {
 	}
 	return a, err
 }
+
+// agentThreads answers Agent.threads(first, after) for a page of agents in
+// one round trip, most recent activity first.
+func (r *Resolver) agentThreads(ctx context.Context, a *domain.Agent, first *int, after *string) (*model.ThreadConnection, error) {
+	fwd, err := page.Forward(first, nil)
+	if err != nil {
+		return nil, err
+	}
+	key := store.ThreadsKey{Agent: a.ID, Size: fwd.Size}
+	if after != nil {
+		c, err := page.DecodeText("after", *after)
+		if err != nil {
+			return nil, err
+		}
+		key.After, key.Has = c, true
+	}
+	p, err := loaders.Linked(ctx, loaders.For(ctx).AgentThreads, key, a.Batch, func(id uuid.UUID) store.ThreadsKey {
+		k := key
+		k.Agent = id
+		return k
+	})
+	if err != nil {
+		return nil, err
+	}
+	c := &model.ThreadConnection{Edges: []*model.ThreadEdge{}, Count: func(ctx context.Context) (int, error) {
+		return loaders.Linked(ctx, loaders.For(ctx).ThreadCount, a.ID, a.Batch, loaders.ID)
+	}}
+	c.PageInfo = pageInfo(page.Page[*domain.Thread]{Items: p.Threads, HasNext: p.More, HasPrev: after != nil},
+		func(t *domain.Thread) string { return page.TextCursor{At: t.UpdatedAt, ID: t.ID}.Encode() },
+		func(cursor string, t *domain.Thread) { c.Edges = append(c.Edges, &model.ThreadEdge{Cursor: cursor, Node: t}) })
+	return c, nil
+}

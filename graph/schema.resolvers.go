@@ -35,7 +35,7 @@ func (r *agentResolver) KnowledgeAccess(ctx context.Context, obj *model.Agent) (
 
 // Threads is the resolver for the threads field.
 func (r *agentResolver) Threads(ctx context.Context, obj *model.Agent, first *int, after *string) (*model1.ThreadConnection, error) {
-	return nil, later("Agent.threads")
+	return r.agentThreads(ctx, obj, first, after)
 }
 
 // Usage is the resolver for the usage field.

@@ -38,6 +38,8 @@ type Loaders struct {
 	Message          *dataloadgen.Loader[uuid.UUID, *model.Message]
 	MessagePage      *dataloadgen.Loader[store.MessagesKey, page.Page[*model.Message]]
 	Usage            *dataloadgen.Loader[store.UsageKey, *model.UsageTotals]
+	AgentThreads     *dataloadgen.Loader[store.ThreadsKey, store.ThreadPage]
+	ThreadCount      *dataloadgen.Loader[uuid.UUID, int]
 }
 
 // New returns fresh loaders over s.
@@ -55,6 +57,8 @@ func New(s *store.Store, wait time.Duration) *Loaders {
 		Message:          dataloadgen.NewMappedLoader(s.MessagesByID, o),
 		MessagePage:      dataloadgen.NewMappedLoader(s.MessagePages, o),
 		Usage:            dataloadgen.NewMappedLoader(s.UsageByAgent, o),
+		AgentThreads:     dataloadgen.NewMappedLoader(s.ThreadPages, o),
+		ThreadCount:      dataloadgen.NewMappedLoader(s.CountThreadsByAgent, o),
 	}
 }
 

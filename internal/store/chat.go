@@ -216,3 +216,83 @@ func (s *Store) MessageForUser(ctx context.Context, user, id uuid.UUID) (*model.
 	}
 	return pgx.CollectExactlyOneRow(rows, scanMessage)
 }
+
+// ThreadsKey names one page of one agent's threads.
+type ThreadsKey struct {
+	Agent uuid.UUID
+	Size  int
+	After page.TextCursor
+	Has   bool
+}
+
+// ThreadPage is a page of threads, most recent activity first.
+type ThreadPage struct {
+	Threads []*model.Thread
+	More    bool
+}
+
+// ThreadPages loads pages of several agents' threads: keys that share their
+// page arguments share one LATERAL query, all in one round trip.
+func (s *Store) ThreadPages(ctx context.Context, keys []ThreadsKey) (map[ThreadsKey]ThreadPage, error) {
+	type group struct {
+		size  int
+		after page.TextCursor
+		has   bool
+	}
+	agents := make(map[group][]uuid.UUID)
+	for _, k := range keys {
+		g := group{k.Size, k.After, k.Has}
+		agents[g] = append(agents[g], k.Agent)
+	}
+	results := make(map[group]*[]*model.Thread, len(agents))
+	b := &pgx.Batch{}
+	for g, ids := range agents {
+		var at *time.Time
+		var id *string
+		if g.has {
+			at, id = &g.after.At, &g.after.ID
+		}
+		var rows []*model.Thread
+		results[g] = &rows
+		all(b, &rows, scanThread, `select `+threadCols+` from unnest($1::uuid[]) as k(id)
+			cross join lateral (select * from threads x where x.agent_id = k.id
+				and ($2::timestamptz is null or (x.updated_at, x.id) < ($2, $3::text))
+				order by x.updated_at desc, x.id desc limit $4) t`, ids, at, id, g.size+1)
+	}
+	if err := s.run(ctx, b); err != nil {
+		return nil, err
+	}
+	out := make(map[ThreadsKey]ThreadPage, len(keys))
+	for g, rows := range results {
+		model.LinkThreads(*rows) // nested fields of all these threads load together
+		byAgent := groupBy(*rows, func(t *model.Thread) uuid.UUID { return *t.AgentID })
+		for _, id := range agents[g] {
+			p := ThreadPage{Threads: byAgent[id]}
+			if len(p.Threads) > g.size {
+				p.Threads, p.More = p.Threads[:g.size], true
+			}
+			out[ThreadsKey{Agent: id, Size: g.size, After: g.after, Has: g.has}] = p
+		}
+	}
+	return out, nil
+}
+
+// CountThreadsByAgent counts several agents' threads in one round trip.
+func (s *Store) CountThreadsByAgent(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]int, error) {
+	out := make(map[uuid.UUID]int, len(ids))
+	for _, id := range ids {
+		out[id] = 0
+	}
+	b := &pgx.Batch{}
+	b.Queue(`select agent_id, count(*) from threads where agent_id = any($1) group by agent_id`, ids).
+		Query(func(rows pgx.Rows) error {
+			var id uuid.UUID
+			var n int
+			_, err := pgx.ForEachRow(rows, []any{&id, &n}, func() error {
+				out[id] = n
+				return nil
+			})
+			return err
+		})
+	return out, s.run(ctx, b)
+}
