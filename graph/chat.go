@@ -171,6 +171,8 @@ func (r *Resolver) agentThreads(ctx context.Context, a *domain.Agent, first *int
 	}}
 	c.PageInfo = pageInfo(page.Page[*domain.Thread]{Items: p.Threads, HasNext: p.More, HasPrev: after != nil},
 		func(t *domain.Thread) string { return page.TextCursor{At: t.UpdatedAt, ID: t.ID}.Encode() },
-		func(cursor string, t *domain.Thread) { c.Edges = append(c.Edges, &model.ThreadEdge{Cursor: cursor, Node: t}) })
+		func(cursor string, t *domain.Thread) {
+			c.Edges = append(c.Edges, &model.ThreadEdge{Cursor: cursor, Node: t})
+		})
 	return c, nil
 }

@@ -15,10 +15,6 @@ import (
 	"github.com/agentgraph/agentgraph/internal/validate"
 )
 
-// subBuffer is how many events a subscription holds for a slow socket before
-// the hub ends it (pubsub's policy: a slow subscriber never blocks others).
-const subBuffer = 256
-
 // rowLoads shares one row read among the subscriptions that receive the same
 // event at the same time (several tabs of one user): the row is loaded once
 // per instance, not once per subscriber.
