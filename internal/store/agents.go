@@ -64,11 +64,7 @@ func (s *Store) AgentsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]
 		return nil, err
 	}
 	model.LinkAgents(rows)
-	m := make(map[uuid.UUID]*model.Agent, len(rows))
-	for _, a := range rows {
-		m[a.ID] = a
-	}
-	return m, nil
+	return keyed(rows, func(a *model.Agent) uuid.UUID { return a.ID }), nil
 }
 
 // HeadAgent returns the caller's head agent, or nil.

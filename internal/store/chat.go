@@ -123,11 +123,7 @@ func (s *Store) MessagesByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUI
 	if err := s.run(ctx, b); err != nil {
 		return nil, err
 	}
-	m := make(map[uuid.UUID]*model.Message, len(rows))
-	for _, x := range rows {
-		m[x.ID] = x
-	}
-	return m, nil
+	return keyed(rows, func(m *model.Message) uuid.UUID { return m.ID }), nil
 }
 
 // MessagesKey names one backward page of one thread's messages.

@@ -43,11 +43,7 @@ func (s *Store) CollectionsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.
 		return nil, err
 	}
 	model.LinkCollections(rows)
-	m := make(map[uuid.UUID]*model.Collection, len(rows))
-	for _, c := range rows {
-		m[c.ID] = c
-	}
-	return m, nil
+	return keyed(rows, func(c *model.Collection) uuid.UUID { return c.ID }), nil
 }
 
 // Collections returns a page of the caller's collections, oldest first.

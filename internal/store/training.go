@@ -118,6 +118,15 @@ func (s *Store) RemoveTraining(ctx context.Context, id uuid.UUID) error {
 	return s.run(ctx, b)
 }
 
+// keyed maps rows by their id.
+func keyed[T any](rows []T, id func(T) uuid.UUID) map[uuid.UUID]T {
+	m := make(map[uuid.UUID]T, len(rows))
+	for _, r := range rows {
+		m[id(r)] = r
+	}
+	return m
+}
+
 // groupBy groups rows by a key, keeping their order.
 func groupBy[K comparable, T any](rows []T, key func(T) K) map[K][]T {
 	m := make(map[K][]T)
