@@ -6,7 +6,6 @@ package agents
 import (
 	"context"
 
-	"github.com/google/uuid"
 
 	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/model"
@@ -209,6 +208,3 @@ func emptyToNil(s *string) *string {
 	}
 	return s
 }
-
-// ParseID is validate.ID for callers that hold an agent id argument.
-func ParseID(field, id string) (uuid.UUID, error) { return validate.ID(field, id) }

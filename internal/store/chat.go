@@ -184,24 +184,6 @@ func (s *Store) MessagePages(ctx context.Context, keys []MessagesKey) (map[Messa
 	return out, nil
 }
 
-// RecentMessages returns up to limit of a thread's latest messages, oldest
-// first, as the service role: the reply worker builds prompts from them.
-func (s *Store) RecentMessages(ctx context.Context, user uuid.UUID, thread string, limit int) ([]*model.Message, error) {
-	rows, err := s.pool.Query(ctx, `select `+messageCols+` from chat_messages m
-		where m.user_id = $1 and m.thread_id = $2 order by m.created_at desc, m.id desc limit $3`, user, thread, limit)
-	if err != nil {
-		return nil, err
-	}
-	msgs, err := pgx.CollectRows(rows, scanMessage)
-	if err != nil {
-		return nil, err
-	}
-	for i, j := 0, len(msgs)-1; i < j; i, j = i+1, j-1 {
-		msgs[i], msgs[j] = msgs[j], msgs[i]
-	}
-	return msgs, nil
-}
-
 // MessageForUser loads one message as the service role, for delivering a
 // published event: the subscriber's user id is part of the key, so an event
 // can only ever load its own user's row.

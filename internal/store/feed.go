@@ -97,23 +97,6 @@ func (s *Store) FeedEventForUser(ctx context.Context, user, id uuid.UUID) (*mode
 	return pgx.CollectExactlyOneRow(rows, scanFeed)
 }
 
-// PostFeedEvent stores and publishes a feed event as the system (service
-// role), for lifecycle events the server itself reports.
-func (s *Store) PostFeedEvent(ctx context.Context, user uuid.UUID, agentID *uuid.UUID, typ, message string) error {
-	id := uuid.New()
-	topic := ""
-	if agentID != nil {
-		topic = agentID.String()
-	}
-	b := &pgx.Batch{}
-	b.Queue(`insert into feed_events (id, user_id, agent_id, type, message) values ($1, $2, $3, $4, $5)`,
-		id, user, agentID, typ, message)
-	if err := pubsub.Notify(b, pubsub.Event{Kind: pubsub.KindFeed, UserID: user, Topic: topic, ID: id.String()}); err != nil {
-		return err
-	}
-	return translate(s.pool.SendBatch(ctx, b).Close())
-}
-
 // UsageRange bounds a usage query; nil ends are open.
 type UsageRange struct {
 	From, To *time.Time

@@ -1,0 +1,22 @@
+// Package wsbench holds the WebSocket load benchmarks of agentgraph: drivers
+// that build the server binary, start it as a separate process on a fresh
+// database and measure it from the outside over loopback, the way clients see
+// it. It has no non-test code; the drivers are tests that skip unless
+// AGENTGRAPH_LOADTEST=1, so `go test ./...` stays fast:
+//
+//   - TestFanoutLoad: 10,000 graphql-transport-ws sockets (100 users × 100)
+//     subscribed to feedEventAdded, for WEBSOCKET_IMPL=gorilla and coder:
+//     server memory per idle connection, and delivery latency from the commit
+//     of a feed event to its frame at each client.
+//   - TestStreamingLoad: the latency a streamed reply adds per token, from the
+//     upstream (OpenAI-compatible) chunk leaving a stand-in provider to its
+//     messageStream frame at the client, for 1 and 20 concurrent streams.
+//
+// Run them with
+//
+//	AGENTGRAPH_LOADTEST=1 go test -run 'FanoutLoad|StreamingLoad' -v -timeout 20m ./internal/wsbench
+//
+// BENCHMARKS.md has the numbers. Linux only (server memory is read from
+// /proc); they need Postgres at 127.0.0.1:5432 (or TEST_DATABASE_URL) and
+// a file descriptor limit of at least the number of sockets plus a margin.
+package wsbench
