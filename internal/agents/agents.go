@@ -6,7 +6,6 @@ package agents
 import (
 	"context"
 
-
 	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/store"
