@@ -156,7 +156,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 // origins against ALLOWED_ORIGINS.
 func websocketImpl(cfg config.Config) transport.WebsocketImplementation {
 	if cfg.WebSocketImpl == "coder" {
-		return transport.CoderWebsocketImplementation{AcceptOptions: wsgorilla.CoderAcceptOptions(cfg.AllowedOrigins)}
+		return graph.InitTimeoutCode{WebsocketImplementation: transport.CoderWebsocketImplementation{
+			AcceptOptions: wsgorilla.CoderAcceptOptions(cfg.AllowedOrigins)}}
 	}
 	return wsgorilla.Implementation{Upgrader: websocket.Upgrader{
 		CheckOrigin:     wsgorilla.OriginChecker(cfg.AllowedOrigins),

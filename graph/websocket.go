@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -88,4 +89,49 @@ func freshLoaders(s *store.Store, wait time.Duration) graphql.ResponseMiddleware
 		}
 		return next(ctx)
 	}
+}
+
+// closeInitTimeout is graphql-transport-ws's code for a socket that sent no
+// connection_init in time. gqlgen closes with 1002, which the graphql-ws
+// client treats as fatal and never retries.
+const closeInitTimeout = 4408
+
+// InitTimeoutCode wraps a WebSocket implementation so that gqlgen's init
+// timeout close goes out as 4408 on graphql-transport-ws sockets, whatever the
+// library (wsgorilla does this itself; coder/websocket needs the wrapper).
+type InitTimeoutCode struct {
+	transport.WebsocketImplementation
+}
+
+// Accept accepts the socket through the wrapped implementation.
+func (i InitTimeoutCode) Accept(w http.ResponseWriter, r *http.Request, o transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	c, err := i.WebsocketImplementation.Accept(w, r, o)
+	if err != nil {
+		return nil, err
+	}
+	return initTimeoutConn{c}, nil
+}
+
+type initTimeoutConn struct{ transport.WebsocketConn }
+
+func (c initTimeoutConn) WriteClose(code int, msg string) error {
+	if code == transport.WebsocketCloseProtocolError && msg == "connection initialisation timeout" &&
+		c.Subprotocol() == "graphql-transport-ws" {
+		code = closeInitTimeout
+	}
+	return c.WebsocketConn.WriteClose(code, msg)
+}
+
+// The optional interfaces gqlgen uses for the read limit and pong deadline.
+func (c initTimeoutConn) SetReadLimit(n int64) {
+	if l, ok := c.WebsocketConn.(transport.WebsocketReadLimiter); ok {
+		l.SetReadLimit(n)
+	}
+}
+
+func (c initTimeoutConn) SetReadDeadline(t time.Time) error {
+	if d, ok := c.WebsocketConn.(transport.WebsocketReadDeadliner); ok {
+		return d.SetReadDeadline(t)
+	}
+	return nil
 }

@@ -2,6 +2,8 @@
 package httpx
 
 import (
+	"bufio"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -64,6 +66,15 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
-// Unwrap lets http.ResponseController reach the underlying writer (flush,
-// hijack for WebSocket upgrades).
+// Unwrap lets http.ResponseController reach the underlying writer.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Hijack hands the connection to a WebSocket upgrade: gorilla/websocket
+// asserts http.Hijacker on the writer itself and does not follow Unwrap.
+func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	s.status = http.StatusSwitchingProtocols
+	return http.NewResponseController(s.ResponseWriter).Hijack()
+}
+
+// Flush passes flushes through, for streaming responses.
+func (s *statusRecorder) Flush() { _ = http.NewResponseController(s.ResponseWriter).Flush() }
