@@ -31,5 +31,10 @@ if ! git diff --quiet -- graph/ 2>/dev/null; then
   echo "graph/ differs from what gqlgen generates: run 'go generate ./...' and commit"; git diff --stat -- graph/; exit 1
 fi
 
+# The process-level tests (server_test.go) drive the server with Apollo Client
+# from Node too: install e2e/'s locked packages (they fail clearly without node).
+log "e2e Node packages"
+npm ci --prefix e2e --no-audit --no-fund --loglevel=error >/dev/null
+
 log "go test"
 go test -race -count=1 -timeout 20m ./...
