@@ -93,8 +93,12 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	st := store.New(pool)
 	replies := chat.NewWorker(st, llm.New(llmCfg), slog.Default())
 	hub := pubsub.New(pool, pubsub.Options{Logger: slog.Default()})
+	// The hub outlives the signal: subscribers here keep receiving while
+	// replies in flight finish during the shutdown grace period.
+	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopHub()
 	hubDone := make(chan error, 1)
-	go func() { hubDone <- hub.Run(ctx) }()
+	go func() { hubDone <- hub.Run(hubCtx) }()
 	resolver := &graph.Resolver{
 		Store:     st,
 		Agents:    agents.New(st, cfg.DefaultModel),
@@ -115,6 +119,13 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		defer cancel()
 		if err := pool.Ping(ctx); err != nil {
 			http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		select {
+		case <-hub.Ready():
+		default:
+			// Not yet listening: subscribers here would miss events.
+			http.Error(w, "event listener not ready", http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")
@@ -145,6 +156,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	// Replies in flight get what is left of the shutdown time; the rest are
 	// cut and stored as INTERRUPTED.
 	replies.Shutdown(sctx)
+	stopHub()
 	<-hubDone
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
