@@ -14,9 +14,11 @@
 //
 // Run them with
 //
-//	AGENTGRAPH_LOADTEST=1 go test -run 'FanoutLoad|StreamingLoad' -v -timeout 20m ./internal/wsbench
+//	AGENTGRAPH_LOADTEST=1 go test -count=1 -run 'FanoutLoad|StreamingLoad' -v -timeout 20m ./internal/wsbench
 //
-// BENCHMARKS.md has the numbers. Linux only (server memory is read from
-// /proc); they need Postgres at 127.0.0.1:5432 (or TEST_DATABASE_URL) and
-// a file descriptor limit of at least the number of sockets plus a margin.
+// AGENTGRAPH_LOADTEST_SERVER=/path/to/binary benchmarks a prebuilt server
+// instead of building this tree. BENCHMARKS.md has the numbers. Linux only
+// (server memory and CPU are read from /proc); they need Postgres at
+// 127.0.0.1:5432 (or TEST_DATABASE_URL) and a file descriptor limit of at
+// least the number of sockets plus 1,000.
 package wsbench

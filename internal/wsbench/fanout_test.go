@@ -69,6 +69,9 @@ const feedSubscription = `subscription { feedEventAdded { id type } }`
 //     frames at once), each round waiting for its frames, then 250ms of
 //     pause (AGENTGRAPH_LOADTEST_ROUNDS rounds, 50).
 //
+// AGENTGRAPH_LOADTEST_PAUSE (a duration) holds the idle sockets that long
+// before publishing, to look at the server from outside.
+//
 // Clients and server share the machine's cores: the latencies include the
 // clients' own reading.
 func TestFanoutLoad(t *testing.T) {
@@ -126,7 +129,9 @@ func TestFanoutLoad(t *testing.T) {
 		row(ph.name+": p50 / p99 / max", func(r *fanoutResult) string { return triple(r.phases[i].lat) })
 	}
 	for i, ph := range cfg.phases {
-		row(ph.name+": server CPU per frame", func(r *fanoutResult) string { return fmt.Sprintf("%.1f µs", r.phases[i].cpuPerFrame) })
+		row(ph.name+": CPU per frame, server / clients", func(r *fanoutResult) string {
+			return fmt.Sprintf("%.0f / %.0f µs", r.phases[i].cpuPerFrame, r.phases[i].clientCPUPerFrame)
+		})
 	}
 	row("burst: round (first commit → last frame), median", func(r *fanoutResult) string { return ms(r.roundMedian) })
 	row("commit of insert+notify p50 / p99", func(r *fanoutResult) string { return ms(r.commit.p50) + " / " + ms(r.commit.p99) })
@@ -167,10 +172,11 @@ type fanoutResult struct {
 }
 
 type phaseResult struct {
-	lat         summary
-	cpuPerFrame float64 // µs of server CPU per frame delivered
-	wall        time.Duration
-	events      int
+	lat               summary
+	cpuPerFrame       float64       // µs of server CPU per frame delivered
+	clientCPUPerFrame float64       // µs of this process's CPU (clients, publisher) per frame
+	start, wall       time.Duration // start: since the server process started
+	events            int
 }
 
 func (r *fanoutResult) perConn(bytes int64) float64 { return float64(bytes) / float64(r.conns) }
@@ -378,7 +384,7 @@ func runFanout(t *testing.T, impl string, cfg fanoutConfig) *fanoutResult {
 
 	var roundDurs []time.Duration
 	for p, ph := range cfg.phases {
-		cpu0, t0 := srv.cpu(), time.Now()
+		cpu0, self0, t0 := srv.cpu(), selfCPU(), time.Now()
 		k := 0
 		for r := firstRound[p]; r < firstRound[p+1]; r++ {
 			for u := range users {
@@ -401,10 +407,12 @@ func runFanout(t *testing.T, impl string, cfg fanoutConfig) *fanoutResult {
 		}
 		waitAll(ph.name)
 		pr := &res.phases[p]
+		pr.start = t0.Sub(srv.started)
 		pr.wall = time.Since(t0)
 		pr.events = k
 		frames := int64(ph.rounds) * int64(cfg.conns)
 		pr.cpuPerFrame = float64(srv.cpu()-cpu0) / 1e3 / float64(frames)
+		pr.clientCPUPerFrame = float64(selfCPU()-self0) / 1e3 / float64(frames)
 		time.Sleep(500 * time.Millisecond)
 	}
 	res.rssAfter = srv.rss()
@@ -440,9 +448,9 @@ func runFanout(t *testing.T, impl string, cfg fanoutConfig) *fanoutResult {
 		}
 		pr := &res.phases[p]
 		pr.lat = summarize(lat)
-		t.Logf("%s %s: %d events in %s (%.0f events/s, %.0f frames/s); latency %v; server CPU %.1f µs per frame",
-			impl, ph.name, pr.events, pr.wall.Round(time.Millisecond), float64(pr.events)/pr.wall.Seconds(),
-			float64(pr.events)*float64(cfg.conns)/float64(cfg.users)/pr.wall.Seconds(), pr.lat, pr.cpuPerFrame)
+		t.Logf("%s %s (from %.1fs of server time): %d events in %s (%.0f events/s, %.0f frames/s); latency %v; CPU per frame: server %.1f µs, clients %.1f µs",
+			impl, ph.name, pr.start.Seconds(), pr.events, pr.wall.Round(time.Millisecond), float64(pr.events)/pr.wall.Seconds(),
+			float64(pr.events)*float64(cfg.conns)/float64(cfg.users)/pr.wall.Seconds(), pr.lat, pr.cpuPerFrame, pr.clientCPUPerFrame)
 	}
 	res.dups, res.unknown = dups.Load(), unknown.Load()
 	res.commit = summarize(commitDur)

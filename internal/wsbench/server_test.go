@@ -74,6 +74,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// logsEnv names a directory to keep each server's log in (its stderr: with
+// GODEBUG=gctrace=1 in the environment, the server's GC cycles).
+const logsEnv = "AGENTGRAPH_LOADTEST_LOGS"
+
 // serverEnv names a prebuilt server binary to benchmark instead of building
 // this tree (another revision, a build with other flags).
 const serverEnv = "AGENTGRAPH_LOADTEST_SERVER"
@@ -91,11 +95,7 @@ func serverBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "agentgraph")
-		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goBin); err != nil {
-			goBin = "go"
-		}
-		cmd := exec.Command(goBin, "build", "-o", binPath, "github.com/agentgraph/agentgraph")
+		cmd := exec.Command("go", "build", "-o", binPath, "github.com/agentgraph/agentgraph")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
@@ -114,6 +114,7 @@ type server struct {
 	base    string // http://127.0.0.1:port
 	ws      string // ws://127.0.0.1:port/query
 	logPath string
+	started time.Time     // when the process was started (GODEBUG=gctrace=1 times count from about then)
 	done    chan struct{} // closed once the process has exited
 	waitErr error
 }
@@ -164,7 +165,7 @@ next:
 		t.Fatalf("start server: %v", err)
 	}
 	s := &server{
-		t: t, cmd: cmd, logPath: logPath, done: make(chan struct{}),
+		t: t, cmd: cmd, logPath: logPath, started: time.Now(), done: make(chan struct{}),
 		base: fmt.Sprintf("http://127.0.0.1:%d", port),
 		ws:   fmt.Sprintf("ws://127.0.0.1:%d/query", port),
 	}
@@ -213,6 +214,16 @@ func (s *server) stop() {
 	}
 	if s.t.Failed() {
 		s.t.Logf("server exit: %v; log tail:\n%s", s.waitErr, s.logTail(40))
+	}
+	if dir := os.Getenv(logsEnv); dir != "" {
+		name := filepath.Join(dir, strings.ReplaceAll(s.t.Name(), "/", "-")+".log")
+		if b, err := os.ReadFile(s.logPath); err != nil {
+			s.t.Log(err)
+		} else if err := os.WriteFile(name, b, 0o644); err != nil {
+			s.t.Log(err)
+		} else {
+			s.t.Logf("server log: %s", name)
+		}
 	}
 }
 
@@ -270,6 +281,15 @@ func (s *server) cpu() time.Duration {
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	const ticksPerSecond = 100 // USER_HZ on Linux
 	return time.Duration(utime+stime) * time.Second / ticksPerSecond
+}
+
+// selfCPU is this process's user + system CPU time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // metrics reads the server's Prometheus gauges and counters without labels.
