@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -172,9 +173,11 @@ func websocketImpl(cfg config.Config) transport.WebsocketImplementation {
 			AcceptOptions: wsgorilla.CoderAcceptOptions(cfg.AllowedOrigins)}}
 	}
 	return wsgorilla.Implementation{Upgrader: websocket.Upgrader{
-		CheckOrigin:     wsgorilla.OriginChecker(cfg.AllowedOrigins),
-		ReadBufferSize:  1024,
-		WriteBufferSize: 1024,
+		CheckOrigin: wsgorilla.OriginChecker(cfg.AllowedOrigins),
+		// Zero sizes reuse the HTTP server's buffers instead of allocating more;
+		// the pool lends write buffers only while a frame is written, so an
+		// idle socket holds none.
+		WriteBufferPool: &sync.Pool{},
 	}}
 }
 

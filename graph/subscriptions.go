@@ -23,8 +23,8 @@ var rowLoads singleflight.Group
 // subscribe relays the events of the viewer that match, converted by load,
 // until the client goes away. Events of other users never reach match: the
 // hub dispatches by user, whatever thread or agent id the client names.
-func subscribe[T any](ctx context.Context, hub *pubsub.Hub, match func(pubsub.Event) bool,
-	load func(ctx context.Context, user uuid.UUID, ev pubsub.Event) (T, bool)) (<-chan T, error) {
+func subscribe[T any](ctx context.Context, hub *pubsub.Hub, match func(*pubsub.Event) bool,
+	load func(ctx context.Context, user uuid.UUID, ev *pubsub.Event) (T, bool)) (<-chan T, error) {
 	u, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
@@ -66,9 +66,9 @@ func (r *Resolver) messageAdded(ctx context.Context, threadID string) (<-chan *d
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
-	return subscribe(ctx, r.Hub, func(ev pubsub.Event) bool {
+	return subscribe(ctx, r.Hub, func(ev *pubsub.Event) bool {
 		return ev.Kind == pubsub.KindMessage && ev.Topic == threadID
-	}, func(ctx context.Context, user uuid.UUID, ev pubsub.Event) (*domain.Message, bool) {
+	}, func(ctx context.Context, user uuid.UUID, ev *pubsub.Event) (*domain.Message, bool) {
 		id, err := uuid.Parse(ev.ID)
 		if err != nil {
 			return nil, false
@@ -90,9 +90,9 @@ func (r *Resolver) messageStream(ctx context.Context, threadID string) (<-chan *
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
-	return subscribe(ctx, r.Hub, func(ev pubsub.Event) bool {
+	return subscribe(ctx, r.Hub, func(ev *pubsub.Event) bool {
 		return ev.Kind == pubsub.KindChunk && ev.Topic == threadID
-	}, func(_ context.Context, _ uuid.UUID, ev pubsub.Event) (*model.MessageChunk, bool) {
+	}, func(_ context.Context, _ uuid.UUID, ev *pubsub.Event) (*model.MessageChunk, bool) {
 		var d struct {
 			Delta string `json:"delta"`
 			Done  bool   `json:"done"`
@@ -113,9 +113,9 @@ func (r *Resolver) feedEventAdded(ctx context.Context, agentID *string) (<-chan 
 		}
 		topic = id.String()
 	}
-	return subscribe(ctx, r.Hub, func(ev pubsub.Event) bool {
+	return subscribe(ctx, r.Hub, func(ev *pubsub.Event) bool {
 		return ev.Kind == pubsub.KindFeed && (topic == "" || ev.Topic == topic)
-	}, func(ctx context.Context, user uuid.UUID, ev pubsub.Event) (*domain.FeedEvent, bool) {
+	}, func(ctx context.Context, user uuid.UUID, ev *pubsub.Event) (*domain.FeedEvent, bool) {
 		id, err := uuid.Parse(ev.ID)
 		if err != nil {
 			return nil, false

@@ -85,7 +85,7 @@ func freshLoaders(s *store.Store, wait time.Duration) graphql.ResponseMiddleware
 	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		if oc := graphql.GetOperationContext(ctx); oc != nil && oc.Operation != nil &&
 			oc.Operation.Operation == ast.Subscription {
-			ctx = loaders.With(ctx, loaders.New(s, wait))
+			ctx = loaders.Lazy(ctx, s, wait)
 		}
 		return next(ctx)
 	}

@@ -82,7 +82,7 @@ func TestReplyStreamsAndIsStored(t *testing.T) {
 		return llmtest.Reply{Chunks: []string{"Hello ", "there, ", "friend"}, PromptTokens: 1200, CompletionTokens: 250}
 	})
 	thread := a.ID.String() + chat.DirectSuffix
-	sub := r.hub.Subscribe(r.user, func(ev pubsub.Event) bool { return ev.Topic == thread })
+	sub := r.hub.Subscribe(r.user, func(ev *pubsub.Event) bool { return ev.Topic == thread })
 	defer sub.Close()
 
 	agentID := a.ID.String()

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -81,25 +82,46 @@ func lists[K comparable, V any](fetch func(context.Context, []K) (map[K][]V, err
 
 type ctxKey struct{}
 
+// holder creates a request's loaders on first use: a WebSocket connection's
+// context, or a subscription event that selects no nested field, never pays
+// for them (13 loaders are several KB, times 10,000 sockets).
+type holder struct {
+	once sync.Once
+	l    *Loaders
+	new  func() *Loaders
+}
+
+func (h *holder) get() *Loaders {
+	h.once.Do(func() { h.l = h.new() })
+	return h.l
+}
+
 // With returns ctx carrying l.
 func With(ctx context.Context, l *Loaders) context.Context {
-	return context.WithValue(ctx, ctxKey{}, l)
+	h := &holder{l: l}
+	h.once.Do(func() {})
+	return context.WithValue(ctx, ctxKey{}, h)
+}
+
+// Lazy returns ctx carrying loaders over s that are made on first use.
+func Lazy(ctx context.Context, s *store.Store, wait time.Duration) context.Context {
+	return context.WithValue(ctx, ctxKey{}, &holder{new: func() *Loaders { return New(s, wait) }})
 }
 
 // For returns the loaders of the request ctx belongs to.
 func For(ctx context.Context) *Loaders {
-	l, ok := ctx.Value(ctxKey{}).(*Loaders)
+	h, ok := ctx.Value(ctxKey{}).(*holder)
 	if !ok {
 		// A resolver ran outside Middleware: a wiring bug, not a user error.
 		panic("loaders: no loaders in context")
 	}
-	return l
+	return h.get()
 }
 
 // Middleware gives every request its own loaders.
 func Middleware(s *store.Store, wait time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(With(r.Context(), New(s, wait))))
+		next.ServeHTTP(w, r.WithContext(Lazy(r.Context(), s, wait)))
 	})
 }
 

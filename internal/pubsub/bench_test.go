@@ -50,10 +50,10 @@ func BenchmarkFanout(b *testing.B) {
 			for u := range ids {
 				ids[u] = uuid.New()
 				for j := range perUser {
-					var match func(pubsub.Event) bool
+					var match func(*pubsub.Event) bool
 					if bc.oneTopic {
 						topic := fmt.Sprint("thread-", j)
-						match = func(ev pubsub.Event) bool { return ev.Topic == topic }
+						match = func(ev *pubsub.Event) bool { return ev.Topic == topic }
 					}
 					subs = append(subs, h.Subscribe(ids[u], match))
 				}

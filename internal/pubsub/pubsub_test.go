@@ -73,7 +73,7 @@ func recv(t testing.TB, s *pubsub.Subscription) pubsub.Event {
 		if !ok {
 			t.Fatalf("subscription ended: %v", s.Err())
 		}
-		return ev
+		return *ev
 	case <-time.After(wait):
 		t.Fatal("no event")
 	}
@@ -112,7 +112,7 @@ func drainEnded(t testing.TB, s *pubsub.Subscription, want error) []pubsub.Event
 				}
 				return got
 			}
-			got = append(got, ev)
+			got = append(got, *ev)
 		case <-timeout:
 			t.Fatal("subscription did not end")
 		}
@@ -163,9 +163,9 @@ func TestUserIsolation(t *testing.T) {
 	pool := testdb.Pool(t)
 	h := startHub(t, pool, pubsub.Options{})
 	alice, bob := uuid.New(), uuid.New()
-	bobAll := h.Subscribe(bob, func(pubsub.Event) bool { return true })
+	bobAll := h.Subscribe(bob, func(*pubsub.Event) bool { return true })
 	aliceAll := h.Subscribe(alice, nil)
-	aliceT2 := h.Subscribe(alice, func(ev pubsub.Event) bool { return ev.Topic == "t2" })
+	aliceT2 := h.Subscribe(alice, func(ev *pubsub.Event) bool { return ev.Topic == "t2" })
 
 	publish(t, pool, event(alice, pubsub.KindMessage, "t1", "a1"))
 	publish(t, pool, event(alice, pubsub.KindMessage, "t2", "a2"))
@@ -532,7 +532,7 @@ func TestMalformedPayloads(t *testing.T) {
 	var logs syncBuffer
 	h := startHub(t, pool, pubsub.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	user := uuid.New()
-	s := h.Subscribe(user, func(pubsub.Event) bool { return true })
+	s := h.Subscribe(user, func(*pubsub.Event) bool { return true })
 
 	bad := []string{
 		"secret message text",
