@@ -4,21 +4,60 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"time"
 
 	"github.com/google/uuid"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/agentgraph/agentgraph/graph/model"
 	"github.com/agentgraph/agentgraph/internal/auth"
+	"github.com/agentgraph/agentgraph/internal/cache"
 	domain "github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 	"github.com/agentgraph/agentgraph/internal/validate"
 )
 
-// rowLoads shares one row read among the subscriptions that receive the same
-// event at the same time (several tabs of one user): the row is loaded once
-// per instance, not once per subscriber.
-var rowLoads singleflight.Group
+// eventRow loads the row an event names once per instance, however many of
+// its user's subscriptions deliver it: concurrent loads share one query
+// (singleflight) and later ones find the row in a short-lived cache. Keys
+// hold the user id, so a row is only ever served to its own user.
+func (r *Resolver) eventRow(ctx context.Context, kind string, user uuid.UUID, id string,
+	load func(ctx context.Context, user, id uuid.UUID) (any, error)) (any, bool) {
+	key := kind + ":" + user.String() + ":" + id
+	if v, ok := r.rows().Get(key); ok {
+		return v, true
+	}
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return nil, false
+	}
+	v, err, _ := r.rowLoads.Do(key, func() (any, error) {
+		if v, ok := r.rows().Get(key); ok {
+			return v, nil
+		}
+		v, err := load(context.WithoutCancel(ctx), user, uid)
+		if err == nil {
+			r.rows().Set(key, v)
+		}
+		return v, err
+	})
+	if err != nil {
+		slog.WarnContext(ctx, "subscription: load event row", "kind", kind, "id", id, "err", err)
+		return nil, false
+	}
+	return v, true
+}
+
+// rows is the cache of recent event rows, made on first use.
+func (r *Resolver) rows() *cache.Recent[any] {
+	r.rowsOnce.Do(func() {
+		c, err := cache.NewRecent[any](10000, 10*time.Second)
+		if err != nil {
+			panic(err) // only for an invalid configuration, which is constant here
+		}
+		r.eventRows = c
+	})
+	return r.eventRows
+}
 
 // subscribe relays the events of the viewer that match, converted by load,
 // until the client goes away. Events of other users never reach match: the
@@ -69,15 +108,10 @@ func (r *Resolver) messageAdded(ctx context.Context, threadID string) (<-chan *d
 	return subscribe(ctx, r.Hub, func(ev *pubsub.Event) bool {
 		return ev.Kind == pubsub.KindMessage && ev.Topic == threadID
 	}, func(ctx context.Context, user uuid.UUID, ev *pubsub.Event) (*domain.Message, bool) {
-		id, err := uuid.Parse(ev.ID)
-		if err != nil {
-			return nil, false
-		}
-		v, err, _ := rowLoads.Do("m:"+user.String()+":"+ev.ID, func() (any, error) {
-			return r.Store.MessageForUser(context.WithoutCancel(ctx), user, id)
+		v, ok := r.eventRow(ctx, "m", user, ev.ID, func(ctx context.Context, user, id uuid.UUID) (any, error) {
+			return r.Store.MessageForUser(ctx, user, id)
 		})
-		if err != nil {
-			slog.WarnContext(ctx, "messageAdded: load", "id", ev.ID, "err", err)
+		if !ok {
 			return nil, false
 		}
 		return v.(*domain.Message), true
@@ -116,15 +150,10 @@ func (r *Resolver) feedEventAdded(ctx context.Context, agentID *string) (<-chan 
 	return subscribe(ctx, r.Hub, func(ev *pubsub.Event) bool {
 		return ev.Kind == pubsub.KindFeed && (topic == "" || ev.Topic == topic)
 	}, func(ctx context.Context, user uuid.UUID, ev *pubsub.Event) (*domain.FeedEvent, bool) {
-		id, err := uuid.Parse(ev.ID)
-		if err != nil {
-			return nil, false
-		}
-		v, err, _ := rowLoads.Do("f:"+user.String()+":"+ev.ID, func() (any, error) {
-			return r.Store.FeedEventForUser(context.WithoutCancel(ctx), user, id)
+		v, ok := r.eventRow(ctx, "f", user, ev.ID, func(ctx context.Context, user, id uuid.UUID) (any, error) {
+			return r.Store.FeedEventForUser(ctx, user, id)
 		})
-		if err != nil {
-			slog.WarnContext(ctx, "feedEventAdded: load", "id", ev.ID, "err", err)
+		if !ok {
 			return nil, false
 		}
 		return v.(*domain.FeedEvent), true
