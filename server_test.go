@@ -12,9 +12,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,8 +30,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
 	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/agentgraph/agentgraph/internal/testauth"
 
 	"github.com/agentgraph/agentgraph/internal/llm/llmtest"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
@@ -287,21 +287,11 @@ func (s *server) stop(t *testing.T) {
 // ---------------------------------------------------------------------------
 
 // signToken signs claims with HS256 and secret.
-func signToken(claims map[string]any, secret string) string {
-	enc := func(v any) string {
-		b, _ := json.Marshal(v)
-		return base64.RawURLEncoding.EncodeToString(b)
-	}
-	head := enc(map[string]string{"alg": "HS256", "typ": "JWT"}) + "." + enc(claims)
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(head))
-	return head + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
-}
+func signToken(claims map[string]any, secret string) string { return testauth.Sign(secret, claims) }
 
 // token is a Supabase access token of user expiring at exp.
 func token(user uuid.UUID, exp time.Time) string {
-	return signToken(map[string]any{"sub": user.String(), "role": "authenticated", "aud": "authenticated",
-		"exp": exp.Unix()}, testSecret)
+	return testauth.Token(testSecret, user, exp)
 }
 
 func hourToken(user uuid.UUID) string { return token(user, time.Now().Add(time.Hour)) }

@@ -3,9 +3,6 @@ package graph_test
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -16,8 +13,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/agentgraph/agentgraph/internal/testauth"
 
 	"github.com/agentgraph/agentgraph/graph"
 	"github.com/agentgraph/agentgraph/internal/agents"
@@ -120,19 +120,11 @@ func newEnvWait(t testing.TB, wait time.Duration) *env {
 
 // token signs an HS256 access token for user with extra claims merged in.
 func token(user uuid.UUID, extra map[string]any) string {
-	claims := map[string]any{"sub": user.String(), "role": "authenticated", "aud": "authenticated",
-		"exp": time.Now().Add(time.Hour).Unix()}
+	claims := testauth.Claims(user, time.Now().Add(time.Hour))
 	for k, v := range extra {
 		claims[k] = v
 	}
-	enc := func(v any) string {
-		b, _ := json.Marshal(v)
-		return base64.RawURLEncoding.EncodeToString(b)
-	}
-	head := enc(map[string]string{"alg": "HS256", "typ": "JWT"}) + "." + enc(claims)
-	mac := hmac.New(sha256.New, []byte(testSecret))
-	mac.Write([]byte(head))
-	return head + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	return testauth.Sign(testSecret, claims)
 }
 
 // gqlError is one error of a response.

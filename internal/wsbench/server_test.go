@@ -4,9 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +22,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/agentgraph/agentgraph/internal/testauth"
 )
 
 // loadTestEnv must be "1" for the load drivers to run.
@@ -331,17 +330,7 @@ func freePort(t *testing.T) int {
 
 // token signs an access token for user, as Supabase would, valid for hours.
 func token(user uuid.UUID) string {
-	enc := func(v any) string {
-		b, _ := json.Marshal(v)
-		return base64.RawURLEncoding.EncodeToString(b)
-	}
-	head := enc(map[string]string{"alg": "HS256", "typ": "JWT"}) + "." + enc(map[string]any{
-		"sub": user.String(), "role": "authenticated", "aud": "authenticated",
-		"exp": time.Now().Add(3 * time.Hour).Unix(),
-	})
-	mac := hmac.New(sha256.New, []byte(jwtSecret))
-	mac.Write([]byte(head))
-	return head + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	return testauth.Token(jwtSecret, user, time.Now().Add(3*time.Hour))
 }
 
 // graphQL posts a query over HTTP as the holder of bearer and decodes data
