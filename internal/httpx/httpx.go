@@ -78,3 +78,24 @@ func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // Flush passes flushes through, for streaming responses.
 func (s *statusRecorder) Flush() { _ = http.NewResponseController(s.ResponseWriter).Flush() }
+
+// HubStats are the live-event counters /metrics exports.
+type HubStats interface {
+	Subscribers() int64
+	Delivered() int64
+	Dropped() int64
+	Reconnections() int64
+}
+
+// RegisterHub exports the event hub's counters: subscriptions open, events
+// delivered, subscriptions ended for being slow, listener reconnections.
+func RegisterHub(h HubStats) {
+	promauto.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentgraph_subscriptions",
+		Help: "Live subscriptions open on this instance."}, func() float64 { return float64(h.Subscribers()) })
+	promauto.NewCounterFunc(prometheus.CounterOpts{Name: "agentgraph_events_delivered_total",
+		Help: "Events handed to subscriptions."}, func() float64 { return float64(h.Delivered()) })
+	promauto.NewCounterFunc(prometheus.CounterOpts{Name: "agentgraph_subscriptions_dropped_total",
+		Help: "Subscriptions ended because their buffer was full."}, func() float64 { return float64(h.Dropped()) })
+	promauto.NewCounterFunc(prometheus.CounterOpts{Name: "agentgraph_listener_reconnects_total",
+		Help: "Reconnections of the LISTEN connection."}, func() float64 { return float64(h.Reconnections()) })
+}
