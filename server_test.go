@@ -1329,3 +1329,49 @@ func streamToLog(t *testing.T, cmd *exec.Cmd, prefix string) error {
 	<-copied
 	return err
 }
+
+// Every subscription event resolves its nested fields with loaders of its
+// own: an agent renamed between two events shows its new name in the
+// second, which loaders kept for the socket's lifetime would have cached.
+func TestSubscriptionEventsUseFreshLoaders(t *testing.T) {
+	t.Parallel()
+	llm := llmtest.NewServer(t)
+	srv := startServer(t, serverConfig{dbURL: testdb.URL(t), llmURL: llm.URL()})
+	user := uuid.New()
+	tok := hourToken(user)
+	agent := srv.createAgent(t, tok, "Before", "gpt-4o-mini")
+
+	c := openWS(t, srv, transportWS)
+	c.init(tok)
+	c.subscribe("feed", `subscription($a: ID) { feedEventAdded(agentId: $a) { id type agent { name } } }`,
+		map[string]any{"a": agent})
+	c.syncFeed("feed", "sync", func() { srv.postFeed(t, tok, agent, "sync", "sync") })
+
+	names := func(typ string) string {
+		t.Helper()
+		for {
+			f, ok := c.next(ioTimeout)
+			if !ok {
+				t.Fatalf("no %s event", typ)
+			}
+			ev := result[struct {
+				FeedEventAdded struct {
+					Type  string
+					Agent struct{ Name string }
+				}
+			}](t, f).FeedEventAdded
+			if ev.Type == typ {
+				return ev.Agent.Name
+			}
+		}
+	}
+	srv.postFeed(t, tok, agent, "first", "one")
+	if got := names("first"); got != "Before" {
+		t.Fatalf("first event: agent name %q, want Before", got)
+	}
+	srv.must(t, tok, `mutation($a: ID!) { updateAgent(id: $a, input: {name: "After"}) { id } }`, map[string]any{"a": agent})
+	srv.postFeed(t, tok, agent, "second", "two")
+	if got := names("second"); got != "After" {
+		t.Fatalf("second event: agent name %q, want After (a loader cached the agent across events)", got)
+	}
+}
