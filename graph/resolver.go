@@ -4,9 +4,8 @@ import (
 	"context"
 	"sync"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/google/uuid"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/agentgraph/agentgraph/graph/model"
 	"github.com/agentgraph/agentgraph/internal/agents"

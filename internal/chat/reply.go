@@ -181,8 +181,8 @@ func (w *Worker) save(log *slog.Logger, user uuid.UUID, agent *model.Agent, thre
 		"output_tokens", usage.OutputTokens, "cost_cents", cost, "level", level, "level_up", up)
 }
 
-// reason is a failure as the feed shows it: the API's message for errors
-// meant for users, a generic one otherwise.
+// reason is a failure as the feed shows it: never the provider's own text,
+// which may echo request details.
 func reason(err error) string {
 	if err == nil {
 		return "unknown error"
