@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	st := store.New(pool)
 	replies := chat.NewWorker(st, llm.New(llmCfg), slog.Default())
-	hub := pubsub.New(pool, pubsub.Options{Logger: slog.Default()})
+	hub := pubsub.New(pool, pubsub.Options{Logger: slog.Default(), Resolve: st.EventRow})
 	httpx.RegisterHub(hub)
 	// The hub outlives the signal: subscribers here keep receiving while
 	// replies in flight finish during the shutdown grace period.

@@ -2,16 +2,13 @@ package graph
 
 import (
 	"context"
-	"sync"
 
 	"github.com/google/uuid"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/agentgraph/agentgraph/graph/model"
 	"github.com/agentgraph/agentgraph/internal/agents"
 	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/auth"
-	"github.com/agentgraph/agentgraph/internal/cache"
 	"github.com/agentgraph/agentgraph/internal/chat"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/loaders"
@@ -33,10 +30,6 @@ type Resolver struct {
 	Chat      *chat.Service
 	// Hub delivers live events to subscriptions.
 	Hub *pubsub.Hub
-
-	rowLoads  singleflight.Group
-	rowsOnce  sync.Once
-	eventRows *cache.Recent[any]
 }
 
 // later answers an operation whose issue has not landed yet.

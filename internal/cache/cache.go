@@ -5,7 +5,6 @@ package cache
 
 import (
 	"context"
-	"time"
 
 	"github.com/dgraph-io/ristretto/v2"
 )
@@ -40,36 +39,3 @@ func (s *Strings) Add(_ context.Context, key, value string) {
 
 // Close releases the cache's goroutines.
 func (s *Strings) Close() { s.c.Close() }
-
-// Recent holds values for a short time, for work many requests repeat at
-// once: a live event's row, loaded once per instance however many of its
-// user's sockets deliver it. Keys must name the user the value belongs to.
-type Recent[V any] struct {
-	c   *ristretto.Cache[string, V]
-	ttl time.Duration
-}
-
-// NewRecent returns a cache of about maxItems values, each kept for ttl.
-func NewRecent[V any](maxItems int64, ttl time.Duration) (*Recent[V], error) {
-	c, err := ristretto.NewCache(&ristretto.Config[string, V]{
-		NumCounters: maxItems * 10,
-		MaxCost:     maxItems,
-		BufferItems: 64,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &Recent[V]{c: c, ttl: ttl}, nil
-}
-
-// Get returns the value under key, if still held.
-func (r *Recent[V]) Get(key string) (V, bool) { return r.c.Get(key) }
-
-// Set holds value under key for the cache's ttl. It is visible to Get at once.
-func (r *Recent[V]) Set(key string, value V) {
-	r.c.SetWithTTL(key, value, 1, r.ttl)
-	r.c.Wait()
-}
-
-// Close releases the cache's goroutines.
-func (r *Recent[V]) Close() { r.c.Close() }

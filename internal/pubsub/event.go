@@ -97,6 +97,10 @@ type Event struct {
 	ID     string          `json:"i"`           // row id (message id, feed event id)
 	Seq    int64           `json:"s,omitempty"` // chunk sequence within a message
 	Data   json.RawMessage `json:"d,omitempty"` // small inline data (a chunk's delta and done flag)
+
+	// Row is what Options.Resolve loaded for the event on this instance; it
+	// never travels.
+	Row any `json:"-"`
 }
 
 var (

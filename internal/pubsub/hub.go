@@ -47,7 +47,16 @@ type Options struct {
 	// on the new connection is dispatched. Events committed during the loss were not
 	// delivered; this is the moment to resync. It must not block for long: dispatching waits.
 	OnReconnect func()
+	// Resolve, if set, loads what an event names (its row) once, on the
+	// listening goroutine, before the event is dispatched; the result is
+	// Event.Row for every subscriber. It runs only for users with
+	// subscribers on this instance, in NOTIFY order. An error skips the
+	// event (logged). It must be quick: dispatching waits for it.
+	Resolve func(ctx context.Context, ev *Event) (any, error)
 }
+
+// resolveTimeout bounds one Resolve call.
+const resolveTimeout = 5 * time.Second
 
 // Hub is one process's end of the event channel: one listening connection, fanned out in
 // memory to subscriptions. Create it with New, run it with Run; Subscribe may be called
@@ -219,7 +228,7 @@ func (h *Hub) serve(ctx context.Context, conn *pgx.Conn) error {
 			n, err = conn.WaitForNotification(round)
 			if n != nil {
 				heard = true
-				h.handle(n)
+				h.handle(ctx, n)
 			}
 			if err != nil {
 				break
@@ -253,7 +262,7 @@ func (h *Hub) serve(ctx context.Context, conn *pgx.Conn) error {
 // handle decodes one notification and dispatches it. A payload that is not an Event (another
 // program NOTIFYing on our channel, a version skew) is logged without its content, which may
 // be message text, and skipped.
-func (h *Hub) handle(n *pgconn.Notification) {
+func (h *Hub) handle(ctx context.Context, n *pgconn.Notification) {
 	if n.Channel != Channel {
 		return
 	}
@@ -267,7 +276,24 @@ func (h *Hub) handle(n *pgconn.Notification) {
 		h.log.Warn("pubsub: skipping malformed event", "err", err, "bytes", len(n.Payload), "sender_pid", n.PID)
 		return
 	}
+	if h.opts.Resolve != nil && h.hasSubscribers(ev.UserID) {
+		rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+		row, err := h.opts.Resolve(rctx, &ev)
+		cancel()
+		if err != nil {
+			h.log.Warn("pubsub: skipping event whose row could not be loaded", "kind", ev.Kind, "id", ev.ID, "err", err)
+			return
+		}
+		ev.Row = row
+	}
 	h.dispatch(&ev)
+}
+
+// hasSubscribers reports whether user has subscriptions on this instance.
+func (h *Hub) hasSubscribers(user uuid.UUID) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.users[user]) > 0
 }
 
 // dispatch offers ev to each matching subscription of its user, without ever waiting.
@@ -317,6 +343,29 @@ func (h *Hub) Subscribe(user uuid.UUID, match func(*Event) bool) *Subscription {
 	return s
 }
 
+// SubscribeFunc is Subscribe for a subscriber that takes events on the hub's
+// goroutine instead of from C: deliver must not block, and returns false when
+// it cannot take the event (its own buffer is full), which ends the
+// subscription with ErrSlowSubscriber. ended is called once, when the
+// subscription ends, with Err's value. It saves a subscriber the goroutine
+// that would relay C into its own channel.
+func (h *Hub) SubscribeFunc(user uuid.UUID, match func(*Event) bool, deliver func(*Event) bool, ended func(error)) *Subscription {
+	s := &Subscription{hub: h, user: user, match: match, deliver: deliver, onEnd: ended}
+	h.subscribers.Add(1)
+	h.mu.Lock()
+	if h.stopped {
+		h.mu.Unlock()
+		s.end(ErrHubStopped)
+		return s
+	}
+	old := h.users[user]
+	subs := make([]*Subscription, len(old), len(old)+1)
+	copy(subs, old)
+	h.users[user] = append(subs, s)
+	h.mu.Unlock()
+	return s
+}
+
 // remove takes s out of the dispatch map. It is a no-op if s is not there (already removed,
 // or the hub stopped).
 func (h *Hub) remove(s *Subscription) {
@@ -357,7 +406,10 @@ type Subscription struct {
 	hub   *Hub
 	user  uuid.UUID
 	match func(*Event) bool
-	ch    chan *Event
+	ch    chan *Event // nil for SubscribeFunc
+
+	deliver func(*Event) bool // SubscribeFunc's
+	onEnd   func(error)
 
 	// mu orders sends on ch against closing it: every send and the close happen under mu,
 	// so a send never meets a closed channel and the close happens once.
@@ -397,6 +449,13 @@ func (s *Subscription) offer(ev *Event) (sent, ended bool) {
 	if s.ended {
 		return false, false
 	}
+	if s.deliver != nil {
+		if s.deliver(ev) {
+			return true, false
+		}
+		s.endLocked(ErrSlowSubscriber)
+		return false, true
+	}
 	select {
 	case s.ch <- ev:
 		return true, false
@@ -420,6 +479,11 @@ func (s *Subscription) end(err error) bool {
 func (s *Subscription) endLocked(err error) {
 	s.ended = true
 	s.err = err
-	close(s.ch)
+	if s.ch != nil {
+		close(s.ch)
+	}
+	if s.onEnd != nil {
+		s.onEnd(err)
+	}
 	s.hub.subscribers.Add(-1)
 }

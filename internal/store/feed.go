@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -193,4 +194,24 @@ func queueFeed(b *pgx.Batch, user, agent uuid.UUID, typ, message string) error {
 	b.Queue(`insert into feed_events (id, user_id, agent_id, type, message) values ($1, $2, $3, $4, $5)`,
 		id, user, agent, typ, message)
 	return pubsub.Notify(b, pubsub.Event{Kind: pubsub.KindFeed, UserID: user, Topic: agent.String(), ID: id.String()})
+}
+
+// EventRow loads the row a live event names, as the service role and only
+// for the event's own user: the hub calls it once per event on an instance
+// with subscribers of that user (pubsub.Options.Resolve). Chunks carry their
+// data inline and name no row.
+func (s *Store) EventRow(ctx context.Context, ev *pubsub.Event) (any, error) {
+	switch ev.Kind {
+	case pubsub.KindMessage, pubsub.KindFeed:
+	default:
+		return nil, nil
+	}
+	id, err := uuid.Parse(ev.ID)
+	if err != nil {
+		return nil, fmt.Errorf("event id %q: %w", ev.ID, err)
+	}
+	if ev.Kind == pubsub.KindMessage {
+		return s.MessageForUser(ctx, ev.UserID, id)
+	}
+	return s.FeedEventForUser(ctx, ev.UserID, id)
 }
