@@ -1,0 +1,60 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 8080 || c.DatabaseURL != DefaultDatabaseURL || c.LoaderWait != time.Millisecond ||
+		c.WebSocketImpl != "gorilla" || c.DefaultModel != "gpt-4o-mini" || len(c.AllowedOrigins) != 0 {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestValues(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{
+		"PORT": "9000", "ALLOWED_ORIGINS": " https://app.example/ , http://localhost:5173,, ",
+		"WEBSOCKET_IMPL": "coder", "LOADER_WAIT": "3ms", "SUPABASE_JWT_SECRET": "s",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != 9000 || c.WebSocketImpl != "coder" || c.LoaderWait != 3*time.Millisecond || c.JWTSecret != "s" {
+		t.Fatalf("values: %+v", c)
+	}
+	if strings.Join(c.AllowedOrigins, "|") != "https://app.example|http://localhost:5173" {
+		t.Fatalf("origins %q", c.AllowedOrigins)
+	}
+}
+
+// Bad settings are refused with a message naming the variable, and a bad
+// DATABASE_URL's message never echoes the URL (it may hold a password).
+func TestBadValues(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ key, value, want string }{
+		{"PORT", "eighty", "PORT"},
+		{"PORT", "70000", "PORT"},
+		{"DATABASE_URL", "postgres://u:hunter2@[bad", "DATABASE_URL"},
+		{"LOADER_WAIT", "forever", "LOADER_WAIT"},
+		{"LOADER_WAIT", "2s", "LOADER_WAIT"},
+		{"WEBSOCKET_IMPL", "nhooyr", "WEBSOCKET_IMPL"},
+	} {
+		_, err := Load(env(map[string]string{tc.key: tc.value}))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s=%q: error %v, want one naming %s", tc.key, tc.value, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("%s: error echoes the secret: %v", tc.key, err)
+		}
+	}
+}
