@@ -31,6 +31,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/cache"
 	"github.com/agentgraph/agentgraph/internal/chat"
 	"github.com/agentgraph/agentgraph/internal/config"
+	"github.com/agentgraph/agentgraph/internal/gqlws"
 	"github.com/agentgraph/agentgraph/internal/httpx"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/llm"
@@ -110,10 +111,15 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Hub:       hub,
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/query", graph.NewHandler(resolver, graph.Options{
-		Verifier: verifier, LoaderWait: cfg.LoaderWait, APQCache: apq,
-		WebSocket: websocketImpl(cfg),
-	}))
+	opts := graph.Options{Verifier: verifier, LoaderWait: cfg.LoaderWait, APQCache: apq}
+	var sockets *gqlws.Transport
+	if cfg.WebSocketImpl == "gqlws" {
+		sockets = graph.Sockets(verifier, wsgorilla.OriginChecker(cfg.AllowedOrigins))
+		opts.Sockets = sockets
+	} else {
+		opts.WebSocket = websocketImpl(cfg)
+	}
+	mux.Handle("/query", graph.NewHandler(resolver, opts))
 	mux.Handle("GET /{$}", playground.Handler("agentgraph", "/query"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
@@ -158,6 +164,13 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	// Replies in flight get what is left of the shutdown time; the rest are
 	// cut and stored as INTERRUPTED.
 	replies.Shutdown(sctx)
+	if sockets != nil {
+		// Going away (1001), not a completed subscription: clients reconnect
+		// and resubscribe, to another instance.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), socketCloseWait)
+		sockets.Shutdown(wctx)
+		cancel()
+	}
 	stopHub()
 	<-hubDone
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -166,8 +179,13 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	return nil
 }
 
-// websocketImpl picks the WebSocket library (WEBSOCKET_IMPL); both check
-// origins against ALLOWED_ORIGINS.
+// socketCloseWait bounds the wait for clients to answer the sockets' close
+// at shutdown.
+const socketCloseWait = 2 * time.Second
+
+// websocketImpl picks the WebSocket library of gqlgen's transport
+// (WEBSOCKET_IMPL gorilla or coder); both check origins against
+// ALLOWED_ORIGINS.
 func websocketImpl(cfg config.Config) transport.WebsocketImplementation {
 	if cfg.WebSocketImpl == "coder" {
 		return graph.InitTimeoutCode{WebsocketImplementation: transport.CoderWebsocketImplementation{

@@ -876,7 +876,7 @@ func TestTwoProcessesOneDatabase(t *testing.T) {
 // behaviour from either.
 func TestWebSocketProtocol(t *testing.T) {
 	t.Parallel()
-	for _, impl := range []string{"gorilla", "coder"} {
+	for _, impl := range []string{"gqlws", "gorilla", "coder"} {
 		t.Run(impl, func(t *testing.T) {
 			t.Parallel()
 			testWebSocketProtocol(t, impl)

@@ -14,6 +14,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/agentgraph/agentgraph/internal/auth"
+	"github.com/agentgraph/agentgraph/internal/gqlws"
 	"github.com/agentgraph/agentgraph/internal/loaders"
 	domain "github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/page"
@@ -32,8 +33,11 @@ const (
 type Options struct {
 	Verifier   *auth.Verifier
 	LoaderWait time.Duration
-	// WebSocket accepts subscription sockets on /query (wsgorilla or gqlgen's
-	// coder adapter); nil disables subscriptions over WebSocket.
+	// Sockets serves WebSocket upgrades on /query (see Sockets). When nil,
+	// WebSocket, if set, serves them through gqlgen's transport instead
+	// (wsgorilla or gqlgen's coder adapter); with neither, /query has no
+	// WebSocket.
+	Sockets   *gqlws.Transport
 	WebSocket transport.WebsocketImplementation
 	// APQCache holds automatic persisted queries; nil disables them.
 	APQCache graphql.Cache[string]
@@ -44,7 +48,10 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 	cfg := Config{Resolvers: r}
 	setComplexity(&cfg.Complexity)
 	srv := handler.New(NewExecutableSchema(cfg))
-	if o.WebSocket != nil {
+	switch {
+	case o.Sockets != nil:
+		srv.AddTransport(o.Sockets)
+	case o.WebSocket != nil:
 		srv.AddTransport(websocket(o.Verifier, o.WebSocket))
 	}
 	srv.AddTransport(transport.Options{})

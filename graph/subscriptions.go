@@ -7,6 +7,7 @@ import (
 
 	"github.com/agentgraph/agentgraph/graph/model"
 	"github.com/agentgraph/agentgraph/internal/auth"
+	"github.com/agentgraph/agentgraph/internal/gqlws"
 	domain "github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 	"github.com/agentgraph/agentgraph/internal/validate"
@@ -30,6 +31,10 @@ func subscribe[T any](ctx context.Context, hub *pubsub.Hub, match func(*pubsub.E
 		return nil, err
 	}
 	out := make(chan T, subBuffer)
+	// On our socket transport, wake tells the socket that out holds an
+	// event, so no goroutine waits on out; gqlgen's transports (nil wake)
+	// wait on it themselves.
+	wake := gqlws.Notifier(ctx)
 	sub := hub.SubscribeFunc(u.ID, match, func(ev *pubsub.Event) bool {
 		v, ok := convert(ev)
 		if !ok {
@@ -37,6 +42,9 @@ func subscribe[T any](ctx context.Context, hub *pubsub.Hub, match func(*pubsub.E
 		}
 		select {
 		case out <- v:
+			if wake != nil {
+				wake()
+			}
 			return true
 		default:
 			return false
@@ -45,7 +53,10 @@ func subscribe[T any](ctx context.Context, hub *pubsub.Hub, match func(*pubsub.E
 		if err != nil {
 			slog.InfoContext(ctx, "subscription ended", "user", u.ID, "err", err)
 		}
-		close(out) // gqlgen completes the subscription
+		close(out) // the transport completes the subscription
+		if wake != nil {
+			wake()
+		}
 	})
 	context.AfterFunc(ctx, sub.Close)
 	return out, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/agentgraph/agentgraph/internal/auth"
+	"github.com/agentgraph/agentgraph/internal/gqlws"
 	"github.com/agentgraph/agentgraph/internal/loaders"
 	"github.com/agentgraph/agentgraph/internal/requestid"
 	"github.com/agentgraph/agentgraph/internal/store"
@@ -33,7 +34,37 @@ const (
 	closeForbidden = 4403
 )
 
-// websocket returns the WebSocket transport of /query for both subprotocols.
+// Sockets returns the WebSocket transport of /query (internal/gqlws, the
+// default): one goroutine per idle socket, timers for the init timeout,
+// pings and the token's expiry. checkOrigin vets browser origins.
+func Sockets(v *auth.Verifier, checkOrigin func(*http.Request) bool) *gqlws.Transport {
+	return gqlws.New(gqlws.Config{
+		Init: func(ctx context.Context, payload map[string]any) (context.Context, time.Time, error) {
+			u, err := initUser(ctx, v, payload)
+			if err != nil {
+				return ctx, time.Time{}, err
+			}
+			return auth.WithUser(ctx, u), u.ExpiresAt, nil
+		},
+		InitTimeout:  wsInitTimeout,
+		PingInterval: wsPingInterval,
+		ReadLimit:    wsReadLimit,
+		CheckOrigin:  checkOrigin,
+	})
+}
+
+// initUser authenticates a connection_init payload, in every form
+// runtime.md lists.
+func initUser(ctx context.Context, v *auth.Verifier, payload map[string]any) (auth.User, error) {
+	token := auth.TokenFromInitPayload(payload)
+	if token == "" {
+		return auth.User{}, errors.New("authentication required: send the token in the connection_init payload")
+	}
+	return v.Verify(ctx, token)
+}
+
+// websocket returns gqlgen's WebSocket transport of /query for both
+// subprotocols, on impl (WEBSOCKET_IMPL gorilla or coder).
 func websocket(v *auth.Verifier, impl transport.WebsocketImplementation) transport.Websocket {
 	limit := wsReadLimit
 	return transport.Websocket{
@@ -63,12 +94,7 @@ type expiryKey struct{}
 // reconnects with a fresh token.
 func wsInit(v *auth.Verifier) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		token := auth.TokenFromInitPayload(payload)
-		if token == "" {
-			err := errors.New("authentication required: send the token in the connection_init payload")
-			return transport.WithWebsocketCloseCode(ctx, closeForbidden), nil, err
-		}
-		u, err := v.Verify(ctx, token)
+		u, err := initUser(ctx, v, payload)
 		if err != nil {
 			return transport.WithWebsocketCloseCode(ctx, closeForbidden), nil, err
 		}
@@ -78,12 +104,12 @@ func wsInit(v *auth.Verifier) transport.WebsocketInitFunc {
 	}
 }
 
-// freshLoaders gives every subscription event its own loaders: a socket lives
-// for hours, and loaders cache rows, so one set per connection would serve
-// stale data and grow without bound.
+// freshLoaders gives every subscription event, and every operation sent over
+// a socket, its own loaders: a socket lives for hours, and loaders cache rows,
+// so one set per connection would serve stale data and grow without bound.
 func freshLoaders(s *store.Store, wait time.Duration) graphql.ResponseMiddleware {
 	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-		if oc := graphql.GetOperationContext(ctx); oc != nil && oc.Operation != nil &&
+		if oc := graphql.GetOperationContext(ctx); gqlws.OnSocket(ctx) || oc != nil && oc.Operation != nil &&
 			oc.Operation.Operation == ast.Subscription {
 			ctx = loaders.Lazy(ctx, s, wait)
 		}

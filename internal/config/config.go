@@ -25,7 +25,9 @@ type Config struct {
 	DefaultModel string
 	// LoaderWait is how long dataloaders gather keys before querying.
 	LoaderWait time.Duration
-	// WebSocketImpl is the WebSocket library: "gorilla" (default) or "coder".
+	// WebSocketImpl is the WebSocket transport: "gqlws" (default: our own,
+	// internal/gqlws, on gorilla/websocket), or gqlgen's transport on
+	// "gorilla" or "coder" (coder/websocket).
 	WebSocketImpl string
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
@@ -65,9 +67,9 @@ func Load(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("LOADER_WAIT must be a duration up to 1s, like 1ms")
 	}
 	c.LoaderWait = wait
-	c.WebSocketImpl = get("WEBSOCKET_IMPL", "gorilla")
-	if c.WebSocketImpl != "gorilla" && c.WebSocketImpl != "coder" {
-		return c, fmt.Errorf("WEBSOCKET_IMPL must be gorilla or coder")
+	c.WebSocketImpl = get("WEBSOCKET_IMPL", "gqlws")
+	if c.WebSocketImpl != "gqlws" && c.WebSocketImpl != "gorilla" && c.WebSocketImpl != "coder" {
+		return c, fmt.Errorf("WEBSOCKET_IMPL must be gqlws, gorilla or coder")
 	}
 	return c, nil
 }

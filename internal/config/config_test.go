@@ -15,7 +15,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Port != 8080 || c.DatabaseURL != DefaultDatabaseURL || c.LoaderWait != time.Millisecond ||
-		c.WebSocketImpl != "gorilla" || c.DefaultModel != "gpt-4o-mini" || len(c.AllowedOrigins) != 0 {
+		c.WebSocketImpl != "gqlws" || c.DefaultModel != "gpt-4o-mini" || len(c.AllowedOrigins) != 0 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }

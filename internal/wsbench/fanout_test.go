@@ -100,7 +100,7 @@ func TestFanoutLoad(t *testing.T) {
 		cfg.conns, cfg.users, runtime.NumCPU(), runtime.GOMAXPROCS(0))
 
 	var results []*fanoutResult
-	for _, impl := range []string{"gorilla", "coder"} {
+	for _, impl := range []string{"gqlws", "gorilla", "coder"} {
 		t.Run(impl, func(t *testing.T) {
 			results = append(results, runFanout(t, impl, cfg))
 		})

@@ -141,7 +141,7 @@ func (u *upstream) chat(w http.ResponseWriter, r *http.Request) {
 // coder, after a warm-up of 20 short replies.
 func TestStreamingLoad(t *testing.T) {
 	requireLoadTest(t)
-	for _, impl := range []string{"gorilla", "coder"} {
+	for _, impl := range []string{"gqlws", "gorilla", "coder"} {
 		t.Run(impl, func(t *testing.T) { runStreaming(t, impl) })
 	}
 }

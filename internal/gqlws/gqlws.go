@@ -1,0 +1,199 @@
+// Package gqlws serves GraphQL over WebSocket — graphql-transport-ws (the
+// graphql-ws library, Apollo Client's GraphQLWsLink) and the legacy graphql-ws
+// (subscriptions-transport-ws) — for a gqlgen executor, on gorilla/websocket.
+//
+// It replaces gqlgen's transport.Websocket to make an idle socket cheap. gqlgen
+// spends four goroutines on a graphql-transport-ws socket with one
+// subscription: the read loop, a ping ticker, a watcher of the connection's
+// context and one goroutine per subscription blocked on the resolver's
+// channel. Here a socket has one goroutine, its read loop:
+//
+//   - the init timeout, pings and the token's expiry are timers
+//     (time.AfterFunc), which cost no goroutine while they wait;
+//   - writes go through a per-socket queue drained by a goroutine that exists
+//     only while there is something to write;
+//   - a subscription resolver that pushes (see [Notifier]) tells the socket
+//     when its channel holds an event; the writer then runs gqlgen's response
+//     handler, which finds the event waiting and does not block. A resolver
+//     that does not push is served as gqlgen does, by a goroutine blocked on
+//     the handler.
+//
+// The protocol follows graphql-ws's PROTOCOL.md: 4400 for a malformed
+// message, 4401 for a subscribe before the ack, 4403 for a refused
+// connection_init, 4408 when none came in time, 4409 for a reused operation
+// id, 4429 for a second connection_init.
+package gqlws
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/gorilla/websocket"
+)
+
+// Subprotocols, in order of preference.
+const (
+	TransportWS = "graphql-transport-ws"
+	LegacyWS    = "graphql-ws"
+)
+
+// Defaults for zero Config fields.
+const (
+	DefaultInitTimeout  = 5 * time.Second
+	DefaultPingInterval = 20 * time.Second
+	DefaultReadLimit    = 64 << 10
+	DefaultWriteTimeout = 10 * time.Second
+
+	// closeHandshakeTimeout is how long a closing socket waits for the
+	// peer's close frame before dropping the TCP connection.
+	closeHandshakeTimeout = 5 * time.Second
+)
+
+// InitFunc authenticates a socket from its connection_init payload. The
+// context it returns is the socket's for every operation. A non-zero expiry
+// closes the socket at that moment (1000, "token expired"): the client
+// reconnects with a fresh token. An error refuses the socket with 4403.
+type InitFunc func(ctx context.Context, payload map[string]any) (context.Context, time.Time, error)
+
+// Config configures a Transport.
+type Config struct {
+	Init         InitFunc
+	InitTimeout  time.Duration // DefaultInitTimeout if zero
+	PingInterval time.Duration // DefaultPingInterval if zero; a peer silent for twice this is dropped
+	ReadLimit    int64         // largest client message, DefaultReadLimit if zero
+	WriteTimeout time.Duration // bounds each write, DefaultWriteTimeout if zero
+	// CheckOrigin vets the handshake's Origin (gorilla's same-origin check
+	// if nil); a refusal is HTTP 403.
+	CheckOrigin func(*http.Request) bool
+	// Logger gets socket errors at debug level (slog.Default() if nil).
+	Logger *slog.Logger
+}
+
+// Transport is a gqlgen transport (graphql.Transport) for WebSocket upgrades.
+// Create it with New.
+type Transport struct {
+	cfg      Config
+	upgrader websocket.Upgrader
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	draining bool
+	drained  chan struct{} // closed once draining and no socket is left
+}
+
+var _ graphql.Transport = (*Transport)(nil)
+
+// writeBuffers lends gorilla a write buffer only while a frame is written,
+// so that an idle socket holds none.
+var writeBuffers sync.Pool
+
+// New returns a transport configured by cfg.
+func New(cfg Config) *Transport {
+	if cfg.InitTimeout <= 0 {
+		cfg.InitTimeout = DefaultInitTimeout
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = DefaultPingInterval
+	}
+	if cfg.ReadLimit <= 0 {
+		cfg.ReadLimit = DefaultReadLimit
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Transport{
+		cfg: cfg,
+		upgrader: websocket.Upgrader{
+			Subprotocols: []string{TransportWS, LegacyWS},
+			CheckOrigin:  cfg.CheckOrigin,
+			// A small read buffer of its own instead of keeping net/http's
+			// 4 KiB one: clients send little (init, subscribe, pong), and a
+			// larger message is read in more calls, not refused.
+			ReadBufferSize:  512,
+			WriteBufferSize: 4096,
+			WriteBufferPool: &writeBuffers,
+		},
+		conns: make(map[*conn]struct{}),
+	}
+}
+
+// Supports reports whether r asks for a WebSocket upgrade.
+func (t *Transport) Supports(r *http.Request) bool {
+	return websocket.IsWebSocketUpgrade(r)
+}
+
+// Do upgrades the request and serves the socket on a goroutine of its own,
+// so that net/http's per-request state (its buffers, the request) is freed
+// as soon as the handshake is done.
+func (t *Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	ws, err := t.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // gorilla has answered: 403 for a refused origin, 400 for a bad handshake
+	}
+	// A client that offered no subprotocol speaks the legacy one, as gqlgen assumes.
+	c := newConn(t, ws, exec, context.WithoutCancel(r.Context()), ws.Subprotocol() == TransportWS)
+	t.mu.Lock()
+	if t.draining {
+		t.mu.Unlock()
+		c.close(websocket.CloseGoingAway, "server shutting down")
+		go c.serve()
+		return
+	}
+	t.conns[c] = struct{}{}
+	t.mu.Unlock()
+	go c.serve()
+}
+
+// Open is the number of open sockets.
+func (t *Transport) Open() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.conns)
+}
+
+// Shutdown closes every socket with 1001 (going away), so that clients
+// reconnect, to another instance behind the load balancer, and refuses new
+// ones; operations in flight are cancelled. It waits until the peers have
+// answered the close or ctx ends.
+func (t *Transport) Shutdown(ctx context.Context) {
+	t.mu.Lock()
+	if !t.draining {
+		t.draining = true
+		t.drained = make(chan struct{})
+		if len(t.conns) == 0 {
+			close(t.drained)
+		}
+	}
+	drained := t.drained
+	conns := make([]*conn, 0, len(t.conns))
+	for c := range t.conns {
+		conns = append(conns, c)
+	}
+	t.mu.Unlock()
+	for _, c := range conns {
+		c.close(websocket.CloseGoingAway, "server shutting down")
+	}
+	select {
+	case <-drained:
+	case <-ctx.Done():
+	}
+}
+
+func (t *Transport) forget(c *conn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.conns[c]; !ok {
+		return
+	}
+	delete(t.conns, c)
+	if t.draining && len(t.conns) == 0 {
+		close(t.drained)
+	}
+}
