@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"sync"
@@ -93,8 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return fmt.Errorf("llm: %w", err)
 	}
 	st := store.New(pool)
-	replies := chat.NewWorker(st, llm.New(llmCfg), slog.Default())
 	hub := pubsub.New(pool, pubsub.Options{Logger: slog.Default(), Resolve: st.EventRow})
+	replies := chat.NewWorker(st, llm.New(llmCfg), hub, slog.Default())
 	httpx.RegisterHub(hub)
 	// The hub outlives the signal: subscribers here keep receiving while
 	// replies in flight finish during the shutdown grace period.
@@ -145,6 +146,11 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
+	if cfg.PprofAddr != "" {
+		if err := servePprof(cfg.PprofAddr); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -176,6 +182,24 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	return nil
+}
+
+// servePprof serves the runtime profiles on addr, apart from the API: a
+// profile shows internals, so it is never on the public port.
+func servePprof(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("PPROF_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	slog.Info("serving profiles", "addr", ln.Addr().String())
+	go func() { _ = http.Serve(ln, mux) }() // lives as long as the process
 	return nil
 }
 

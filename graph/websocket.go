@@ -50,6 +50,11 @@ func Sockets(v *auth.Verifier, checkOrigin func(*http.Request) bool) *gqlws.Tran
 		PingInterval: wsPingInterval,
 		ReadLimit:    wsReadLimit,
 		CheckOrigin:  checkOrigin,
+		// Only the request id from the upgrade: the user comes from
+		// connection_init, loaders are made per event.
+		BaseContext: func(r *http.Request) context.Context {
+			return requestid.With(context.Background(), requestid.From(r.Context()))
+		},
 	})
 }
 

@@ -27,6 +27,9 @@ const (
 	// saveTimeout bounds storing a reply after its stream ended, even when
 	// the server is shutting down: what was generated must not be lost.
 	saveTimeout = 10 * time.Second
+	// flushTimeout bounds the wait for the chunks' NOTIFYs before the reply
+	// is stored; storing it does not depend on them.
+	flushTimeout = 2 * time.Second
 )
 
 // XP: a complete reply earns 10 plus 1 per 100 output tokens; an interrupted
@@ -52,19 +55,31 @@ func LevelForXP(xp int) int {
 // shutdown waits for replies a bounded time, then cuts them and stores what
 // they had as INTERRUPTED.
 type Worker struct {
-	store *store.Store
-	llm   *llm.Client
-	log   *slog.Logger
+	store  *store.Store
+	llm    *llm.Client
+	chunks Chunks
+	log    *slog.Logger
 
 	ctx    context.Context // parent of every reply; cancelled by Shutdown
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
-// NewWorker returns a Worker.
-func NewWorker(s *store.Store, c *llm.Client, log *slog.Logger) *Worker {
+// Chunks publishes a reply's chunks: *pubsub.Hub, which delivers them to
+// its own subscribers at once and NOTIFYs the other instances in batches.
+type Chunks interface {
+	Stream(pubsub.Event) error
+	// Flush waits until what Stream took has gone out to the other
+	// instances, so that the stored reply (and its last, done chunk) reach
+	// them after the other chunks.
+	Flush(context.Context) error
+}
+
+// NewWorker returns a Worker. With nil chunks, each chunk is its own
+// NOTIFY.
+func NewWorker(s *store.Store, c *llm.Client, chunks Chunks, log *slog.Logger) *Worker {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Worker{store: s, llm: c, log: log, ctx: ctx, cancel: cancel}
+	return &Worker{store: s, llm: c, chunks: chunks, log: log, ctx: ctx, cancel: cancel}
 }
 
 // Available reports whether the model's provider is configured.
@@ -128,6 +143,13 @@ func (w *Worker) reply(user uuid.UUID, agent *model.Agent, msg *model.Message) {
 		usage = stream.Usage()
 		stream.Close()
 	}
+	if w.chunks != nil && seq > 0 {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), flushTimeout)
+		if ferr := w.chunks.Flush(fctx); ferr != nil {
+			log.Warn("reply: flush chunks", "err", ferr)
+		}
+		cancel()
+	}
 	if err != nil {
 		status = model.MessageFailed
 		if content.Len() > 0 || w.ctx.Err() != nil {
@@ -141,6 +163,12 @@ func (w *Worker) reply(user uuid.UUID, agent *model.Agent, msg *model.Message) {
 func (w *Worker) publishChunk(user uuid.UUID, thread string, id uuid.UUID, seq int64, delta string) {
 	data, _ := json.Marshal(map[string]any{"delta": delta, "done": false})
 	ev := pubsub.Event{Kind: pubsub.KindChunk, UserID: user, Topic: thread, ID: id.String(), Seq: seq, Data: data}
+	if w.chunks != nil {
+		if err := w.chunks.Stream(ev); err != nil {
+			w.log.Warn("reply: publish chunk", "err", err)
+		}
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), 5*time.Second)
 	defer cancel()
 	if err := pubsub.Publish(ctx, w.store.Pool(), ev); err != nil {

@@ -40,8 +40,8 @@ func newRig(t *testing.T, cfg func(*llm.Config)) *rig {
 		cfg(&c)
 	}
 	st := store.New(pool)
-	w := chat.NewWorker(st, llm.New(c), slog.Default())
 	hub := pubsub.New(pool, pubsub.Options{})
+	w := chat.NewWorker(st, llm.New(c), hub, slog.Default())
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go func() { _ = hub.Run(ctx) }()

@@ -31,6 +31,9 @@ type Config struct {
 	WebSocketImpl string
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
+	// PprofAddr, when set, serves net/http/pprof on its own listener (keep
+	// it on loopback: profiles expose internals).
+	PprofAddr string
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -67,6 +70,7 @@ func Load(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("LOADER_WAIT must be a duration up to 1s, like 1ms")
 	}
 	c.LoaderWait = wait
+	c.PprofAddr = get("PPROF_ADDR", "")
 	c.WebSocketImpl = get("WEBSOCKET_IMPL", "gqlws")
 	if c.WebSocketImpl != "gqlws" && c.WebSocketImpl != "gorilla" && c.WebSocketImpl != "coder" {
 		return c, fmt.Errorf("WEBSOCKET_IMPL must be gqlws, gorilla or coder")

@@ -280,6 +280,11 @@ func (c *conn) write() {
 		c.queue, c.spare = c.spare[:0], nil
 		c.mu.Unlock()
 
+		// One deadline for the batch: it bounds a peer that stops reading.
+		if err := c.ws.SetWriteDeadline(time.Now().Add(c.t.cfg.WriteTimeout)); err != nil {
+			c.fail(err)
+			return
+		}
 		for i, it := range batch {
 			batch[i] = item{}
 			switch {
@@ -314,11 +319,9 @@ func (c *conn) writeClose(msg []byte) {
 	_ = c.ws.SetReadDeadline(time.Now().Add(closeHandshakeTimeout))
 }
 
-// writeFrame writes one text frame. Only the writer goroutine calls it.
+// writeFrame writes one text frame. Only the writer goroutine calls it,
+// under the batch's deadline.
 func (c *conn) writeFrame(b []byte) error {
-	if err := c.ws.SetWriteDeadline(time.Now().Add(c.t.cfg.WriteTimeout)); err != nil {
-		return err
-	}
 	return c.ws.WriteMessage(websocket.TextMessage, b)
 }
 

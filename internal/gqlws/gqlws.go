@@ -69,6 +69,11 @@ type Config struct {
 	// CheckOrigin vets the handshake's Origin (gorilla's same-origin check
 	// if nil); a refusal is HTTP 403.
 	CheckOrigin func(*http.Request) bool
+	// BaseContext returns the context a socket starts from, given the
+	// upgrade request; the default keeps r.Context()'s values, without its
+	// cancellation. Every field of every event looks values up through
+	// this chain, so a short one is cheaper.
+	BaseContext func(r *http.Request) context.Context
 	// Logger gets socket errors at debug level (slog.Default() if nil).
 	Logger *slog.Logger
 }
@@ -108,6 +113,9 @@ func New(cfg Config) *Transport {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.BaseContext == nil {
+		cfg.BaseContext = func(r *http.Request) context.Context { return context.WithoutCancel(r.Context()) }
+	}
 	return &Transport{
 		cfg: cfg,
 		upgrader: websocket.Upgrader{
@@ -138,7 +146,7 @@ func (t *Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Grap
 		return // gorilla has answered: 403 for a refused origin, 400 for a bad handshake
 	}
 	// A client that offered no subprotocol speaks the legacy one, as gqlgen assumes.
-	c := newConn(t, ws, exec, context.WithoutCancel(r.Context()), ws.Subprotocol() == TransportWS)
+	c := newConn(t, ws, exec, t.cfg.BaseContext(r), ws.Subprotocol() == TransportWS)
 	t.mu.Lock()
 	if t.draining {
 		t.mu.Unlock()

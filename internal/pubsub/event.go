@@ -17,8 +17,14 @@
 //     transaction into one. Events that differ in ID or Seq are never folded.
 //   - A committing transaction that has queued a NOTIFY takes a lock that is global to the
 //     database cluster for the moment of its commit, so such commits are serialized. Keep
-//     publishing transactions short, and publish high-rate events (stream chunks) outside long
-//     write transactions, preferably coalesced by the producer.
+//     publishing transactions short.
+//
+// High-rate events that announce no row (stream chunks) go through [Hub.Stream] instead: the
+// hub dispatches them to its own subscribers at once, without Postgres, and NOTIFYs them for
+// the other instances in batches (one statement, one commit for whatever queued meanwhile),
+// tagged with its Origin so that it skips them when they come back. [Hub.Flush] waits for
+// those NOTIFYs, so that a transactional event published after it arrives after them
+// everywhere.
 //
 // # Receiving
 //
@@ -97,6 +103,9 @@ type Event struct {
 	ID     string          `json:"i"`           // row id (message id, feed event id)
 	Seq    int64           `json:"s,omitempty"` // chunk sequence within a message
 	Data   json.RawMessage `json:"d,omitempty"` // small inline data (a chunk's delta and done flag)
+	// Origin is the hub that already delivered the event to its own
+	// subscribers (Hub.Stream); that hub skips the NOTIFY.
+	Origin string `json:"o,omitempty"`
 
 	// Row is what Options.Resolve loaded for the event on this instance; it
 	// never travels.

@@ -77,6 +77,17 @@ type Hub struct {
 	readyOnce sync.Once
 	started   atomic.Bool
 
+	// Stream's sender: events delivered here, waiting to be NOTIFYed for
+	// the other instances.
+	instance   string
+	outMu      sync.Mutex
+	out        []outgoing
+	sending    bool // a batch taken from out is being sent
+	outWake    chan struct{}
+	senderOnce sync.Once
+	done       chan struct{} // closed when the hub stops
+	senderDone chan struct{} // closed when Stream's sender has returned
+
 	delivered, dropped, subscribers, reconnects, malformed atomic.Int64
 }
 
@@ -101,11 +112,16 @@ func New(pool *pgxpool.Pool, opts Options) *Hub {
 		log = slog.Default()
 	}
 	return &Hub{
-		pool:  pool,
-		opts:  opts,
-		log:   log,
-		users: make(map[uuid.UUID][]*Subscription),
-		ready: make(chan struct{}),
+		pool:     pool,
+		opts:     opts,
+		log:      log,
+		users:    make(map[uuid.UUID][]*Subscription),
+		ready:    make(chan struct{}),
+		instance: uuid.NewString()[:18],
+		outWake:  make(chan struct{}, 1),
+		done:     make(chan struct{}),
+
+		senderDone: make(chan struct{}),
 	}
 }
 
@@ -276,6 +292,9 @@ func (h *Hub) handle(ctx context.Context, n *pgconn.Notification) {
 		h.log.Warn("pubsub: skipping malformed event", "err", err, "bytes", len(n.Payload), "sender_pid", n.PID)
 		return
 	}
+	if ev.Origin == h.instance {
+		return // Stream delivered it here already
+	}
 	if h.opts.Resolve != nil && h.hasSubscribers(ev.UserID) {
 		rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
 		row, err := h.opts.Resolve(rctx, &ev)
@@ -390,6 +409,9 @@ func (h *Hub) remove(s *Subscription) {
 // stop ends every subscription and refuses new ones; Run calls it on its way out.
 func (h *Hub) stop() {
 	h.mu.Lock()
+	if !h.stopped {
+		close(h.done)
+	}
 	h.stopped = true
 	users := h.users
 	h.users = nil

@@ -1,0 +1,142 @@
+package pubsub
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// A stream chunk costs a NOTIFY commit when it is published on its own:
+// Postgres serializes those commits (one global lock), and at a few thousand
+// chunks per second they are most of a chunk's latency and CPU. Stream
+// delivers to this instance's subscribers at once, without Postgres, and
+// batches the NOTIFYs that other instances need.
+
+// sendTimeout bounds one batch of NOTIFYs.
+const sendTimeout = 5 * time.Second
+
+// streamSQL NOTIFYs a batch in one statement, hence one round trip and one
+// commit; unnest yields the payloads in order, and notifications of one
+// transaction are delivered in the order they were raised.
+const streamSQL = `select pg_notify($1, p) from unnest($2::text[]) as p`
+
+// outgoing is a queued NOTIFY, or a Flush waiting for what was queued
+// before it (flushed set).
+type outgoing struct {
+	payload string
+	flushed chan struct{}
+}
+
+// Stream publishes an ephemeral event, one that announces no row (a stream
+// chunk): it is dispatched to this hub's subscribers before Stream returns,
+// and sent to the other instances through NOTIFY in the background, batched
+// with whatever else is waiting, in order. This hub skips its own
+// notification when it comes back. An event of one publisher reaches every
+// subscriber in the order published. It is not transactional: there is no
+// write to wait for. Use Flush before publishing, transactionally, an event
+// that must arrive after these on other instances too.
+func (h *Hub) Stream(ev Event) error {
+	select {
+	case <-h.done:
+		// No subscribers here any more, and no sender: other instances
+		// may still have some.
+		ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
+		defer cancel()
+		return Publish(ctx, h.pool, ev)
+	default:
+	}
+	ev.Origin = h.instance
+	payload, err := encode(ev)
+	if err != nil {
+		return err
+	}
+	h.dispatch(&ev)
+	h.senderOnce.Do(func() { go h.send() })
+	h.outMu.Lock()
+	h.out = append(h.out, outgoing{payload: payload})
+	h.outMu.Unlock()
+	select {
+	case h.outWake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Flush waits until every event Stream took before the call has been sent
+// to Postgres (or dropped after a failure, which is logged), or ctx ends.
+func (h *Hub) Flush(ctx context.Context) error {
+	h.outMu.Lock()
+	if len(h.out) == 0 && !h.sending {
+		h.outMu.Unlock()
+		return nil
+	}
+	done := make(chan struct{})
+	h.out = append(h.out, outgoing{flushed: done})
+	h.outMu.Unlock()
+	h.senderOnce.Do(func() { go h.send() })
+	select {
+	case h.outWake <- struct{}{}:
+	default:
+	}
+	select {
+	case <-done:
+		return nil
+	case <-h.senderDone: // the hub stopped: nothing will be sent
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("pubsub: flush: %w", ctx.Err())
+	}
+}
+
+// send is Stream's sender: one goroutine, so batches go out in order.
+func (h *Hub) send() {
+	defer close(h.senderDone)
+	var payloads []string
+	for {
+		select {
+		case <-h.outWake:
+		case <-h.done:
+			h.sendQueued(&payloads) // what was published before the stop
+			return
+		}
+		h.sendQueued(&payloads)
+	}
+}
+
+func (h *Hub) sendQueued(payloads *[]string) {
+	for {
+		h.outMu.Lock()
+		batch := h.out
+		h.out = nil
+		h.sending = len(batch) > 0
+		h.outMu.Unlock()
+		if len(batch) == 0 {
+			return
+		}
+		*payloads = (*payloads)[:0]
+		for _, o := range batch {
+			if o.flushed == nil {
+				*payloads = append(*payloads, o.payload)
+			}
+		}
+		if len(*payloads) > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
+			_, err := h.pool.Exec(ctx, streamSQL, Channel, *payloads)
+			cancel()
+			if err != nil {
+				// Subscribers here have the events; other instances' live
+				// viewers miss these chunks, and the stored message is the
+				// record.
+				h.log.Warn("pubsub: notify streamed events", "events", len(*payloads), "err", err)
+			}
+		}
+		for _, o := range batch {
+			if o.flushed != nil {
+				close(o.flushed)
+			}
+		}
+		h.outMu.Lock()
+		h.sending = false
+		h.outMu.Unlock()
+	}
+}
