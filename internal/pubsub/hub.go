@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,6 +81,7 @@ type Hub struct {
 	// Stream's sender: events delivered here, waiting to be NOTIFYed for
 	// the other instances.
 	instance   string
+	originTag  string // how the payloads Stream encodes here end
 	outMu      sync.Mutex
 	out        []outgoing
 	sending    bool // a batch taken from out is being sent
@@ -111,15 +113,17 @@ func New(pool *pgxpool.Pool, opts Options) *Hub {
 	if log == nil {
 		log = slog.Default()
 	}
+	instance := uuid.NewString()[:18]
 	return &Hub{
-		pool:     pool,
-		opts:     opts,
-		log:      log,
-		users:    make(map[uuid.UUID][]*Subscription),
-		ready:    make(chan struct{}),
-		instance: uuid.NewString()[:18],
-		outWake:  make(chan struct{}, 1),
-		done:     make(chan struct{}),
+		instance:  instance,
+		originTag: `,"o":"` + instance + `"}`,
+		pool:      pool,
+		opts:      opts,
+		log:       log,
+		users:     make(map[uuid.UUID][]*Subscription),
+		ready:     make(chan struct{}),
+		outWake:   make(chan struct{}, 1),
+		done:      make(chan struct{}),
 
 		senderDone: make(chan struct{}),
 	}
@@ -281,6 +285,9 @@ func (h *Hub) serve(ctx context.Context, conn *pgx.Conn) error {
 func (h *Hub) handle(ctx context.Context, n *pgconn.Notification) {
 	if n.Channel != Channel {
 		return
+	}
+	if strings.HasSuffix(n.Payload, h.originTag) {
+		return // Stream delivered it here already; skip decoding it
 	}
 	var ev Event
 	err := json.Unmarshal([]byte(n.Payload), &ev)
