@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/gorilla/websocket"
@@ -205,15 +206,15 @@ func (c *conn) refuse(reason string) {
 }
 
 func (c *conn) initTimedOut() {
+	code := closeInitTimeout
+	if !c.modern {
+		code = websocket.CloseProtocolError // the legacy protocol has no code of its own
+	}
 	c.mu.Lock()
-	acked := c.acked
-	c.mu.Unlock()
-	if !acked {
-		code := closeInitTimeout
-		if !c.modern {
-			code = websocket.CloseProtocolError // the legacy protocol has no code of its own
-		}
-		c.close(code, "Connection initialisation timeout")
+	defer c.mu.Unlock()
+	// Checked and closed under one lock: an init acked meanwhile wins.
+	if !c.acked {
+		c.closeLocked(code, "Connection initialisation timeout")
 	}
 }
 
@@ -229,17 +230,22 @@ func (c *conn) ping() {
 		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.closing {
+		c.mu.Unlock()
 		return
 	}
 	if c.modern {
 		c.enqueueLocked(item{frame: pingFrame})
 	} else {
 		c.enqueueLocked(item{frame: keepAliveFrame})
-		_ = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.t.cfg.WriteTimeout))
 	}
 	c.timer.Reset(interval)
+	c.mu.Unlock()
+	if !c.modern {
+		// Outside mu: it waits for gorilla's write lock, which a writer
+		// stuck on a peer that stopped reading holds until WriteTimeout.
+		_ = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.t.cfg.WriteTimeout))
+	}
 }
 
 // send queues a frame.
@@ -342,6 +348,10 @@ func (c *conn) fail(err error) {
 func (c *conn) close(code int, reason string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.closeLocked(code, reason)
+}
+
+func (c *conn) closeLocked(code int, reason string) {
 	if c.closing {
 		return
 	}
@@ -375,9 +385,15 @@ func (c *conn) teardown() {
 	c.t.forget(c)
 }
 
+// truncate cuts s to at most n bytes, on a character boundary: a close
+// reason must be valid UTF-8, or clients fail the connection instead of
+// reading its code.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

@@ -176,7 +176,14 @@ func (op *operation) drain() {
 			c.finish(op, completeFrame(op.id))
 			return
 		}
-		c.send(nextFrame(nil, c.modern, op.id, resp))
+		frame := nextFrame(nil, c.modern, op.id, resp)
+		c.mu.Lock()
+		if op.done { // the client completed it while the handler ran
+			c.mu.Unlock()
+			return
+		}
+		c.enqueueLocked(item{frame: frame})
+		c.mu.Unlock()
 	}
 }
 
@@ -195,6 +202,12 @@ func (c *conn) step(op *operation) {
 	}
 	if resp == nil {
 		c.finish(op, completeFrame(op.id))
+		return
+	}
+	c.mu.Lock()
+	skip = op.done || c.closing // the client completed it while the handler ran
+	c.mu.Unlock()
+	if skip {
 		return
 	}
 	buf := frameBuffers.Get().(*[]byte)
