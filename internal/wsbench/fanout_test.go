@@ -64,7 +64,8 @@ const feedSubscription = `subscription { feedEventAdded { id type } }`
 //     every socket and event; every socket must get every event of its user
 //     exactly once. An event reaches the 100 sockets of its user. Phases:
 //     "single", one event at a time (each waits for its frames: latency
-//     without queueing); "paced N/s", N events per second, users in turn;
+//     without queueing); "paced N/s", N events per second, users in turn
+//     (at 100/s every socket gets an event a second: 10,000 frames/s);
 //     "burst", rounds of one event per user committed back to back (10,000
 //     frames at once), each round waiting for its frames, then 250ms of
 //     pause (AGENTGRAPH_LOADTEST_ROUNDS rounds, 50).
@@ -84,6 +85,9 @@ func TestFanoutLoad(t *testing.T) {
 			{name: "paced 10/s", rounds: 1, gap: 100 * time.Millisecond},
 			{name: "paced 25/s", rounds: 2, gap: 40 * time.Millisecond},
 			{name: "paced 50/s", rounds: 4, gap: 20 * time.Millisecond},
+			// Every socket gets an event a second, then one and a half.
+			{name: "paced 100/s", rounds: 10, gap: 10 * time.Millisecond},
+			{name: "paced 150/s", rounds: 12, gap: time.Second / 150},
 			{name: "burst", rounds: envInt(t, "AGENTGRAPH_LOADTEST_ROUNDS", 50), waitRound: true, pause: 250 * time.Millisecond},
 		},
 		idle:    5 * time.Second,
