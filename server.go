@@ -116,6 +116,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	var sockets *gqlws.Transport
 	if cfg.WebSocketImpl == "gqlws" {
 		sockets = graph.Sockets(verifier, wsgorilla.OriginChecker(cfg.AllowedOrigins))
+		httpx.RegisterSockets(sockets.Open)
 		opts.Sockets = sockets
 	} else {
 		opts.WebSocket = websocketImpl(cfg)

@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -1374,4 +1375,65 @@ func TestSubscriptionEventsUseFreshLoaders(t *testing.T) {
 	if got := names("second"); got != "After" {
 		t.Fatalf("second event: agent name %q, want After (a loader cached the agent across events)", got)
 	}
+}
+
+// /metrics counts open sockets, and SIGTERM closes them with 1001 (going
+// away) so that clients reconnect elsewhere and resubscribe, instead of
+// seeing their subscriptions complete.
+func TestSocketsMetricsAndShutdown(t *testing.T) {
+	t.Parallel()
+	llm := llmtest.NewServer(t)
+	srv := startServer(t, serverConfig{dbURL: testdb.URL(t), llmURL: llm.URL()})
+	tok := hourToken(uuid.New())
+	var clients []*wsClient
+	for _, proto := range []string{transportWS, legacyWS} {
+		c := openWS(t, srv, proto)
+		c.init(tok)
+		c.subscribe("feed", feedSub, nil)
+		clients = append(clients, c)
+	}
+	if got := srv.metric(t, "agentgraph_websockets"); got != 2 {
+		t.Fatalf("agentgraph_websockets = %v, want 2", got)
+	}
+
+	srv.terminate(t)
+	for _, c := range clients {
+		ce, got := c.waitClose(10 * time.Second)
+		if ce.Code != websocket.CloseGoingAway {
+			t.Errorf("%s: closed with %d %q, want 1001", c.proto, ce.Code, ce.Text)
+		}
+		for _, f := range got {
+			if f.Type == "complete" {
+				t.Errorf("%s: subscription completed before the close: %v", c.proto, got)
+			}
+		}
+	}
+	if !srv.waitExit(20 * time.Second) {
+		t.Fatal("still running 20s after SIGTERM")
+	}
+}
+
+// metric reads one unlabelled gauge or counter from /metrics.
+func (s *server) metric(t *testing.T, name string) float64 {
+	t.Helper()
+	res, err := http.Get(s.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no %s in /metrics", name)
+	return 0
 }

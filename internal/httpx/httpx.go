@@ -99,3 +99,10 @@ func RegisterHub(h HubStats) {
 	promauto.NewCounterFunc(prometheus.CounterOpts{Name: "agentgraph_listener_reconnects_total",
 		Help: "Reconnections of the LISTEN connection."}, func() float64 { return float64(h.Reconnections()) })
 }
+
+// RegisterSockets exports how many WebSocket connections are open (open
+// reports it: gqlws.Transport.Open).
+func RegisterSockets(open func() int) {
+	promauto.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentgraph_websockets",
+		Help: "WebSocket connections open on this instance."}, func() float64 { return float64(open()) })
+}
