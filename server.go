@@ -94,7 +94,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return fmt.Errorf("llm: %w", err)
 	}
 	st := store.New(pool)
-	hub := pubsub.New(pool, pubsub.Options{Logger: slog.Default(), Resolve: st.EventRow})
+	hub := pubsub.New(pool, pubsub.Options{Logger: slog.Default(), Resolve: st.EventRows})
 	replies := chat.NewWorker(st, llm.New(llmCfg), hub, slog.Default())
 	httpx.RegisterHub(hub)
 	// The hub outlives the signal: subscribers here keep receiving while

@@ -10,5 +10,7 @@ import (
 func (h *Hub) Dispatch(ev Event) { h.dispatch(&ev) }
 
 func (h *Hub) HandlePayload(payload string) {
-	h.handle(context.Background(), &pgconn.Notification{Channel: Channel, Payload: payload})
+	if ev := h.decode(&pgconn.Notification{Channel: Channel, Payload: payload}); ev != nil {
+		h.resolveAndDispatch(context.Background(), []*Event{ev})
+	}
 }

@@ -48,13 +48,27 @@ type Options struct {
 	// on the new connection is dispatched. Events committed during the loss were not
 	// delivered; this is the moment to resync. It must not block for long: dispatching waits.
 	OnReconnect func()
-	// Resolve, if set, loads what an event names (its row) once, on the
-	// listening goroutine, before the event is dispatched; the result is
-	// Event.Row for every subscriber. It runs only for users with
-	// subscribers on this instance, in NOTIFY order. An error skips the
-	// event (logged). It must be quick: dispatching waits for it.
-	Resolve func(ctx context.Context, ev *Event) (any, error)
+	// Resolve, if set, loads what events name (their rows) once per
+	// instance, before they are dispatched; the result is Event.Row for
+	// every subscriber. It gets the events that arrived together, up to
+	// maxBatch of them in NOTIFY order, and only those of users with
+	// subscribers on this instance: a burst of events costs one call, one
+	// round trip, not one per event. It returns one row per event, in order;
+	// Skip drops an event (its row is gone, or is not the event's user's),
+	// nil dispatches it without a row (a chunk). An error drops the whole
+	// batch (logged). It runs on the dispatching goroutine: dispatching
+	// waits for it.
+	Resolve func(ctx context.Context, evs []*Event) ([]any, error)
 }
+
+// Skip is the row Options.Resolve returns for an event that must not be
+// dispatched.
+var Skip any = skip{}
+
+type skip struct{}
+
+// maxBatch bounds the events handled together (one Resolve call).
+const maxBatch = 256
 
 // resolveTimeout bounds one Resolve call.
 const resolveTimeout = 5 * time.Second
@@ -74,6 +88,7 @@ type Hub struct {
 	users   map[uuid.UUID][]*Subscription
 	stopped bool
 
+	inbox     chan inboxItem // from the listening goroutine to the dispatching one
 	ready     chan struct{}
 	readyOnce sync.Once
 	started   atomic.Bool
@@ -122,6 +137,7 @@ func New(pool *pgxpool.Pool, opts Options) *Hub {
 		log:       log,
 		users:     make(map[uuid.UUID][]*Subscription),
 		ready:     make(chan struct{}),
+		inbox:     make(chan inboxItem, 4*maxBatch),
 		outWake:   make(chan struct{}, 1),
 		done:      make(chan struct{}),
 
@@ -157,6 +173,12 @@ func (h *Hub) Run(ctx context.Context) error {
 		return errors.New("pubsub: Hub.Run called twice")
 	}
 	defer h.stop()
+	dispatched := make(chan struct{})
+	go h.dispatchLoop(ctx, dispatched)
+	defer func() {
+		close(h.inbox)
+		<-dispatched
+	}()
 
 	backoff := h.opts.ReconnectMin
 	attempt := 0         // failed attempts since the last good connection
@@ -169,9 +191,7 @@ func (h *Hub) Run(ctx context.Context) error {
 				h.reconnects.Add(1)
 				h.log.Info("pubsub: listener reconnected", "channel", Channel, "pid", conn.PgConn().PID(),
 					"attempts", attempt, "down_for", time.Since(lostAt).Round(time.Millisecond))
-				if h.opts.OnReconnect != nil {
-					h.opts.OnReconnect()
-				}
+				h.inbox <- inboxItem{} // OnReconnect, after what came before
 			} else {
 				h.log.Info("pubsub: listening", "channel", Channel, "pid", conn.PgConn().PID())
 			}
@@ -248,7 +268,7 @@ func (h *Hub) serve(ctx context.Context, conn *pgx.Conn) error {
 			n, err = conn.WaitForNotification(round)
 			if n != nil {
 				heard = true
-				h.handle(ctx, n)
+				h.handle(n)
 			}
 			if err != nil {
 				break
@@ -282,12 +302,19 @@ func (h *Hub) serve(ctx context.Context, conn *pgx.Conn) error {
 // handle decodes one notification and dispatches it. A payload that is not an Event (another
 // program NOTIFYing on our channel, a version skew) is logged without its content, which may
 // be message text, and skipped.
-func (h *Hub) handle(ctx context.Context, n *pgconn.Notification) {
+func (h *Hub) handle(n *pgconn.Notification) {
+	if ev := h.decode(n); ev != nil {
+		h.inbox <- inboxItem{ev: ev}
+	}
+}
+
+// decode returns the event a notification carries, or nil for one to skip.
+func (h *Hub) decode(n *pgconn.Notification) *Event {
 	if n.Channel != Channel {
-		return
+		return nil
 	}
 	if strings.HasSuffix(n.Payload, h.originTag) {
-		return // Stream delivered it here already; skip decoding it
+		return nil // Stream delivered it here already; skip decoding it
 	}
 	var ev Event
 	err := json.Unmarshal([]byte(n.Payload), &ev)
@@ -297,22 +324,106 @@ func (h *Hub) handle(ctx context.Context, n *pgconn.Notification) {
 	if err != nil {
 		h.malformed.Add(1)
 		h.log.Warn("pubsub: skipping malformed event", "err", err, "bytes", len(n.Payload), "sender_pid", n.PID)
-		return
+		return nil
 	}
 	if ev.Origin == h.instance {
-		return // Stream delivered it here already
+		return nil // Stream delivered it here already
 	}
-	if h.opts.Resolve != nil && h.hasSubscribers(ev.UserID) {
-		rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
-		row, err := h.opts.Resolve(rctx, &ev)
-		cancel()
-		if err != nil {
-			h.log.Warn("pubsub: skipping event whose row could not be loaded", "kind", ev.Kind, "id", ev.ID, "err", err)
-			return
+	return &ev
+}
+
+// inboxItem is a decoded event, or (ev nil) the moment the listening
+// connection was re-established, for OnReconnect to run in order.
+type inboxItem struct {
+	ev *Event
+}
+
+// dispatchLoop takes what the listening goroutine decoded, in order, and
+// handles whatever has queued up together: while it loads one batch's rows,
+// the next batch gathers.
+func (h *Hub) dispatchLoop(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	batch := make([]inboxItem, 0, maxBatch)
+	for it := range h.inbox {
+		batch = append(batch[:0], it)
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case it, ok := <-h.inbox:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, it)
+			default:
+				break gather
+			}
 		}
-		ev.Row = row
+		h.process(ctx, batch)
+		clear(batch)
 	}
-	h.dispatch(&ev)
+}
+
+// process resolves and dispatches a batch, running OnReconnect where a
+// reconnection happened.
+func (h *Hub) process(ctx context.Context, batch []inboxItem) {
+	evs := make([]*Event, 0, len(batch))
+	for _, it := range batch {
+		if it.ev != nil {
+			evs = append(evs, it.ev)
+			continue
+		}
+		h.resolveAndDispatch(ctx, evs)
+		evs = evs[:0]
+		if h.opts.OnReconnect != nil {
+			h.opts.OnReconnect()
+		}
+	}
+	h.resolveAndDispatch(ctx, evs)
+}
+
+// resolveAndDispatch loads the rows of evs whose users have subscribers
+// here, in one Resolve call, then dispatches them in order.
+func (h *Hub) resolveAndDispatch(ctx context.Context, evs []*Event) {
+	if len(evs) == 0 {
+		return
+	}
+	var skipped map[*Event]bool
+	if h.opts.Resolve != nil {
+		var need []*Event
+		for _, ev := range evs {
+			if h.hasSubscribers(ev.UserID) {
+				need = append(need, ev)
+			}
+		}
+		if len(need) > 0 {
+			rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+			rows, err := h.opts.Resolve(rctx, need)
+			cancel()
+			if err == nil && len(rows) != len(need) {
+				err = fmt.Errorf("pubsub: Resolve returned %d rows for %d events", len(rows), len(need))
+			}
+			skipped = make(map[*Event]bool)
+			for i, ev := range need {
+				switch {
+				case err != nil:
+					skipped[ev] = true
+				case rows[i] == Skip:
+					skipped[ev] = true
+					h.log.Warn("pubsub: skipping event whose row is gone", "kind", ev.Kind, "id", ev.ID)
+				default:
+					ev.Row = rows[i]
+				}
+			}
+			if err != nil {
+				h.log.Warn("pubsub: skipping events whose rows could not be loaded", "events", len(need), "err", err)
+			}
+		}
+	}
+	for _, ev := range evs {
+		if !skipped[ev] {
+			h.dispatch(ev)
+		}
+	}
 }
 
 // hasSubscribers reports whether user has subscriptions on this instance.

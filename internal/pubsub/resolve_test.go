@@ -3,6 +3,9 @@ package pubsub_test
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,17 +18,24 @@ import (
 
 // Resolve loads an event's row once per instance, only for users with
 // subscribers here, and every subscriber sees the same row; an event whose
-// row fails to load is skipped, the next still delivered.
+// row is gone (Skip) is dropped, the next still delivered.
 func TestResolveOncePerEvent(t *testing.T) {
 	t.Parallel()
 	pool := testdb.Pool(t)
-	var calls atomic.Int64
-	h := startHub(t, pool, pubsub.Options{Resolve: func(_ context.Context, ev *pubsub.Event) (any, error) {
-		calls.Add(1)
-		if ev.ID == "broken" {
-			return nil, errors.New("no such row")
+	var mu sync.Mutex
+	var resolved []string
+	h := startHub(t, pool, pubsub.Options{Resolve: func(_ context.Context, evs []*pubsub.Event) ([]any, error) {
+		rows := make([]any, len(evs))
+		mu.Lock()
+		defer mu.Unlock()
+		for i, ev := range evs {
+			resolved = append(resolved, ev.ID)
+			rows[i] = "row of " + ev.ID
+			if ev.ID == "broken" {
+				rows[i] = pubsub.Skip
+			}
 		}
-		return "row of " + ev.ID, nil
+		return rows, nil
 	}})
 	user, nobody := uuid.New(), uuid.New()
 	a := h.Subscribe(user, nil)
@@ -47,9 +57,73 @@ func TestResolveOncePerEvent(t *testing.T) {
 		}
 	}
 	// broken and e1 resolved once each; nobody has no subscribers here.
-	if n := calls.Load(); n != 2 {
-		t.Fatalf("Resolve called %d times, want 2", n)
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(resolved, ",") != "broken,e1" {
+		t.Fatalf("resolved %v, want [broken e1]", resolved)
 	}
+}
+
+// Events that arrive together are resolved together: while one Resolve
+// call loads its rows (a round trip, 5ms here), the next events gather, so
+// 100 events committed at once cost a few calls, not 100, and keep their
+// order.
+func TestResolveBatches(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	var calls atomic.Int64
+	h := startHub(t, pool, pubsub.Options{Resolve: func(_ context.Context, evs []*pubsub.Event) ([]any, error) {
+		calls.Add(1)
+		time.Sleep(5 * time.Millisecond)
+		rows := make([]any, len(evs))
+		for i, ev := range evs {
+			rows[i] = ev.ID
+		}
+		return rows, nil
+	}, Buffer: 1000})
+	user := uuid.New()
+	s := h.Subscribe(user, nil)
+	defer s.Close()
+
+	tx, err := pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 100
+	for i := range n {
+		publish(t, tx, event(user, pubsub.KindFeed, "", strconv.Itoa(i)))
+	}
+	if err := tx.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if ev := recv(t, s); ev.ID != strconv.Itoa(i) || ev.Row != ev.ID {
+			t.Fatalf("event %d: got %s with row %v", i, ev.ID, ev.Row)
+		}
+	}
+	if c := calls.Load(); c > n/4 {
+		t.Fatalf("%d Resolve calls for %d events arriving together", c, n)
+	}
+	t.Logf("%d events in %d Resolve calls", n, calls.Load())
+}
+
+// An error from Resolve drops its batch; later events still arrive.
+func TestResolveError(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	h := startHub(t, pool, pubsub.Options{Resolve: func(_ context.Context, evs []*pubsub.Event) ([]any, error) {
+		if evs[0].ID == "fails" {
+			return nil, errors.New("database down")
+		}
+		return make([]any, len(evs)), nil
+	}})
+	user := uuid.New()
+	s := h.Subscribe(user, nil)
+	defer s.Close()
+	publish(t, pool, event(user, pubsub.KindFeed, "", "fails"))
+	time.Sleep(50 * time.Millisecond) // let the failing batch pass alone
+	publish(t, pool, event(user, pubsub.KindFeed, "", "ok"))
+	expectID(t, s, "ok")
 }
 
 // SubscribeFunc delivers on the hub's goroutine; a deliver that refuses an

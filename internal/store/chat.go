@@ -184,17 +184,6 @@ func (s *Store) MessagePages(ctx context.Context, keys []MessagesKey) (map[Messa
 	return out, nil
 }
 
-// MessageForUser loads one message as the service role, for delivering a
-// published event: the subscriber's user id is part of the key, so an event
-// can only ever load its own user's row.
-func (s *Store) MessageForUser(ctx context.Context, user, id uuid.UUID) (*model.Message, error) {
-	rows, err := s.pool.Query(ctx, `select `+messageCols+` from chat_messages m where m.id = $1 and m.user_id = $2`, id, user)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectExactlyOneRow(rows, scanMessage)
-}
-
 // ThreadsKey names one page of one agent's threads.
 type ThreadsKey struct {
 	Agent uuid.UUID

@@ -88,16 +88,6 @@ func (s *Store) AddFeedEvent(ctx context.Context, n NewFeedEvent) (*model.FeedEv
 	return f, s.run(ctx, b)
 }
 
-// FeedEventForUser loads one feed event as the service role, for delivering
-// a published event to its own user's subscribers.
-func (s *Store) FeedEventForUser(ctx context.Context, user, id uuid.UUID) (*model.FeedEvent, error) {
-	rows, err := s.pool.Query(ctx, `select `+feedCols+` from feed_events where id = $1 and user_id = $2`, id, user)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectExactlyOneRow(rows, scanFeed)
-}
-
 // UsageRange bounds a usage query; nil ends are open.
 type UsageRange struct {
 	From, To *time.Time
@@ -196,22 +186,67 @@ func queueFeed(b *pgx.Batch, user, agent uuid.UUID, typ, message string) error {
 	return pubsub.Notify(b, pubsub.Event{Kind: pubsub.KindFeed, UserID: user, Topic: agent.String(), ID: id.String()})
 }
 
-// EventRow loads the row a live event names, as the service role and only
-// for the event's own user: the hub calls it once per event on an instance
-// with subscribers of that user (pubsub.Options.Resolve). Chunks carry their
-// data inline and name no row.
-func (s *Store) EventRow(ctx context.Context, ev *pubsub.Event) (any, error) {
-	switch ev.Kind {
-	case pubsub.KindMessage, pubsub.KindFeed:
-	default:
-		return nil, nil
+// EventRows loads the rows live events name, as the service role, each only
+// for its event's own user: the hub calls it for the events that arrived
+// together on an instance with subscribers of their users
+// (pubsub.Options.Resolve), so a burst costs one round trip. Chunks carry
+// their data inline and name no row (nil); an event whose row is gone, or
+// belongs to another user, is pubsub.Skip.
+func (s *Store) EventRows(ctx context.Context, evs []*pubsub.Event) ([]any, error) {
+	rows := make([]any, len(evs))
+	ids := make([]uuid.UUID, len(evs))
+	var feedIDs, messageIDs []uuid.UUID
+	for i, ev := range evs {
+		if ev.Kind != pubsub.KindMessage && ev.Kind != pubsub.KindFeed {
+			continue
+		}
+		id, err := uuid.Parse(ev.ID)
+		if err != nil {
+			rows[i] = pubsub.Skip
+			continue
+		}
+		ids[i] = id
+		if ev.Kind == pubsub.KindMessage {
+			messageIDs = append(messageIDs, id)
+		} else {
+			feedIDs = append(feedIDs, id)
+		}
 	}
-	id, err := uuid.Parse(ev.ID)
-	if err != nil {
-		return nil, fmt.Errorf("event id %q: %w", ev.ID, err)
+	var feeds []*model.FeedEvent
+	var messages []*model.Message
+	b := &pgx.Batch{}
+	if len(feedIDs) > 0 {
+		all(b, &feeds, scanFeed, `select `+feedCols+` from feed_events where id = any($1)`, feedIDs)
 	}
-	if ev.Kind == pubsub.KindMessage {
-		return s.MessageForUser(ctx, ev.UserID, id)
+	if len(messageIDs) > 0 {
+		all(b, &messages, scanMessage, `select `+messageCols+` from chat_messages m where m.id = any($1)`, messageIDs)
 	}
-	return s.FeedEventForUser(ctx, ev.UserID, id)
+	if b.Len() > 0 {
+		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+			return nil, fmt.Errorf("load event rows: %w", err)
+		}
+	}
+	feedByID := make(map[uuid.UUID]*model.FeedEvent, len(feeds))
+	for _, f := range feeds {
+		feedByID[f.ID] = f
+	}
+	messageByID := make(map[uuid.UUID]*model.Message, len(messages))
+	for _, m := range messages {
+		messageByID[m.ID] = m
+	}
+	for i, ev := range evs {
+		switch ev.Kind {
+		case pubsub.KindFeed:
+			rows[i] = pubsub.Skip
+			if f := feedByID[ids[i]]; f != nil && f.UserID == ev.UserID {
+				rows[i] = f
+			}
+		case pubsub.KindMessage:
+			rows[i] = pubsub.Skip
+			if m := messageByID[ids[i]]; m != nil && m.UserID == ev.UserID {
+				rows[i] = m
+			}
+		}
+	}
+	return rows, nil
 }
