@@ -83,6 +83,9 @@ func TestInitPayloadAndContext(t *testing.T) {
 		c.expect(nextFrame(legacy, "1", `{"whoami":"ada"}`), completeFrame("1"))
 		c.subscribe("2", "{ onSocket }")
 		c.expect(nextFrame(legacy, "2", `{"onSocket":true}`), completeFrame("2"))
+		// A query is on the socket, but is not stepped by the writer.
+		c.subscribe("3", "{ notifier }")
+		c.expect(nextFrame(legacy, "3", `{"notifier":false}`), completeFrame("3"))
 
 		// No payload: Init gets a nil map.
 		c = f.dial(proto)

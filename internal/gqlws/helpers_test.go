@@ -41,7 +41,7 @@ const ioTimeout = 5 * time.Second
 // (as a handler cancelled in the middle of marshalling a value) before
 // returning the value.
 var schema = gqlparser.MustLoadSchema(&ast.Source{Input: `
-	type Query { hello: String, whoami: String, onSocket: Boolean, panic: String }
+	type Query { hello: String, whoami: String, onSocket: Boolean, notifier: Boolean, panic: String }
 	type Mutation { boom: String }
 	type Subscription {
 		events(tag: String, early: Int, closeEarly: Boolean): String
@@ -219,6 +219,8 @@ func (f *fixture) exec(ctx context.Context) graphql.ResponseHandler {
 			return graphql.OneShot(dataResp("whoami", u))
 		case "onSocket":
 			return graphql.OneShot(dataResp("onSocket", gqlws.OnSocket(ctx)))
+		case "notifier":
+			return graphql.OneShot(dataResp("notifier", gqlws.Notifier(ctx) != nil))
 		case "panic":
 			return func(context.Context) *graphql.Response { panic("boom") }
 		}

@@ -40,11 +40,13 @@ type opKey struct{}
 // channel. Call it only once the resolver is sure to return the channel
 // without an error, and before anything can be sent.
 //
-// It returns nil when the operation is not served by this transport (gqlgen's
-// own transports then read the channel as usual).
+// It returns nil when the operation is not a subscription served by this
+// transport (gqlgen's own transports then read the channel as usual).
 func Notifier(ctx context.Context) func() {
 	op, _ := ctx.Value(opKey{}).(*operation)
-	if op == nil {
+	if op == nil || op.rc.Operation.Operation != ast.Subscription {
+		// Only a subscription is stepped by the writer; a query's or a
+		// mutation's handler runs once, on its own goroutine.
 		return nil
 	}
 	op.c.mu.Lock()
