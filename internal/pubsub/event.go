@@ -28,8 +28,10 @@
 //
 // # Receiving
 //
-// Each process runs one [Hub]. Its Run holds one dedicated connection that LISTENs on Channel,
-// and a single goroutine reads notifications and fans them out in memory. Subscribers are kept
+// Each process runs one [Hub]. Its Run holds one dedicated connection that LISTENs on Channel;
+// one goroutine reads and decodes notifications, and another takes whatever has queued, loads
+// the rows those events name in one call ([Options.Resolve]) and fans them out in memory, so a
+// burst of events costs one round trip, not one per event. Subscribers are kept
 // in a map by user id, so an event costs O(subscribers of its user), and a subscription only
 // ever sees its own user's events: the hub checks the owner, the match func only narrows
 // further (to a thread, an agent, a kind).
