@@ -24,10 +24,11 @@ type operation struct {
 	handler graphql.ResponseHandler
 
 	// Guarded by c.mu.
-	pushed  bool // the resolver took a Notifier: the writer steps the handler
-	started bool // handler is set
-	early   int  // notifications before handler was set
-	done    bool // finished: no more frames, not in c.ops
+	pushed   bool // the resolver took a Notifier: the writer steps the handler
+	attached any  // see Attach
+	started  bool // handler is set
+	early    int  // notifications before handler was set
+	done     bool // finished: no more frames, not in c.ops
 }
 
 type opKey struct{}
@@ -53,6 +54,31 @@ func Notifier(ctx context.Context) func() {
 	op.pushed = true
 	op.c.mu.Unlock()
 	return op.notify
+}
+
+// Attach keeps v with the operation ctx belongs to, for Attached to return
+// from the context of each of its responses (a subscription resolver can
+// leave state there for a response middleware). It does nothing off the
+// transport.
+func Attach(ctx context.Context, v any) {
+	op, _ := ctx.Value(opKey{}).(*operation)
+	if op == nil {
+		return
+	}
+	op.c.mu.Lock()
+	op.attached = v
+	op.c.mu.Unlock()
+}
+
+// Attached returns what Attach kept with ctx's operation, or nil.
+func Attached(ctx context.Context) any {
+	op, _ := ctx.Value(opKey{}).(*operation)
+	if op == nil {
+		return nil
+	}
+	op.c.mu.Lock()
+	defer op.c.mu.Unlock()
+	return op.attached
 }
 
 // OnSocket reports whether ctx is an operation's served by this transport.

@@ -108,6 +108,21 @@ func Lazy(ctx context.Context, s *store.Store, wait time.Duration) context.Conte
 	return context.WithValue(ctx, ctxKey{}, &holder{new: func() *Loaders { return New(s, wait) }})
 }
 
+// Shared is a set of loaders made on first use that several executions
+// share: the subscribers of one event, so that its nested fields cost one
+// query however many sockets of the user receive it.
+type Shared struct{ h holder }
+
+// NewShared returns loaders over s, made when first used.
+func NewShared(s *store.Store, wait time.Duration) *Shared {
+	return &Shared{h: holder{new: func() *Loaders { return New(s, wait) }}}
+}
+
+// WithShared returns ctx carrying sh.
+func WithShared(ctx context.Context, sh *Shared) context.Context {
+	return context.WithValue(ctx, ctxKey{}, &sh.h)
+}
+
 // For returns the loaders of the request ctx belongs to.
 func For(ctx context.Context) *Loaders {
 	h, ok := ctx.Value(ctxKey{}).(*holder)

@@ -71,6 +71,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -112,6 +113,37 @@ type Event struct {
 	// Row is what Options.Resolve loaded for the event on this instance; it
 	// never travels.
 	Row any `json:"-"`
+
+	local *locals // see Local; set by the hub before dispatching
+}
+
+// locals holds what the subscribers of one event share on this instance.
+type locals struct {
+	mu sync.Mutex
+	m  map[any]any
+}
+
+// Local returns the value stored under key for this event on this
+// instance, made by create the first time any subscriber asks: every
+// subscriber the event reaches shares it (the GraphQL layer keeps there the
+// loaders that resolve the event's nested fields once for all of them). For
+// an event that did not come from a hub's dispatch it is create().
+func (ev *Event) Local(key any, create func() any) any {
+	l := ev.local
+	if l == nil {
+		return create()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	v, ok := l.m[key]
+	if !ok {
+		if l.m == nil {
+			l.m = make(map[any]any, 1)
+		}
+		v = create()
+		l.m[key] = v
+	}
+	return v
 }
 
 var (

@@ -435,6 +435,9 @@ func (h *Hub) hasSubscribers(user uuid.UUID) bool {
 
 // dispatch offers ev to each matching subscription of its user, without ever waiting.
 func (h *Hub) dispatch(ev *Event) {
+	if ev.local == nil {
+		ev.local = &locals{}
+	}
 	h.mu.Lock()
 	subs := h.users[ev.UserID]
 	h.mu.Unlock()
