@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync"
 
@@ -61,6 +62,13 @@ func subscribe[T any](ctx context.Context, hub *pubsub.Hub, match func(*pubsub.E
 	}, func(err error) {
 		if err != nil {
 			slog.InfoContext(ctx, "subscription ended", "user", u.ID, "err", err)
+		}
+		if errors.Is(err, pubsub.ErrSlowSubscriber) {
+			// The socket is not keeping up (its writer is stuck on the
+			// peer). A completed subscription would look finished to the
+			// client; closing with 1013 makes graphql-ws reconnect and
+			// resubscribe. gqlgen's transports complete it instead.
+			gqlws.CloseSocket(ctx, gqlws.CloseTryAgainLater, "subscriber too slow: reconnect and refetch")
 		}
 		close(out) // the transport completes the subscription
 		if wake != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/gorilla/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -79,6 +80,19 @@ func Attached(ctx context.Context) any {
 	op.c.mu.Lock()
 	defer op.c.mu.Unlock()
 	return op.attached
+}
+
+// CloseTryAgainLater is the close code (1013) for a socket the server ends
+// because it cannot keep up: graphql-ws clients reconnect and resubscribe.
+const CloseTryAgainLater = websocket.CloseTryAgainLater
+
+// CloseSocket closes the socket of ctx's operation with code and reason,
+// after the frames already queued; its other operations end with it. It does
+// nothing off the transport.
+func CloseSocket(ctx context.Context, code int, reason string) {
+	if op, _ := ctx.Value(opKey{}).(*operation); op != nil {
+		op.c.close(code, reason)
+	}
 }
 
 // OnSocket reports whether ctx is an operation's served by this transport.
