@@ -46,9 +46,9 @@
 // ([Options.Buffer], 256 events by default). When an event finds it full, the hub does not wait
 // and does not silently skip the event (which would leave a gap the client cannot see): it ends
 // that subscription. Its channel delivers what was already buffered and is then closed, and
-// [Subscription.Err] returns [ErrSlowSubscriber]. The GraphQL layer then ends the client's
-// subscription with an error; the client re-subscribes and refetches what it missed. Other
-// subscribers, including other subscriptions of the same user, are unaffected.
+// [Subscription.Err] returns [ErrSlowSubscriber]. The GraphQL layer then closes the client's
+// socket with 1013 (try again later); the client reconnects, re-subscribes and refetches what
+// it missed. Other subscribers, including the same user's other sockets, are unaffected.
 //
 // The buffer is a channel, allocated whole when subscribing: Buffer × 96 bytes (the size of an
 // Event), 24 KiB at the default.
