@@ -33,16 +33,17 @@ type conn struct {
 
 	lastRead atomic.Int64 // unix nanoseconds of the last frame read, pongs included
 
-	mu      sync.Mutex
-	ctx     context.Context // values only; the user's after connection_init
-	acked   bool
-	closing bool // a close frame is queued or the socket failed: nothing more is queued
-	ops     map[string]*operation
-	timer   *time.Timer // the init timeout, then the ping
-	expiry  *time.Timer
-	queue   []item // frames and operation steps waiting for the writer
-	spare   []item // the writer's previous batch, reused
-	writing bool   // a writer goroutine is draining queue
+	mu       sync.Mutex
+	ctx      context.Context // values only; the user's after connection_init
+	acked    bool
+	closing  bool // a close frame is queued or the socket failed: nothing more is queued
+	ops      map[string]*operation
+	timer    *time.Timer // the init timeout, then the ping
+	expiry   *time.Timer
+	queue    []item // frames and operation steps waiting for the writer
+	spare    []item // the writer's previous batch, reused
+	writing  bool   // a writer goroutine is draining queue
+	inFlight int    // items of the batch the writer took and has not finished
 }
 
 // item is one thing for the writer: a ready frame, or a step of a pushed
@@ -261,6 +262,16 @@ func (c *conn) enqueueLocked(it item) {
 	if c.closing {
 		return
 	}
+	if len(c.queue)+c.inFlight >= c.t.cfg.MaxQueued {
+		// The writer is stuck on a peer that does not read, and the peer
+		// keeps asking (queries) or its subscriptions keep receiving: end
+		// it rather than queue without bound. What is queued will not be
+		// read anyway.
+		clear(c.queue)
+		c.queue = c.queue[:0]
+		c.closeLocked(websocket.CloseTryAgainLater, "too slow: reconnect")
+		return
+	}
 	c.pushLocked(it)
 }
 
@@ -284,6 +295,7 @@ func (c *conn) write() {
 			return
 		}
 		c.queue, c.spare = c.spare[:0], nil
+		c.inFlight = len(batch)
 		c.mu.Unlock()
 
 		// One deadline for the batch: it bounds a peer that stops reading.
@@ -308,6 +320,7 @@ func (c *conn) write() {
 		}
 
 		c.mu.Lock()
+		c.inFlight = 0
 		if cap(batch) <= 64 { // keep a small batch for next time; let a big one go
 			c.spare = batch[:0]
 		}

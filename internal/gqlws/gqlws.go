@@ -47,6 +47,7 @@ const (
 	DefaultPingInterval = 20 * time.Second
 	DefaultReadLimit    = 64 << 10
 	DefaultWriteTimeout = 10 * time.Second
+	DefaultMaxQueued    = 4096
 
 	// closeHandshakeTimeout is how long a closing socket waits for the
 	// peer's close frame before dropping the TCP connection.
@@ -66,6 +67,10 @@ type Config struct {
 	PingInterval time.Duration // DefaultPingInterval if zero; a peer silent for twice this is dropped
 	ReadLimit    int64         // largest client message, DefaultReadLimit if zero
 	WriteTimeout time.Duration // bounds each write, DefaultWriteTimeout if zero
+	// MaxQueued bounds the frames and subscription steps waiting behind a
+	// socket's writer (DefaultMaxQueued if zero); past it the peer is not
+	// reading and the socket closes with 1013 (try again later).
+	MaxQueued int
 	// CheckOrigin vets the handshake's Origin (gorilla's same-origin check
 	// if nil); a refusal is HTTP 403.
 	CheckOrigin func(*http.Request) bool
@@ -109,6 +114,9 @@ func New(cfg Config) *Transport {
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.MaxQueued <= 0 {
+		cfg.MaxQueued = DefaultMaxQueued
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

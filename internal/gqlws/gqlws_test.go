@@ -1165,3 +1165,50 @@ func TestSlowClientDoesNotBlockOthers(t *testing.T) {
 		f.waitOpen(1)
 	})
 }
+
+// A peer that keeps asking but never reads fills what waits behind the
+// socket's stuck writer; past the bound the socket is closed with 1013
+// (try again later) instead of queueing without end, well before the write
+// timeout.
+func TestQueueBound(t *testing.T) {
+	t.Parallel()
+	protocols(t, func(t *testing.T, proto string, legacy bool) {
+		f := newFixtureOpts(t, gqlws.Config{WriteTimeout: time.Minute, MaxQueued: 64}, fixtureOpts{smallBuffers: true})
+		c := f.dialOpts(dialOpts{subprotocols: []string{proto}, smallBuffers: true})
+		c.init()
+		start := time.Now()
+		// Each query queues two frames: 5,000 of them are far more than the
+		// bound of 64 plus what the (small) socket buffers take.
+		typ := "subscribe"
+		if legacy {
+			typ = "start"
+		}
+		for i := range 5000 {
+			msg := fmt.Sprintf(`{"id":"q%d","type":%q,"payload":{"query":"{ hello }"}}`, i, typ)
+			_ = c.ws.SetWriteDeadline(time.Now().Add(ioTimeout))
+			if err := c.ws.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+				break // the server closed the socket while we were still sending
+			}
+		}
+		frames := 0
+		for {
+			_ = c.ws.SetReadDeadline(time.Now().Add(ioTimeout))
+			_, _, err := c.ws.ReadMessage()
+			if err == nil {
+				frames++
+				continue
+			}
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != websocket.CloseTryAgainLater || ce.Text != "too slow: reconnect" {
+				t.Fatalf("after %d frames: %v, want a 1013 close", frames, err)
+			}
+			break
+		}
+		if frames >= 10000 {
+			t.Fatalf("all %d frames were written: the socket never fell behind", frames)
+		}
+		if d := time.Since(start); d > 30*time.Second {
+			t.Fatalf("closed after %v", d)
+		}
+	})
+}

@@ -85,6 +85,7 @@ type HubStats interface {
 	Delivered() int64
 	Dropped() int64
 	Reconnections() int64
+	StreamDropped() int64
 }
 
 // RegisterHub exports the event hub's counters: subscriptions open, events
@@ -98,6 +99,9 @@ func RegisterHub(h HubStats) {
 		Help: "Subscriptions ended because their buffer was full."}, func() float64 { return float64(h.Dropped()) })
 	promauto.NewCounterFunc(prometheus.CounterOpts{Name: "agentgraph_listener_reconnects_total",
 		Help: "Reconnections of the LISTEN connection."}, func() float64 { return float64(h.Reconnections()) })
+	promauto.NewCounterFunc(prometheus.CounterOpts{Name: "agentgraph_stream_notify_dropped_total",
+		Help: "Streamed chunks not sent to other instances because Postgres fell behind."},
+		func() float64 { return float64(h.StreamDropped()) })
 }
 
 // RegisterSockets exports how many WebSocket connections are open (open

@@ -106,6 +106,7 @@ type Hub struct {
 	senderDone chan struct{} // closed when Stream's sender has returned
 
 	delivered, dropped, subscribers, reconnects, malformed atomic.Int64
+	streamDropped                                          atomic.Int64 // Stream events not sent to other instances
 }
 
 // New returns a hub that will listen on a connection configured like pool's connections. It
@@ -158,6 +159,10 @@ func (h *Hub) Dropped() int64 { return h.dropped.Load() }
 
 // Subscribers is the number of open subscriptions.
 func (h *Hub) Subscribers() int64 { return h.subscribers.Load() }
+
+// StreamDropped counts events Stream delivered here but did not send to the
+// other instances, because too many were already waiting for Postgres.
+func (h *Hub) StreamDropped() int64 { return h.streamDropped.Load() }
 
 // Reconnections counts re-established listening connections (the first one not included).
 func (h *Hub) Reconnections() int64 { return h.reconnects.Load() }

@@ -15,6 +15,10 @@ import (
 // sendTimeout bounds one batch of NOTIFYs.
 const sendTimeout = 5 * time.Second
 
+// maxOutgoing bounds the events waiting for the sender: about 5 s of 20
+// concurrent replies' chunks.
+const maxOutgoing = 20000
+
 // streamSQL NOTIFYs a batch in one statement, hence one round trip and one
 // commit; unnest yields the payloads in order, and notifications of one
 // transaction are delivered in the order they were raised.
@@ -53,6 +57,13 @@ func (h *Hub) Stream(ev Event) error {
 	h.dispatch(&ev)
 	h.senderOnce.Do(func() { go h.send() })
 	h.outMu.Lock()
+	if len(h.out) >= maxOutgoing {
+		// Postgres is not taking them (each batch may wait sendTimeout):
+		// other instances miss these chunks rather than this one growing.
+		h.outMu.Unlock()
+		h.streamDropped.Add(1)
+		return nil
+	}
 	h.out = append(h.out, outgoing{payload: payload})
 	h.outMu.Unlock()
 	select {

@@ -2,10 +2,13 @@ package pubsub_test
 
 import (
 	"context"
+	"net"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 	"github.com/agentgraph/agentgraph/internal/testdb"
@@ -69,5 +72,61 @@ func TestStreamChecksEvents(t *testing.T) {
 	expectEmpty(t, s)
 	if err := h.Flush(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// When Postgres does not take the NOTIFYs, Stream still delivers here, and
+// stops queueing for the other instances past maxOutgoing (counted) rather
+// than growing without bound.
+func TestStreamBoundsWhatWaitsForPostgres(t *testing.T) {
+	t.Parallel()
+	// A server that accepts connections and never answers: the sender's
+	// first batch waits for a connection until its timeout.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	pool, err := pgxpool.New(context.Background(), "postgres://nobody@"+ln.Addr().String()+"/none?sslmode=disable&connect_timeout=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	h := pubsub.New(pool, pubsub.Options{Buffer: 50000})
+	user := uuid.New()
+	s := h.Subscribe(user, nil)
+	const n = 45000
+	for i := range n {
+		if err := h.Stream(pubsub.Event{Kind: pubsub.KindChunk, UserID: user, Topic: "t", ID: "m", Seq: int64(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(s.C()); got != n {
+		t.Fatalf("local subscriber holds %d events, want all %d", got, n)
+	}
+	// The sender took a first batch and is stuck with it; at most
+	// maxOutgoing (20,000) more wait, the rest were dropped.
+	if d := h.StreamDropped(); d < 1 || d > n-20000 {
+		t.Fatalf("StreamDropped = %d, want 1 to %d", d, n-20000)
 	}
 }
