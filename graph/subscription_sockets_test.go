@@ -2,7 +2,6 @@ package graph_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net"
 	"net/http/httptest"
@@ -24,20 +23,31 @@ import (
 	"github.com/agentgraph/agentgraph/internal/store"
 )
 
-// One feed event reaching five sockets of its user resolves its nested
-// agent with one query, not five: the subscriptions it reached share the
-// event's loaders (graph.freshLoaders, pubsub.Event.Local). Each socket
-// still gets the whole event.
-func TestSubscribersOfOneEventShareLoaders(t *testing.T) {
+// One feed event reaching six sockets of its user, five of them running
+// the same operation and one another: it is executed once per operation
+// (executeEvent) with loaders shared by all (its nested agent loads once),
+// and every socket gets the response to its own operation.
+func TestSubscribersOfOneEventShareItsExecution(t *testing.T) {
 	t.Parallel()
 	s := newSocketStack(t, nil)
 	e, hub := s.env, s.hub
 
 	user := uuid.New()
+	// Creating the agent posts agent_created: let the hub dispatch it before
+	// the sockets subscribe, so that the only event they get is ours.
+	probe := hub.Subscribe(user, nil)
 	agent := e.apiCreateAgent(t, user, map[string]any{"name": "Ada", "type": "RESEARCH"})
-	const sockets = 5
+	select {
+	case <-probe.C():
+	case <-time.After(10 * time.Second):
+		t.Fatal("agent_created was not dispatched")
+	}
+	probe.Close()
+	const same = `subscription { feedEventAdded { type message agent { id name } } }`
+	const other = `subscription Other { feedEventAdded { agent { name } type } }`
+	queries := []string{same, same, same, same, same, other}
 	var conns []*websocket.Conn
-	for i := range sockets {
+	for i, q := range queries {
 		d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}
 		c, _, err := d.Dial(s.wsURL, nil)
 		if err != nil {
@@ -55,15 +65,14 @@ func TestSubscribersOfOneEventShareLoaders(t *testing.T) {
 		if err := c.ReadJSON(&ack); err != nil || ack.Type != "connection_ack" {
 			t.Fatalf("socket %d: %v %+v", i, err, ack)
 		}
-		send(map[string]any{"id": "feed", "type": "subscribe", "payload": map[string]any{
-			"query": `subscription { feedEventAdded { type message agent { id name } } }`}})
+		send(map[string]any{"id": "feed", "type": "subscribe", "payload": map[string]any{"query": q}})
 		conns = append(conns, c)
 	}
 	// Subscriptions are registered with the hub once their socket has read
-	// the subscribe message; wait until all five are.
-	for deadline := time.Now().Add(10 * time.Second); hub.Subscribers() < sockets; {
+	// the subscribe message; wait until all are.
+	for deadline := time.Now().Add(10 * time.Second); hub.Subscribers() < int64(len(queries)); {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d subscriptions, want %d", hub.Subscribers(), sockets)
+			t.Fatalf("%d subscriptions, want %d", hub.Subscribers(), len(queries))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -72,24 +81,17 @@ func TestSubscribersOfOneEventShareLoaders(t *testing.T) {
 	e.must(t, user, `mutation($in: FeedEventInput!) { createFeedEvent(input: $in) { id } }`,
 		apiVars("in", map[string]any{"agentId": agent.ID, "type": "note", "message": "shared"}))
 	for i, c := range conns {
-		var f struct {
-			Type    string
-			Payload struct {
-				Data struct {
-					FeedEventAdded struct {
-						Type, Message string
-						Agent         struct{ ID, Name string }
-					}
-				}
-				Errors json.RawMessage
-			}
-		}
-		if err := c.ReadJSON(&f); err != nil {
+		_, data, err := c.ReadMessage()
+		if err != nil {
 			t.Fatalf("socket %d: %v", i, err)
 		}
-		got := f.Payload.Data.FeedEventAdded
-		if f.Type != "next" || got.Message != "shared" || got.Agent.ID != agent.ID || got.Agent.Name != "Ada" {
-			t.Fatalf("socket %d: %+v (errors %s)", i, f, f.Payload.Errors)
+		want := `{"id":"feed","type":"next","payload":{"data":{"feedEventAdded":{"type":"note","message":"shared","agent":{"id":"` +
+			agent.ID + `","name":"Ada"}}}}}`
+		if queries[i] == other {
+			want = `{"id":"feed","type":"next","payload":{"data":{"feedEventAdded":{"agent":{"name":"Ada"},"type":"note"}}}}`
+		}
+		if string(data) != want {
+			t.Fatalf("socket %d got\n%s\nwant\n%s", i, data, want)
 		}
 	}
 	agentLoads := 0
@@ -100,7 +102,7 @@ func TestSubscribersOfOneEventShareLoaders(t *testing.T) {
 	}
 	if agentLoads != 1 {
 		t.Fatalf("the event's agent was loaded %d times for %d sockets, want once; statements: %q",
-			agentLoads, sockets, e.queries.statements())
+			agentLoads, len(queries), e.queries.statements())
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"sync"
 
 	"github.com/agentgraph/agentgraph/graph/model"
 	"github.com/agentgraph/agentgraph/internal/auth"
@@ -36,12 +35,17 @@ func subscribe[T any](ctx context.Context, hub *pubsub.Hub, match func(*pubsub.E
 	// On our socket transport, wake tells the socket that out holds an
 	// event, so no goroutine waits on out; gqlgen's transports (nil wake)
 	// wait on it themselves. The events themselves queue in pending too,
-	// for freshLoaders to resolve each with the loaders all its subscribers
-	// share.
+	// so that the subscriptions one event reaches execute it once
+	// (eventExecution).
 	wake := gqlws.Notifier(ctx)
 	var pending *eventQueue
 	if wake != nil {
-		pending = &eventQueue{}
+		pending = newEventQueue(ctx, func() {
+			select {
+			case <-out:
+			default:
+			}
+		})
 		gqlws.Attach(ctx, pending)
 	}
 	sub := hub.SubscribeFunc(u.ID, match, func(ev *pubsub.Event) bool {
@@ -77,38 +81,6 @@ func subscribe[T any](ctx context.Context, hub *pubsub.Hub, match func(*pubsub.E
 	})
 	context.AfterFunc(ctx, sub.Close)
 	return out, nil
-}
-
-// eventQueue holds the events a pushed subscription has been handed and
-// not yet executed, in the order of its channel: the hub pushes them (one
-// subscriber at a time), the socket's writer takes the head just before it
-// executes the value at the head of the channel.
-type eventQueue struct {
-	mu  sync.Mutex
-	evs []*pubsub.Event
-}
-
-func (q *eventQueue) push(ev *pubsub.Event) {
-	q.mu.Lock()
-	q.evs = append(q.evs, ev)
-	q.mu.Unlock()
-}
-
-// pop returns the oldest event, or nil when none is left (the channel's
-// close is next).
-func (q *eventQueue) pop() *pubsub.Event {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.evs) == 0 {
-		return nil
-	}
-	ev := q.evs[0]
-	q.evs[0] = nil
-	q.evs = q.evs[1:]
-	if len(q.evs) == 0 {
-		q.evs = nil // let the backing array go
-	}
-	return ev
 }
 
 // row is the row the hub loaded for ev, if it is a T.

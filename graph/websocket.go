@@ -112,15 +112,13 @@ func wsInit(v *auth.Verifier) transport.WebsocketInitFunc {
 // freshLoaders gives every subscription event, and every operation sent over
 // a socket, its own loaders: a socket lives for hours, and loaders cache rows,
 // so one set per connection would serve stale data and grow without bound.
-// An event pushed to subscriptions on our transport gets loaders shared by
-// all the subscriptions it reached (the same user's sockets): its nested
-// fields cost one query, not one per socket.
+// An event pushed to subscriptions on our transport is executed once for
+// all the subscriptions it reached with the same operation (executeEvent).
 func freshLoaders(s *store.Store, wait time.Duration) graphql.ResponseMiddleware {
 	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		if q, ok := gqlws.Attached(ctx).(*eventQueue); ok {
 			if ev := q.pop(); ev != nil {
-				sh := ev.Local(eventLoadersKey{}, func() any { return loaders.NewShared(s, wait) }).(*loaders.Shared)
-				return next(loaders.WithShared(ctx, sh))
+				return executeEvent(ctx, s, wait, q, ev, next)
 			}
 		}
 		if oc := graphql.GetOperationContext(ctx); gqlws.OnSocket(ctx) || oc != nil && oc.Operation != nil &&
@@ -130,9 +128,6 @@ func freshLoaders(s *store.Store, wait time.Duration) graphql.ResponseMiddleware
 		return next(ctx)
 	}
 }
-
-// eventLoadersKey is where an event keeps its shared loaders (Event.Local).
-type eventLoadersKey struct{}
 
 // closeInitTimeout is graphql-transport-ws's code for a socket that sent no
 // connection_init in time. gqlgen closes with 1002, which the graphql-ws

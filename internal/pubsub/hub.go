@@ -459,7 +459,7 @@ func (h *Hub) dispatch(ev *Event) {
 		if ended {
 			h.dropped.Add(1)
 			h.remove(s)
-			h.log.Warn("pubsub: ending slow subscription", "user", ev.UserID, "buffer", cap(s.ch), "kind", ev.Kind)
+			h.log.Warn("pubsub: ending slow subscription", "user", ev.UserID, "kind", ev.Kind)
 		}
 	}
 	h.delivered.Add(delivered)

@@ -1,0 +1,74 @@
+package graph
+
+import (
+	"context"
+	"testing"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/google/uuid"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/agentgraph/agentgraph/internal/pubsub"
+	"github.com/agentgraph/agentgraph/internal/store"
+	"github.com/agentgraph/agentgraph/internal/testdb"
+)
+
+// dispatched returns an event as the hub hands it to subscribers (with
+// its per-instance state), through Hub.Stream's local delivery.
+func dispatched(t *testing.T) *pubsub.Event {
+	t.Helper()
+	pool := testdb.Pool(t)
+	hub := pubsub.New(pool, pubsub.Options{})
+	user := uuid.New()
+	got := make(chan *pubsub.Event, 1)
+	sub := hub.SubscribeFunc(user, nil, func(ev *pubsub.Event) bool { got <- ev; return true }, func(error) {})
+	defer sub.Close()
+	if err := hub.Stream(pubsub.Event{Kind: pubsub.KindChunk, UserID: user, Topic: "t", ID: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := hub.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return <-got
+}
+
+// The subscriptions one event reaches with the same operation execute it
+// once: the others take their channel's value (skip) and send a copy of the
+// response. Another operation executes on its own; a response with errors
+// is not shared.
+func TestExecuteEventOncePerOperation(t *testing.T) {
+	t.Parallel()
+	ev := dispatched(t)
+	st := store.New(testdb.Pool(t))
+	executions := 0
+	next := func(data string, errs gqlerror.List) graphql.ResponseHandler {
+		return func(context.Context) *graphql.Response {
+			executions++
+			return &graphql.Response{Data: []byte(data), Errors: errs}
+		}
+	}
+	skips := 0
+	queue := func(op string) *eventQueue { return &eventQueue{op: op, skip: func() { skips++ }} }
+
+	a, b, c := queue("A"), queue("A"), queue("B")
+	ra := executeEvent(context.Background(), st, 0, a, ev, next(`{"x":1}`, nil))
+	rb := executeEvent(context.Background(), st, 0, b, ev, next(`{"x":"never"}`, nil))
+	rc := executeEvent(context.Background(), st, 0, c, ev, next(`{"y":2}`, nil))
+	if executions != 2 || skips != 1 {
+		t.Fatalf("%d executions and %d skips, want 2 and 1", executions, skips)
+	}
+	if string(ra.Data) != `{"x":1}` || string(rb.Data) != `{"x":1}` || string(rc.Data) != `{"y":2}` {
+		t.Fatalf("responses %s, %s, %s", ra.Data, rb.Data, rc.Data)
+	}
+	if &rb.Data[0] == &ra.Data[0] {
+		t.Fatal("the shared response aliases the first execution's buffer")
+	}
+
+	failed := dispatched(t)
+	executions, skips = 0, 0
+	executeEvent(context.Background(), st, 0, queue("A"), failed, next(`{"x":null}`, gqlerror.List{{Message: "canceled"}}))
+	executeEvent(context.Background(), st, 0, queue("A"), failed, next(`{"x":1}`, nil))
+	if executions != 2 || skips != 0 {
+		t.Fatalf("after an error: %d executions and %d skips, want 2 and 0", executions, skips)
+	}
+}
