@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/google/uuid"
 
 	"github.com/agentgraph/agentgraph/internal/loaders"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
@@ -26,6 +28,9 @@ import (
 type eventQueue struct {
 	// op identifies the subscription's operation: name, text and variables.
 	op string
+	// peers counts the user's subscriptions on this instance that run op,
+	// this one included: alone, it has nobody to share an execution with.
+	peers *atomic.Int32
 	// skip takes the value at the head of the channel without executing it,
 	// for a response another subscription computed.
 	skip func()
@@ -86,8 +91,8 @@ func executeEvent(ctx context.Context, s *store.Store, wait time.Duration, q *ev
 	next graphql.ResponseHandler) *graphql.Response {
 	sh := ev.Local(eventLoadersKey{}, func() any { return loaders.NewShared(s, wait) }).(*loaders.Shared)
 	ctx = loaders.WithShared(ctx, sh)
-	if q.op == "" {
-		return next(ctx)
+	if q.op == "" || q.peers == nil || q.peers.Load() < 2 {
+		return next(ctx) // nobody to share with: no copy, no bookkeeping
 	}
 	shared := ev.Local(eventResponseKey{q.op}, func() any { return &eventResponse{} }).(*eventResponse)
 	var own *graphql.Response
@@ -118,4 +123,43 @@ func detach(resp *graphql.Response) *graphql.Response {
 	c := *resp
 	c.Data = append(json.RawMessage(nil), resp.Data...)
 	return &c
+}
+
+// operations counts the subscriptions of each user and operation on this
+// instance. The zero value is ready.
+type operations struct {
+	mu sync.Mutex
+	m  map[operationKey]*atomic.Int32
+}
+
+type operationKey struct {
+	user uuid.UUID
+	op   string
+}
+
+// join counts one more subscription of user running op; leave, called once
+// when it ends, counts it out.
+func (o *operations) join(user uuid.UUID, op string) (peers *atomic.Int32, leave func()) {
+	k := operationKey{user, op}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m == nil {
+		o.m = make(map[operationKey]*atomic.Int32)
+	}
+	n := o.m[k]
+	if n == nil {
+		n = new(atomic.Int32)
+		o.m[k] = n
+	}
+	n.Add(1)
+	var once sync.Once
+	return n, func() {
+		once.Do(func() {
+			o.mu.Lock()
+			defer o.mu.Unlock()
+			if n.Add(-1) == 0 && o.m[k] == n {
+				delete(o.m, k)
+			}
+		})
+	}
 }

@@ -48,7 +48,14 @@ func TestExecuteEventOncePerOperation(t *testing.T) {
 		}
 	}
 	skips := 0
-	queue := func(op string) *eventQueue { return &eventQueue{op: op, skip: func() { skips++ }} }
+	var ops operations
+	user := uuid.New()
+	queue := func(op string) *eventQueue {
+		q := &eventQueue{op: op, skip: func() { skips++ }}
+		q.peers, _ = ops.join(user, op)
+		q.peers, _ = ops.join(user, op) // as if another socket ran it too
+		return q
+	}
 
 	a, b, c := queue("A"), queue("A"), queue("B")
 	ra := executeEvent(context.Background(), st, 0, a, ev, next(`{"x":1}`, nil))
@@ -70,5 +77,45 @@ func TestExecuteEventOncePerOperation(t *testing.T) {
 	executeEvent(context.Background(), st, 0, queue("A"), failed, next(`{"x":1}`, nil))
 	if executions != 2 || skips != 0 {
 		t.Fatalf("after an error: %d executions and %d skips, want 2 and 0", executions, skips)
+	}
+}
+
+// A subscription alone with its operation executes every event itself;
+// join and leave keep the count, leave once only.
+func TestOperationsCount(t *testing.T) {
+	t.Parallel()
+	var ops operations
+	user := uuid.New()
+	a, leaveA := ops.join(user, "op")
+	_, leaveB := ops.join(user, "op")
+	other, leaveOther := ops.join(uuid.New(), "op") // another user's
+	if a.Load() != 2 || other.Load() != 1 {
+		t.Fatalf("counts %d and %d, want 2 and 1", a.Load(), other.Load())
+	}
+	leaveB()
+	leaveB()
+	if a.Load() != 1 {
+		t.Fatalf("count %d after one leave (called twice), want 1", a.Load())
+	}
+
+	ev := dispatched(t)
+	st := store.New(testdb.Pool(t))
+	executions, skips := 0, 0
+	q := &eventQueue{op: "op", peers: a, skip: func() { skips++ }}
+	for range 2 {
+		executeEvent(context.Background(), st, 0, q, ev, func(context.Context) *graphql.Response {
+			executions++
+			return &graphql.Response{Data: []byte(`{}`)}
+		})
+	}
+	if executions != 2 || skips != 0 {
+		t.Fatalf("alone: %d executions, %d skips; want 2 and 0", executions, skips)
+	}
+	leaveA()
+	leaveOther()
+	ops.mu.Lock()
+	defer ops.mu.Unlock()
+	if len(ops.m) != 0 {
+		t.Fatalf("%d counts left after every leave", len(ops.m))
 	}
 }

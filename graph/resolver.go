@@ -30,6 +30,8 @@ type Resolver struct {
 	Chat      *chat.Service
 	// Hub delivers live events to subscriptions.
 	Hub *pubsub.Hub
+
+	operations operations // subscriptions by user and operation (events.go)
 }
 
 // later answers an operation whose issue has not landed yet.

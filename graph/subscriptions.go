@@ -25,7 +25,7 @@ const subBuffer = 256
 // subscription costs no goroutine of its own. Events of other users never
 // reach match: the hub dispatches by user, whatever thread or agent id the
 // client names.
-func subscribe[T any](ctx context.Context, hub *pubsub.Hub, match func(*pubsub.Event) bool,
+func subscribe[T any](ctx context.Context, r *Resolver, match func(*pubsub.Event) bool,
 	convert func(*pubsub.Event) (T, bool)) (<-chan T, error) {
 	u, err := auth.Require(ctx)
 	if err != nil {
@@ -39,6 +39,7 @@ func subscribe[T any](ctx context.Context, hub *pubsub.Hub, match func(*pubsub.E
 	// (eventExecution).
 	wake := gqlws.Notifier(ctx)
 	var pending *eventQueue
+	leave := func() {}
 	if wake != nil {
 		pending = newEventQueue(ctx, func() {
 			select {
@@ -46,9 +47,10 @@ func subscribe[T any](ctx context.Context, hub *pubsub.Hub, match func(*pubsub.E
 			default:
 			}
 		})
+		pending.peers, leave = r.operations.join(u.ID, pending.op)
 		gqlws.Attach(ctx, pending)
 	}
-	sub := hub.SubscribeFunc(u.ID, match, func(ev *pubsub.Event) bool {
+	sub := r.Hub.SubscribeFunc(u.ID, match, func(ev *pubsub.Event) bool {
 		v, ok := convert(ev)
 		if !ok {
 			return true // nothing to deliver, not a slow subscriber
@@ -64,6 +66,7 @@ func subscribe[T any](ctx context.Context, hub *pubsub.Hub, match func(*pubsub.E
 			return false
 		}
 	}, func(err error) {
+		leave()
 		if err != nil {
 			slog.InfoContext(ctx, "subscription ended", "user", u.ID, "err", err)
 		}
@@ -95,7 +98,7 @@ func (r *Resolver) messageAdded(ctx context.Context, threadID string) (<-chan *d
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
-	return subscribe(ctx, r.Hub, func(ev *pubsub.Event) bool {
+	return subscribe(ctx, r, func(ev *pubsub.Event) bool {
 		return ev.Kind == pubsub.KindMessage && ev.Topic == threadID
 	}, row[*domain.Message])
 }
@@ -106,7 +109,7 @@ func (r *Resolver) messageStream(ctx context.Context, threadID string) (<-chan *
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
-	return subscribe(ctx, r.Hub, func(ev *pubsub.Event) bool {
+	return subscribe(ctx, r, func(ev *pubsub.Event) bool {
 		return ev.Kind == pubsub.KindChunk && ev.Topic == threadID
 	}, func(ev *pubsub.Event) (*model.MessageChunk, bool) {
 		var d struct {
@@ -129,7 +132,7 @@ func (r *Resolver) feedEventAdded(ctx context.Context, agentID *string) (<-chan 
 		}
 		topic = id.String()
 	}
-	return subscribe(ctx, r.Hub, func(ev *pubsub.Event) bool {
+	return subscribe(ctx, r, func(ev *pubsub.Event) bool {
 		return ev.Kind == pubsub.KindFeed && (topic == "" || ev.Topic == topic)
 	}, row[*domain.FeedEvent])
 }

@@ -30,6 +30,11 @@ type fanoutConfig struct {
 	idle time.Duration
 	// openers is how many sockets are being opened at a time.
 	openers int
+	// distinctOps gives every socket an operation of its own name, so that
+	// no two sockets share an event's execution (the server executes an
+	// event once per operation and user): the cost of a user with one
+	// socket, times 10,000.
+	distinctOps bool
 }
 
 // phase is a way of publishing events. A round is one event per user, users
@@ -72,6 +77,9 @@ const feedSubscription = `subscription { feedEventAdded { id type } }`
 //
 // AGENTGRAPH_LOADTEST_PAUSE (a duration) holds the idle sockets that long
 // before publishing, to look at the server from outside.
+// AGENTGRAPH_LOADTEST_DISTINCT_OPS=1 gives each socket an operation of its
+// own name, so that the server executes every frame (it executes an event
+// once per user and operation, and here a user has 100 sockets).
 //
 // Clients and server share the machine's cores: the latencies include the
 // clients' own reading.
@@ -90,8 +98,9 @@ func TestFanoutLoad(t *testing.T) {
 			{name: "paced 150/s", rounds: 12, gap: time.Second / 150},
 			{name: "burst", rounds: envInt(t, "AGENTGRAPH_LOADTEST_ROUNDS", 50), waitRound: true, pause: 250 * time.Millisecond},
 		},
-		idle:    5 * time.Second,
-		openers: 200,
+		idle:        5 * time.Second,
+		openers:     200,
+		distinctOps: os.Getenv("AGENTGRAPH_LOADTEST_DISTINCT_OPS") == "1",
 	}
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
@@ -267,7 +276,11 @@ func runFanout(t *testing.T, impl string, cfg fanoutConfig) *fanoutResult {
 		openers.Go(func() {
 			for i := range jobs {
 				c := &fanClient{user: i % cfg.users, recv: make([]int64, rounds)}
-				conn, err := openSubscription(ctx, srv.ws, tokens[c.user], feedSubscription, nil)
+				query := feedSubscription
+				if cfg.distinctOps {
+					query = fmt.Sprintf(`subscription S%d { feedEventAdded { id type } }`, i)
+				}
+				conn, err := openSubscription(ctx, srv.ws, tokens[c.user], query, nil)
 				if err != nil {
 					fail(fmt.Errorf("socket %d: %w", i, err))
 					continue
