@@ -36,7 +36,7 @@ func subscribe[T any](ctx context.Context, r *Resolver, match func(*pubsub.Event
 	// event, so no goroutine waits on out; gqlgen's transports (nil wake)
 	// wait on it themselves. The events themselves queue in pending too,
 	// so that the subscriptions one event reaches execute it once
-	// (eventExecution).
+	// (executeEvent).
 	wake := gqlws.Notifier(ctx)
 	var pending *eventQueue
 	leave := func() {}
