@@ -25,6 +25,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/chat"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/profile"
+	"github.com/agentgraph/agentgraph/internal/pubsub"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/testdb"
 )
@@ -112,10 +113,16 @@ func newEnvWait(t testing.TB, wait time.Duration) *env {
 		t.Fatal(err)
 	}
 	st := store.New(pool)
-	r := &graph.Resolver{Store: st, Agents: agents.New(st, "gpt-4o-mini"), Knowledge: knowledge.New(st), Profile: profile.New(st), Chat: chat.New(st, nil)}
+	r := newResolver(st, nil)
 	srv := httptest.NewServer(graph.NewHandler(r, graph.Options{Verifier: v, LoaderWait: wait}))
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, pool: pool, queries: rt}
+}
+
+// newResolver is the resolver over st; hub may be nil (no subscriptions).
+func newResolver(st *store.Store, hub *pubsub.Hub) *graph.Resolver {
+	return &graph.Resolver{Store: st, Agents: agents.New(st, "gpt-4o-mini"), Knowledge: knowledge.New(st),
+		Profile: profile.New(st), Chat: chat.New(st, nil), Hub: hub}
 }
 
 // token signs an HS256 access token for user with extra claims merged in.

@@ -14,11 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/agentgraph/agentgraph/graph"
-	"github.com/agentgraph/agentgraph/internal/agents"
 	"github.com/agentgraph/agentgraph/internal/auth"
-	"github.com/agentgraph/agentgraph/internal/chat"
-	"github.com/agentgraph/agentgraph/internal/knowledge"
-	"github.com/agentgraph/agentgraph/internal/profile"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 	"github.com/agentgraph/agentgraph/internal/store"
 )
@@ -47,35 +43,10 @@ func TestSubscribersOfOneEventShareItsExecution(t *testing.T) {
 	const other = `subscription Other { feedEventAdded { agent { name } type } }`
 	queries := []string{same, same, same, same, same, other}
 	var conns []*websocket.Conn
-	for i, q := range queries {
-		d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}
-		c, _, err := d.Dial(s.wsURL, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		send := func(v any) {
-			if err := c.WriteJSON(v); err != nil {
-				t.Fatal(err)
-			}
-		}
-		send(map[string]any{"type": "connection_init", "payload": map[string]any{"authToken": token(user, nil)}})
-		var ack struct{ Type string }
-		if err := c.ReadJSON(&ack); err != nil || ack.Type != "connection_ack" {
-			t.Fatalf("socket %d: %v %+v", i, err, ack)
-		}
-		send(map[string]any{"id": "feed", "type": "subscribe", "payload": map[string]any{"query": q}})
-		conns = append(conns, c)
+	for _, q := range queries {
+		conns = append(conns, s.subscribe(t, websocket.Dialer{}, user, q))
 	}
-	// Subscriptions are registered with the hub once their socket has read
-	// the subscribe message; wait until all are.
-	for deadline := time.Now().Add(10 * time.Second); hub.Subscribers() < int64(len(queries)); {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d subscriptions, want %d", hub.Subscribers(), len(queries))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	s.waitSubscribed(t, len(queries))
 
 	e.queries.reset()
 	e.must(t, user, `mutation($in: FeedEventInput!) { createFeedEvent(input: $in) { id } }`,
@@ -129,9 +100,7 @@ func newSocketStack(t *testing.T, wrap func(net.Listener) net.Listener) *socketS
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &graph.Resolver{Store: st, Agents: agents.New(st, "gpt-4o-mini"), Knowledge: knowledge.New(st),
-		Profile: profile.New(st), Chat: chat.New(st, nil), Hub: hub}
-	srv := httptest.NewUnstartedServer(graph.NewHandler(r, graph.Options{Verifier: v,
+	srv := httptest.NewUnstartedServer(graph.NewHandler(newResolver(st, hub), graph.Options{Verifier: v,
 		LoaderWait: 10 * time.Millisecond, Sockets: graph.Sockets(v, nil)}))
 	if wrap != nil {
 		srv.Listener = wrap(srv.Listener)
@@ -140,6 +109,42 @@ func newSocketStack(t *testing.T, wrap func(net.Listener) net.Listener) *socketS
 	t.Cleanup(srv.Close)
 	e.srv = srv
 	return &socketStack{env: e, hub: hub, wsURL: "ws" + strings.TrimPrefix(srv.URL, "http")}
+}
+
+// subscribe opens a graphql-transport-ws socket with d as user, waits for
+// the ack and subscribes to query as operation "feed".
+func (s *socketStack) subscribe(t *testing.T, d websocket.Dialer, user uuid.UUID, query string) *websocket.Conn {
+	t.Helper()
+	d.Subprotocols = []string{"graphql-transport-ws"}
+	c, _, err := d.Dial(s.wsURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if err := c.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"authToken": token(user, nil)}}); err != nil {
+		t.Fatal(err)
+	}
+	var ack struct{ Type string }
+	if err := c.ReadJSON(&ack); err != nil || ack.Type != "connection_ack" {
+		t.Fatalf("connection_init: %v %+v", err, ack)
+	}
+	if err := c.WriteJSON(map[string]any{"id": "feed", "type": "subscribe", "payload": map[string]any{"query": query}}); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// waitSubscribed waits until the hub holds n subscriptions: a socket's is
+// registered once the socket has read its subscribe message.
+func (s *socketStack) waitSubscribed(t *testing.T, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); s.hub.Subscribers() < int64(n); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d subscriptions, want %d", s.hub.Subscribers(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // smallSendBuffers makes the server's sockets' send buffers 8 KiB, so that
@@ -162,37 +167,15 @@ func TestSlowSocketClosedWithTryAgainLater(t *testing.T) {
 	t.Parallel()
 	s := newSocketStack(t, func(l net.Listener) net.Listener { return smallSendBuffers{l} })
 	user := uuid.New()
-	d := websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"},
-		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-			if tc, ok := c.(*net.TCPConn); ok {
-				_ = tc.SetReadBuffer(8 << 10)
-			}
-			return c, err
-		}}
-	c, _, err := d.Dial(s.wsURL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.WriteJSON(map[string]any{"type": "connection_init", "payload": map[string]any{"authToken": token(user, nil)}}); err != nil {
-		t.Fatal(err)
-	}
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	var ack struct{ Type string }
-	if err := c.ReadJSON(&ack); err != nil || ack.Type != "connection_ack" {
-		t.Fatalf("%v %+v", err, ack)
-	}
-	if err := c.WriteJSON(map[string]any{"id": "feed", "type": "subscribe",
-		"payload": map[string]any{"query": `subscription { feedEventAdded { id message } }`}}); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(10 * time.Second); s.hub.Subscribers() < 1; {
-		if time.Now().After(deadline) {
-			t.Fatal("not subscribed")
+	// The client's receive buffer is small too, and it reads nothing.
+	c := s.subscribe(t, websocket.Dialer{NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetReadBuffer(8 << 10)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return c, err
+	}}, user, `subscription { feedEventAdded { id message } }`)
+	s.waitSubscribed(t, 1)
 
 	// 600 events of 2,000 characters, committed at once, while the client
 	// reads nothing.

@@ -105,7 +105,7 @@ func With(ctx context.Context, l *Loaders) context.Context {
 
 // Lazy returns ctx carrying loaders over s that are made on first use.
 func Lazy(ctx context.Context, s *store.Store, wait time.Duration) context.Context {
-	return context.WithValue(ctx, ctxKey{}, &holder{new: func() *Loaders { return New(s, wait) }})
+	return WithShared(ctx, NewShared(s, wait))
 }
 
 // Shared is a set of loaders made on first use that several executions
