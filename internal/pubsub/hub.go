@@ -389,45 +389,40 @@ func (h *Hub) process(ctx context.Context, batch []inboxItem) {
 // resolveAndDispatch loads the rows of evs whose users have subscribers
 // here, in one Resolve call, then dispatches them in order.
 func (h *Hub) resolveAndDispatch(ctx context.Context, evs []*Event) {
-	if len(evs) == 0 {
-		return
-	}
-	var skipped map[*Event]bool
-	if h.opts.Resolve != nil {
-		var need []*Event
+	if h.opts.Resolve == nil {
 		for _, ev := range evs {
-			if h.hasSubscribers(ev.UserID) {
-				need = append(need, ev)
-			}
-		}
-		if len(need) > 0 {
-			rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
-			rows, err := h.opts.Resolve(rctx, need)
-			cancel()
-			if err == nil && len(rows) != len(need) {
-				err = fmt.Errorf("pubsub: Resolve returned %d rows for %d events", len(rows), len(need))
-			}
-			skipped = make(map[*Event]bool)
-			for i, ev := range need {
-				switch {
-				case err != nil:
-					skipped[ev] = true
-				case rows[i] == Skip:
-					skipped[ev] = true
-					h.log.Warn("pubsub: skipping event whose row is gone", "kind", ev.Kind, "id", ev.ID)
-				default:
-					ev.Row = rows[i]
-				}
-			}
-			if err != nil {
-				h.log.Warn("pubsub: skipping events whose rows could not be loaded", "events", len(need), "err", err)
-			}
-		}
-	}
-	for _, ev := range evs {
-		if !skipped[ev] {
 			h.dispatch(ev)
 		}
+		return
+	}
+	// Events of users without subscribers here would reach nobody: they are
+	// neither loaded nor dispatched.
+	var need []*Event
+	for _, ev := range evs {
+		if h.hasSubscribers(ev.UserID) {
+			need = append(need, ev)
+		}
+	}
+	if len(need) == 0 {
+		return
+	}
+	rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	rows, err := h.opts.Resolve(rctx, need)
+	cancel()
+	if err == nil && len(rows) != len(need) {
+		err = fmt.Errorf("pubsub: Resolve returned %d rows for %d events", len(rows), len(need))
+	}
+	if err != nil {
+		h.log.Warn("pubsub: skipping events whose rows could not be loaded", "events", len(need), "err", err)
+		return
+	}
+	for i, ev := range need {
+		if rows[i] == Skip {
+			h.log.Warn("pubsub: skipping event whose row is gone", "kind", ev.Kind, "id", ev.ID)
+			continue
+		}
+		ev.Row = rows[i]
+		h.dispatch(ev)
 	}
 }
 
