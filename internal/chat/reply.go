@@ -75,8 +75,7 @@ type Chunks interface {
 	Flush(context.Context) error
 }
 
-// NewWorker returns a Worker. With nil chunks, each chunk is its own
-// NOTIFY.
+// NewWorker returns a Worker that publishes chunks through chunks.
 func NewWorker(s *store.Store, c *llm.Client, chunks Chunks, log *slog.Logger) *Worker {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Worker{store: s, llm: c, chunks: chunks, log: log, ctx: ctx, cancel: cancel}
@@ -143,7 +142,7 @@ func (w *Worker) reply(user uuid.UUID, agent *model.Agent, msg *model.Message) {
 		usage = stream.Usage()
 		stream.Close()
 	}
-	if w.chunks != nil && seq > 0 {
+	if seq > 0 {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), flushTimeout)
 		if ferr := w.chunks.Flush(fctx); ferr != nil {
 			log.Warn("reply: flush chunks", "err", ferr)
@@ -163,15 +162,7 @@ func (w *Worker) reply(user uuid.UUID, agent *model.Agent, msg *model.Message) {
 func (w *Worker) publishChunk(user uuid.UUID, thread string, id uuid.UUID, seq int64, delta string) {
 	data, _ := json.Marshal(map[string]any{"delta": delta, "done": false})
 	ev := pubsub.Event{Kind: pubsub.KindChunk, UserID: user, Topic: thread, ID: id.String(), Seq: seq, Data: data}
-	if w.chunks != nil {
-		if err := w.chunks.Stream(ev); err != nil {
-			w.log.Warn("reply: publish chunk", "err", err)
-		}
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), 5*time.Second)
-	defer cancel()
-	if err := pubsub.Publish(ctx, w.store.Pool(), ev); err != nil {
+	if err := w.chunks.Stream(ev); err != nil {
 		// The stored message is the record; a lost chunk only costs a live viewer a few characters.
 		w.log.Warn("reply: publish chunk", "err", err)
 	}
