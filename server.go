@@ -23,8 +23,10 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/gorilla/websocket"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/riverqueue/river"
 
 	"github.com/agentgraph/agentgraph/graph"
 	"github.com/agentgraph/agentgraph/internal/agents"
@@ -34,6 +36,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/config"
 	"github.com/agentgraph/agentgraph/internal/gqlws"
 	"github.com/agentgraph/agentgraph/internal/httpx"
+	"github.com/agentgraph/agentgraph/internal/jobs"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/migrate"
@@ -69,11 +72,12 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err := migrateWithRetry(ctx, cfg.DatabaseURL); err != nil {
 		return err
 	}
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	pool, bgPool, err := openPools(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("database: %w", err)
+		return err
 	}
 	defer pool.Close()
+	defer bgPool.Close()
 
 	verifier, err := auth.NewVerifier(ctx, auth.Options{HS256Secret: []byte(cfg.JWTSecret), JWKSURL: cfg.JWKSURL})
 	if err != nil {
@@ -94,21 +98,34 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return fmt.Errorf("llm: %w", err)
 	}
 	st := store.New(pool)
-	hub := pubsub.New(pool, pubsub.Options{Logger: slog.Default(), Resolve: st.EventRows})
-	replies := chat.NewWorker(st, llm.New(llmCfg), hub, slog.Default())
+	bg := store.New(bgPool) // background work: its own connections, as service_role
+	hub := pubsub.New(bgPool, pubsub.Options{Logger: slog.Default(), Resolve: bg.EventRows})
+	replies := chat.NewWorker(bg, llm.New(llmCfg), hub, slog.Default())
+	workers := river.NewWorkers()
+	river.AddWorker(workers, replies)
+	jobClient, err := jobs.New(bgPool, jobs.Config{Workers: workers, Queues: map[string]int{chat.Queue: cfg.ReplyWorkers},
+		RescueAfter: replies.RescueAfter(), Logger: slog.Default()})
+	if err != nil {
+		return err
+	}
 	httpx.RegisterHub(hub)
+	httpx.RegisterStore(store.Retries)
 	// The hub outlives the signal: subscribers here keep receiving while
 	// replies in flight finish during the shutdown grace period.
 	hubCtx, stopHub := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopHub()
 	hubDone := make(chan error, 1)
 	go func() { hubDone <- hub.Run(hubCtx) }()
+	// Jobs too outlive the signal: Stop below lets replies in flight end.
+	if err := jobClient.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("jobs: %w", err)
+	}
 	resolver := &graph.Resolver{
 		Store:     st,
 		Agents:    agents.New(st, cfg.DefaultModel),
 		Knowledge: knowledge.New(st),
 		Profile:   profile.New(st),
-		Chat:      chat.New(st, replies),
+		Chat:      chat.New(st, replies, jobClient),
 		Hub:       hub,
 	}
 	mux := http.NewServeMux()
@@ -165,12 +182,33 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	case <-ctx.Done():
 	}
 	slog.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-	defer cancel()
-	err = srv.Shutdown(sctx)
-	// Replies in flight get what is left of the shutdown time; the rest are
-	// cut and stored as INTERRUPTED.
-	replies.Shutdown(sctx)
+	err = shutdown(ctx, cfg, srv, replies, jobClient, sockets)
+	stopHub()
+	<-hubDone
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// shutdown stops taking work, then lets work in flight end, each on its own
+// clock: HTTP requests drain within cfg.ShutdownTimeout while, alongside,
+// replies in flight get cfg.ReplyDrain to finish (a reply still running then
+// is cut and stays a job: the next instance generates it anew). Only then do
+// sockets close with 1001, so subscribers receive the replies that finished.
+// Mutations sent over a socket meanwhile still commit their jobs; River here
+// fetches no new ones, so another instance (or this one's successor) runs them.
+func shutdown(ctx context.Context, cfg config.Config, srv *http.Server, replies *chat.Worker, jc *jobs.Client,
+	sockets *gqlws.Transport) error {
+	httpDone := make(chan error, 1)
+	go func() {
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		httpDone <- srv.Shutdown(hctx)
+	}()
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ReplyDrain)
+	replies.Shutdown(rctx, jc)
+	cancel()
 	if sockets != nil {
 		// Going away (1001), not a completed subscription: clients reconnect
 		// and resubscribe, to another instance.
@@ -178,12 +216,33 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		sockets.Shutdown(wctx)
 		cancel()
 	}
-	stopHub()
-	<-hubDone
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shutdown: %w", err)
+	return <-httpDone
+}
+
+// openPools opens the pool serving requests and the background pool, whose
+// connections act as service_role (set once per connection: background
+// work is never a user's).
+func openPools(ctx context.Context, cfg config.Config) (api, bg *pgxpool.Pool, err error) {
+	apiCfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("database: %w", err)
 	}
-	return nil
+	apiCfg.MaxConns = cfg.APIConns
+	bgCfg := apiCfg.Copy()
+	bgCfg.MaxConns = cfg.BackgroundConns
+	bgCfg.MinConns = 0
+	bgCfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, `set role service_role`)
+		return err
+	}
+	if api, err = pgxpool.NewWithConfig(ctx, apiCfg); err != nil {
+		return nil, nil, fmt.Errorf("database: %w", err)
+	}
+	if bg, err = pgxpool.NewWithConfig(ctx, bgCfg); err != nil {
+		api.Close()
+		return nil, nil, fmt.Errorf("database: %w", err)
+	}
+	return api, bg, nil
 }
 
 // servePprof serves the runtime profiles on addr, apart from the API: a

@@ -13,7 +13,7 @@ import (
 
 // API tests of chat: sendMessage, thread, threads, Thread.messages and the
 // round trips of a thread list. Agent replies are not wired here (the harness
-// builds chat.New(st, nil)): sendMessage stores and publishes the user's
+// builds chat.New(st, nil, nil)): sendMessage stores and publishes the user's
 // message only. Helpers carry a "chat" prefix.
 
 // chatMsgFields is the ChatMessage selection the tests read back.

@@ -98,6 +98,7 @@ type ComplexityRoot struct {
 		Content   func(childComplexity int) int
 		CreatedAt func(childComplexity int) int
 		ID        func(childComplexity int) int
+		ReplyTo   func(childComplexity int) int
 		Role      func(childComplexity int) int
 		Status    func(childComplexity int) int
 		ThreadID  func(childComplexity int) int
@@ -202,6 +203,7 @@ type ComplexityRoot struct {
 		Delta     func(childComplexity int) int
 		Done      func(childComplexity int) int
 		MessageID func(childComplexity int) int
+		Restart   func(childComplexity int) int
 		ThreadID  func(childComplexity int) int
 	}
 
@@ -662,6 +664,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ChatMessage.ID(childComplexity), true
+	case "ChatMessage.replyTo":
+		if e.ComplexityRoot.ChatMessage.ReplyTo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChatMessage.ReplyTo(childComplexity), true
 	case "ChatMessage.role":
 		if e.ComplexityRoot.ChatMessage.Role == nil {
 			break
@@ -1036,6 +1044,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MessageChunk.MessageID(childComplexity), true
+	case "MessageChunk.restart":
+		if e.ComplexityRoot.MessageChunk.Restart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MessageChunk.Restart(childComplexity), true
 	case "MessageChunk.threadId":
 		if e.ComplexityRoot.MessageChunk.ThreadID == nil {
 			break
@@ -2010,13 +2024,35 @@ extend type KnowledgeEntry { updatedAt: Time! }
 enum MessageStatus {
   "The reply streamed to its end."
   COMPLETE
-  "The stream was cut (upstream dropped it, or the server shut down); content holds what arrived."
+  "The stream was cut (upstream dropped or stalled it, or a message sent with interrupt: true cut it short); content holds what arrived."
   INTERRUPTED
   "The provider answered an error; content holds what arrived before it, possibly nothing."
   FAILED
 }
 
-extend type ChatMessage { status: MessageStatus! }
+extend type ChatMessage {
+  status: MessageStatus!
+  "The user message an assistant reply answers (null for user messages)."
+  replyTo: ID
+}
+
+extend input SendMessageInput {
+  """
+  What to do when the thread's agent is still answering earlier messages. false (the
+  default): this message waits its turn; replies come one at a time, in message order, each
+  seeing the messages before it. true: cut the reply in progress (stored INTERRUPTED with what
+  it had) and answer this message, with the earlier ones in context.
+  """
+  interrupt: Boolean = false
+}
+
+extend type MessageChunk {
+  """
+  True on the first chunk of a reply generated anew after its first attempt was cut (the
+  instance generating it stopped or crashed): drop what was shown for this messageId so far.
+  """
+  restart: Boolean!
+}
 extend type Thread { messageCount: Int! createdAt: Time! }
 `, BuiltIn: false},
 }
@@ -2130,6 +2166,8 @@ func (ec *executionContext) childFields_ChatMessage(ctx context.Context, field g
 		return ec.fieldContext_ChatMessage_createdAt(ctx, field)
 	case "status":
 		return ec.fieldContext_ChatMessage_status(ctx, field)
+	case "replyTo":
+		return ec.fieldContext_ChatMessage_replyTo(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ChatMessage", field.Name)
 }
@@ -2334,6 +2372,8 @@ func (ec *executionContext) childFields_MessageChunk(ctx context.Context, field 
 		return ec.fieldContext_MessageChunk_delta(ctx, field)
 	case "done":
 		return ec.fieldContext_MessageChunk_done(ctx, field)
+	case "restart":
+		return ec.fieldContext_MessageChunk_restart(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MessageChunk", field.Name)
 }
@@ -4469,6 +4509,29 @@ func (ec *executionContext) fieldContext_ChatMessage_status(_ context.Context, f
 	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "MessageStatus")
 }
 
+func (ec *executionContext) _ChatMessage_replyTo(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChatMessage_replyTo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReplyTo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
+			return ec.marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChatMessage_replyTo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "ID")
+}
+
 func (ec *executionContext) _ChatMessageConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model1.ChatMessageConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5960,6 +6023,29 @@ func (ec *executionContext) _MessageChunk_done(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_MessageChunk_done(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MessageChunk", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _MessageChunk_restart(ctx context.Context, field graphql.CollectedField, obj *model1.MessageChunk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MessageChunk_restart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Restart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MessageChunk_restart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MessageChunk", field, false, false, "Boolean")
 }
 
@@ -10409,7 +10495,11 @@ func (ec *executionContext) unmarshalInputSendMessageInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"threadId", "agentId", "content"}
+	if _, present := asMap["interrupt"]; !present {
+		asMap["interrupt"] = false
+	}
+
+	fieldsInOrder := [...]string{"threadId", "agentId", "content", "interrupt"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -10437,6 +10527,13 @@ func (ec *executionContext) unmarshalInputSendMessageInput(ctx context.Context, 
 				return it, err
 			}
 			it.Content = data
+		case "interrupt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("interrupt"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Interrupt = data
 		}
 	}
 	return it, nil
@@ -11128,6 +11225,11 @@ func (ec *executionContext) _ChatMessage(ctx context.Context, sel ast.SelectionS
 		case "status":
 			out.Values[i] = ec._ChatMessage_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "replyTo":
+			out.Values[i] = ec._ChatMessage_replyTo(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
@@ -11843,6 +11945,11 @@ func (ec *executionContext) _MessageChunk(ctx context.Context, sel ast.Selection
 			}
 		case "done":
 			out.Values[i] = ec._MessageChunk_done(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "restart":
+			out.Values[i] = ec._MessageChunk_restart(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -14295,6 +14402,24 @@ func (ec *executionContext) marshalOID2ᚕstringᚄ(ctx context.Context, sel ast
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx context.Context, v any) (*uuid.UUID, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalUUID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2ᚖgithubᚗcomᚋgoogleᚋuuidᚐUUID(ctx context.Context, sel ast.SelectionSet, v *uuid.UUID) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalUUID(*v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {

@@ -122,7 +122,7 @@ func newEnvWait(t testing.TB, wait time.Duration) *env {
 // newResolver is the resolver over st; hub may be nil (no subscriptions).
 func newResolver(st *store.Store, hub *pubsub.Hub) *graph.Resolver {
 	return &graph.Resolver{Store: st, Agents: agents.New(st, "gpt-4o-mini"), Knowledge: knowledge.New(st),
-		Profile: profile.New(st), Chat: chat.New(st, nil), Hub: hub}
+		Profile: profile.New(st), Chat: chat.New(st, nil, nil), Hub: hub}
 }
 
 // token signs an HS256 access token for user with extra claims merged in.

@@ -2,7 +2,6 @@ package graph
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 
@@ -112,14 +111,11 @@ func (r *Resolver) messageStream(ctx context.Context, threadID string) (<-chan *
 	return subscribe(ctx, r, func(ev *pubsub.Event) bool {
 		return ev.Kind == pubsub.KindChunk && ev.Topic == threadID
 	}, func(ev *pubsub.Event) (*model.MessageChunk, bool) {
-		var d struct {
-			Delta string `json:"delta"`
-			Done  bool   `json:"done"`
-		}
-		if json.Unmarshal(ev.Data, &d) != nil {
+		c, ok := pubsub.DecodeChunk(ev)
+		if !ok {
 			return nil, false
 		}
-		return &model.MessageChunk{ThreadID: ev.Topic, MessageID: ev.ID, Delta: d.Delta, Done: d.Done}, true
+		return &model.MessageChunk{ThreadID: ev.Topic, MessageID: ev.ID, Delta: c.Delta, Done: c.Done, Restart: c.Restart}, true
 	})
 }
 

@@ -65,6 +65,9 @@ type MessageChunk struct {
 	MessageID string `json:"messageId"`
 	Delta     string `json:"delta"`
 	Done      bool   `json:"done"`
+	// True on the first chunk of a reply generated anew after its first attempt was cut (the
+	// instance generating it stopped or crashed): drop what was shown for this messageId so far.
+	Restart bool `json:"restart"`
 }
 
 type Mutation struct {

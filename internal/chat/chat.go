@@ -7,9 +7,11 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/auth"
+	"github.com/agentgraph/agentgraph/internal/jobs"
 	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/validate"
@@ -24,28 +26,27 @@ const (
 // DirectSuffix makes an agent's default thread id: "<agentId>:direct".
 const DirectSuffix = ":direct"
 
-// Replier answers a stored user message in the background.
-type Replier interface {
-	// Available reports whether replies with the model can be generated
-	// (its provider is configured): LLM_UNAVAILABLE otherwise.
-	Available(model string) error
-	Reply(user uuid.UUID, agent *model.Agent, msg *model.Message)
-}
-
 // Service runs the chat operations.
 type Service struct {
 	store   *store.Store
-	replier Replier // nil: messages are stored, no agent replies
+	replies *Worker      // nil: messages are stored, no agent replies
+	jobs    *jobs.Client // inserts the reply jobs replies works
 }
 
-// New returns a Service; replier may be nil.
-func New(s *store.Store, replier Replier) *Service { return &Service{store: s, replier: replier} }
+// New returns a Service; replies may be nil (then no agent replies).
+func New(s *store.Store, replies *Worker, jc *jobs.Client) *Service {
+	return &Service{store: s, replies: replies, jobs: jc}
+}
 
 // SendInput is sendMessage's input.
 type SendInput struct {
 	ThreadID *string
 	AgentID  *string
 	Content  string
+	// Interrupt cuts the reply in progress in the thread (stored
+	// INTERRUPTED) and answers this message with both in context; without
+	// it the message waits its turn behind the replies before it.
+	Interrupt bool
 }
 
 // Send stores the viewer's message and publishes it, then, when the thread
@@ -87,22 +88,23 @@ func (s *Service) Send(ctx context.Context, in SendInput) (msg *model.Message, n
 			return nil, nil, apperr.Invalid("input.agentId", "the agent is destroyed; it takes no more messages")
 		}
 	}
-	n := store.NewMessage{ID: uuid.New(), ThreadID: threadID, Content: in.Content, AgentID: agentID}
+	n := store.NewMessage{ID: uuid.New(), ThreadID: threadID, Content: in.Content, AgentID: agentID, Interrupt: in.Interrupt}
+	var enqueue store.Enqueue
 	if agent != nil {
 		n.AgentName = &agent.Name
 	}
-	msg, err = s.store.AddUserMessage(ctx, n)
-	if err != nil {
+	if agent != nil && s.replies != nil {
+		if noReply = s.replies.Available(agent.Personality.Model); noReply == nil {
+			enqueue = func(ctx context.Context, tx pgx.Tx) error {
+				return s.replies.Enqueue(ctx, s.jobs, tx, u.ID, threadID)
+			}
+		}
+	}
+	// The message and the job that answers it commit together.
+	if msg, err = s.store.AddUserMessage(ctx, n, enqueue); err != nil {
 		return nil, nil, err
 	}
-	if agent == nil || s.replier == nil {
-		return msg, nil, nil
-	}
-	if noReply = s.replier.Available(agent.Personality.Model); noReply != nil {
-		return msg, noReply, nil
-	}
-	s.replier.Reply(u.ID, agent, msg)
-	return msg, nil, nil
+	return msg, noReply, nil
 }
 
 // resolveThread picks the thread and its agent: an agent's direct thread when

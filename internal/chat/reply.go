@@ -2,17 +2,21 @@ package chat
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
+	"github.com/agentgraph/agentgraph/internal/jobs"
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
@@ -24,13 +28,29 @@ import (
 const (
 	historyMessages    = 50
 	historyTokenBudget = 6000
-	// saveTimeout bounds storing a reply after its stream ended, even when
-	// the server is shutting down: what was generated must not be lost.
+	// saveTimeout bounds storing a reply after its stream ended, retries
+	// included, even when the server is shutting down.
 	saveTimeout = 10 * time.Second
 	// flushTimeout bounds the wait for the chunks' NOTIFYs before the reply
 	// is stored; storing it does not depend on them.
 	flushTimeout = 2 * time.Second
+	// startBudget: a job starts answering another message of its thread only
+	// this long after it began; later it hands the thread to a fresh run of
+	// itself (JobSnooze(0)), so that no run outlives its time bound.
+	startBudget = 10 * time.Second
+	// rescueMargin is added to a job's time bound before it is taken for
+	// dead and run again on another instance.
+	rescueMargin = 5 * time.Second
+	// maxAttempts: a job fails only when storing fails (the provider's errors
+	// are stored as FAILED replies), so it is retried until the database
+	// takes it; backoff is capped at maxBackoff (about four days in all).
+	maxAttempts = 1000
+	maxBackoff  = 5 * time.Minute
 )
+
+// Queue is River's queue of reply jobs; its worker count caps the replies
+// in flight on one instance (more wait as jobs, no message is refused).
+const Queue = "replies"
 
 // XP: a complete reply earns 10 plus 1 per 100 output tokens; an interrupted
 // one only the tokens; a failed one nothing. Levels: LevelForXP.
@@ -49,80 +69,205 @@ func LevelForXP(xp int) int {
 	return level
 }
 
-// Worker generates agents' replies in the background: it streams them from
-// the LLM, publishes every chunk, then stores the reply with its usage, XP
-// and feed events. A client that disconnects does not cancel a reply; a
-// shutdown waits for replies a bounded time, then cuts them and stores what
-// they had as INTERRUPTED.
-type Worker struct {
-	store  *store.Store
-	llm    *llm.Client
-	chunks Chunks
-	log    *slog.Logger
-
-	ctx    context.Context // parent of every reply; cancelled by Shutdown
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+// ReplyArgs is a thread's reply job: it answers the thread's awaiting
+// messages one at a time, oldest first. A thread has at most one such job
+// waiting or running (unique by args), which is what orders its replies.
+type ReplyArgs struct {
+	UserID   uuid.UUID `json:"user_id" river:"unique"`
+	ThreadID string    `json:"thread_id" river:"unique"`
 }
 
-// Chunks publishes a reply's chunks: *pubsub.Hub, which delivers them to
-// its own subscribers at once and NOTIFYs the other instances in batches.
-type Chunks interface {
+// Kind names the job in River's table.
+func (ReplyArgs) Kind() string { return "chat_reply" }
+
+// InsertOpts puts reply jobs on their queue, one per thread: a message sent
+// while its thread's job waits or runs adds no second job (that job answers
+// it), while a job that completed or was discarded does not stand in the way.
+func (ReplyArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: Queue, MaxAttempts: maxAttempts, UniqueOpts: river.UniqueOpts{
+		ByArgs: true,
+		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+			rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled},
+	}}
+}
+
+// Hub is what the worker needs of *pubsub.Hub: streaming chunks to every
+// instance, and hearing of messages that interrupt a reply.
+type Hub interface {
 	Stream(pubsub.Event) error
 	// Flush waits until what Stream took has gone out to the other
 	// instances, so that the stored reply (and its last, done chunk) reach
 	// them after the other chunks.
 	Flush(context.Context) error
+	Subscribe(user uuid.UUID, match func(*pubsub.Event) bool) *pubsub.Subscription
 }
 
-// NewWorker returns a Worker that publishes chunks through chunks.
-func NewWorker(s *store.Store, c *llm.Client, chunks Chunks, log *slog.Logger) *Worker {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Worker{store: s, llm: c, chunks: chunks, log: log, ctx: ctx, cancel: cancel}
+// Worker generates agents' replies as River jobs: it streams them from the
+// LLM, publishes every chunk, then stores the reply with its usage, XP and
+// feed events. A client that disconnects does not cancel a reply. At
+// shutdown, running replies get their own deadline to finish (Drain); one
+// still running then is cut and left to the next instance, which generates
+// it again from the start (its subscribers see a chunk with restart set).
+type Worker struct {
+	river.WorkerDefaults[ReplyArgs]
+	store *store.Store
+	llm   *llm.Client
+	hub   Hub
+	log   *slog.Logger
+	// draining: the instance is shutting down; a job starts no new reply.
+	draining atomic.Bool
+}
+
+// NewWorker returns a Worker; register it with river.AddWorker.
+func NewWorker(s *store.Store, c *llm.Client, hub Hub, log *slog.Logger) *Worker {
+	return &Worker{store: s, llm: c, hub: hub, log: log}
 }
 
 // Available reports whether the model's provider is configured.
 func (w *Worker) Available(model string) error { return w.llm.Available(model) }
 
-// Reply starts the agent's reply to msg.
-func (w *Worker) Reply(user uuid.UUID, agent *model.Agent, msg *model.Message) {
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		w.reply(user, agent, msg)
-	}()
-}
-
-// Shutdown waits for replies in flight until ctx ends, then cuts the rest,
-// which store what they generated as INTERRUPTED, and waits for that.
-func (w *Worker) Shutdown(ctx context.Context) {
-	done := make(chan struct{})
-	go func() { w.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return
-	case <-ctx.Done():
+// Enqueue adds the reply job of user's thread inside tx, the transaction
+// storing the message it will answer (unless the thread has one already).
+func (w *Worker) Enqueue(ctx context.Context, jc *jobs.Client, tx pgx.Tx, user uuid.UUID, thread string) error {
+	if _, err := jc.InsertTx(ctx, tx, ReplyArgs{UserID: user, ThreadID: thread}, nil); err != nil {
+		return fmt.Errorf("enqueue reply: %w", err)
 	}
-	w.cancel()
-	<-done
+	return nil
 }
 
-func (w *Worker) reply(user uuid.UUID, agent *model.Agent, msg *model.Message) {
-	id := uuid.New()
-	log := w.log.With("user", user, "agent", agent.ID, "thread", msg.ThreadID, "reply", id)
-	pc, err := w.store.LoadPromptContext(w.ctx, user, agent.ID, msg.ThreadID, historyMessages)
-	if err != nil {
-		log.Error("reply: load prompt context", "err", err)
+// replyBound is the longest one reply may take: the LLM call, then storing.
+func (w *Worker) replyBound() time.Duration { return w.llm.Timeout() + flushTimeout + saveTimeout }
+
+// Timeout bounds one run of a reply job: the last reply it may start, plus
+// that reply's bound.
+func (w *Worker) Timeout(*river.Job[ReplyArgs]) time.Duration { return startBudget + w.replyBound() }
+
+// RescueAfter is how long a reply job may run before River takes its
+// instance for dead and runs it again elsewhere (jobs.Config.RescueAfter).
+func (w *Worker) RescueAfter() time.Duration { return w.Timeout(nil) + rescueMargin }
+
+// NextRetry backs off exponentially from one second, capped at maxBackoff:
+// the River default grows to days, and a reply should follow as soon as the
+// database is back.
+func (w *Worker) NextRetry(job *river.Job[ReplyArgs]) time.Time {
+	d := maxBackoff
+	if job.Attempt < 9 {
+		d = min(maxBackoff, time.Second<<job.Attempt)
+	}
+	return time.Now().Add(d)
+}
+
+// Shutdown stops working jobs: replies in flight get until ctx ends to
+// finish, and start no other; then the rest are cut and stay jobs, to be
+// generated again by the next instance (snoozed, not failed: a cut costs no
+// attempt). It returns once no reply runs here.
+func (w *Worker) Shutdown(ctx context.Context, jc *jobs.Client) {
+	w.draining.Store(true)
+	if jc.Stop(ctx) == nil {
 		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
+	defer cancel()
+	if err := jc.StopAndCancel(cctx); err != nil {
+		w.log.Warn("replies did not stop in time; River runs them again elsewhere", "err", err)
+	}
+}
+
+// errShutdown: the job's context ended (the instance stops, or the job ran
+// out of time) while a reply streamed.
+var errShutdown = errors.New("reply cut by shutdown")
+
+// Work answers the thread's awaiting messages in order until none is left,
+// then completes the job in the same transaction as that finding.
+func (w *Worker) Work(ctx context.Context, job *river.Job[ReplyArgs]) error {
+	start := time.Now()
+	user, thread := job.Args.UserID, job.Args.ThreadID
+	for {
+		next, err := w.store.NextAwaiting(ctx, user, thread)
+		if err != nil {
+			return fmt.Errorf("next message: %w", err)
+		}
+		if next == nil {
+			idle, err := w.store.CompleteIfIdle(ctx, user, thread, func(ctx context.Context, tx pgx.Tx) error {
+				_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("complete: %w", err)
+			}
+			if idle {
+				return nil
+			}
+			continue
+		}
+		if w.draining.Load() || time.Since(start) > startBudget {
+			return river.JobSnooze(0)
+		}
+		if err := w.answer(ctx, next); err != nil {
+			if errors.Is(err, errShutdown) {
+				return river.JobSnooze(0)
+			}
+			return err
+		}
+	}
+}
+
+// replyID is the id of the reply to msg: the same on every attempt, so a
+// stream that starts over keeps its messageId.
+func replyID(msg uuid.UUID) uuid.UUID { return uuid.NewSHA1(msg, []byte("reply")) }
+
+// errInterrupted cuts a reply when a message interrupting it arrives.
+var errInterrupted = errors.New("reply interrupted by a newer message")
+
+// answer generates and stores the reply to one awaiting message. An error
+// means nothing was stored and the job should run again: errShutdown when
+// the job's context ended, a database error otherwise.
+func (w *Worker) answer(ctx context.Context, next *store.Awaiting) error {
+	msg, agent := next.Message, next.Agent
+	user := msg.UserID
+	log := w.log.With("user", user, "thread", msg.ThreadID, "message", msg.ID)
+	if agent == nil || agent.Status == model.AgentStatusDestroyed || next.Superseded {
+		// No one to answer, or a later message cut this one short before
+		// its reply began: that message's reply has this one in context.
+		log.Info("reply skipped", "agent_gone", agent == nil || agent.Status == model.AgentStatusDestroyed,
+			"superseded", next.Superseded)
+		return w.store.SkipAwaiting(ctx, user, msg.ID)
+	}
+	id := replyID(msg.ID)
+	log = log.With("agent", agent.ID, "reply", id)
+	pc, err := w.store.LoadPromptContext(ctx, user, agent.ID, msg, historyMessages)
+	if err != nil {
+		if ctx.Err() != nil {
+			return errShutdown
+		}
+		return fmt.Errorf("load prompt context: %w", err)
 	}
 	req := llm.Request{Model: agent.Personality.Model, Messages: BuildPrompt(agent, pc)}
+	// A reply begun before and cut (its instance stopped or died) tells the
+	// stream's subscribers to drop what they showed.
+	restart := pc.Attempt > 1
+
+	// A message sent with interrupt: true, on any instance, cuts this reply.
+	sctx, cut := context.WithCancelCause(ctx)
+	defer cut(nil)
+	sub := w.hub.Subscribe(user, func(ev *pubsub.Event) bool {
+		return ev.Topic == msg.ThreadID && pubsub.Interrupts(ev)
+	})
+	defer sub.Close()
+	go func() {
+		select {
+		case <-sub.C():
+			cut(errInterrupted)
+		case <-sctx.Done():
+		}
+	}()
+
 	var (
 		content strings.Builder
 		seq     int64
 		usage   llm.Usage
-		status  = model.MessageComplete
 	)
-	stream, err := w.llm.Stream(w.ctx, req)
+	stream, err := w.llm.Stream(sctx, req)
 	if err == nil {
 		for {
 			delta, rerr := stream.Recv()
@@ -137,45 +282,62 @@ func (w *Worker) reply(user uuid.UUID, agent *model.Agent, msg *model.Message) {
 			}
 			content.WriteString(delta)
 			seq++
-			w.publishChunk(user, msg.ThreadID, id, seq, delta)
+			w.publish(pubsub.ChunkEvent(user, msg.ThreadID, id, seq, pubsub.Chunk{Delta: delta, Restart: restart && seq == 1}))
 		}
 		usage = stream.Usage()
 		stream.Close()
 	}
+	interrupted := errors.Is(context.Cause(sctx), errInterrupted)
+	if err != nil && ctx.Err() != nil && !interrupted {
+		// Cut by shutdown: nothing is stored, the job runs again (here or on
+		// another instance) and generates the whole reply anew.
+		log.Info("reply cut by shutdown; left to the next run", "chunks", seq)
+		return errShutdown
+	}
 	if seq > 0 {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), flushTimeout)
-		if ferr := w.chunks.Flush(fctx); ferr != nil {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+		if ferr := w.hub.Flush(fctx); ferr != nil {
 			log.Warn("reply: flush chunks", "err", ferr)
 		}
 		cancel()
 	}
-	if err != nil {
-		status = model.MessageFailed
-		if content.Len() > 0 || w.ctx.Err() != nil {
-			status = model.MessageInterrupted
-		}
+	status := model.MessageComplete
+	switch {
+	case interrupted:
+		status = model.MessageInterrupted
+	case err != nil && content.Len() > 0:
+		status = model.MessageInterrupted
 		log.Warn("reply ended early", "status", status, "err", err)
+	case err != nil:
+		status = model.MessageFailed
+		log.Warn("reply failed", "err", err)
 	}
-	w.save(log, user, agent, msg.ThreadID, id, seq+1, content.String(), status, req.Model, usage, err)
+	r := w.reply(agent, msg, id, seq+1, clean(content.String()), status, req.Model, usage, err)
+	return w.save(ctx, log, r)
 }
 
-func (w *Worker) publishChunk(user uuid.UUID, thread string, id uuid.UUID, seq int64, delta string) {
-	data, _ := json.Marshal(map[string]any{"delta": delta, "done": false})
-	ev := pubsub.Event{Kind: pubsub.KindChunk, UserID: user, Topic: thread, ID: id.String(), Seq: seq, Data: data}
-	if err := w.chunks.Stream(ev); err != nil {
-		// The stored message is the record; a lost chunk only costs a live viewer a few characters.
+// publish streams a chunk; the stored message is the record, so a lost
+// chunk only costs a live viewer a few characters.
+func (w *Worker) publish(ev pubsub.Event) {
+	if err := w.hub.Stream(ev); err != nil {
 		w.log.Warn("reply: publish chunk", "err", err)
 	}
 }
 
-func (w *Worker) save(log *slog.Logger, user uuid.UUID, agent *model.Agent, thread string, id uuid.UUID, doneSeq int64,
-	content string, status model.MessageStatus, modelName string, usage llm.Usage, cause error) {
+// clean makes generated text storable: Postgres refuses NUL bytes and
+// invalid UTF-8 in text, and one stray byte must not lose a whole reply.
+func clean(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}
+
+func (w *Worker) reply(agent *model.Agent, msg *model.Message, id uuid.UUID, doneSeq int64, content string,
+	status model.MessageStatus, modelName string, usage llm.Usage, cause error) store.Reply {
 	cost, known := w.llm.Cost(modelName, usage.InputTokens, usage.OutputTokens)
 	if !known {
-		log.Warn("no price for model; usage logged at 0 cents", "model", modelName)
+		w.log.Warn("no price for model; usage logged at 0 cents", "model", modelName)
 	}
 	r := store.Reply{
-		ID: id, UserID: user, Agent: agent, ThreadID: thread, Content: content, Status: status,
+		ID: id, UserID: msg.UserID, Agent: agent, ThreadID: msg.ThreadID, ReplyTo: msg.ID, Content: content, Status: status,
 		Model: modelName, Provider: string(llm.ProviderFor(modelName)),
 		Input: usage.InputTokens, Output: usage.OutputTokens, CostCents: cost, DoneSeq: doneSeq,
 		FeedType: "reply_done", FeedMessage: agent.Name + " replied",
@@ -189,15 +351,35 @@ func (w *Worker) save(log *slog.Logger, user uuid.UUID, agent *model.Agent, thre
 	default:
 		r.FeedType, r.FeedMessage = "reply_failed", fmt.Sprintf("%s could not reply: %s", agent.Name, reason(cause))
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(w.ctx), saveTimeout)
+	return r
+}
+
+// save stores r, retrying a failing database for up to saveTimeout even
+// while the server shuts down (what was generated and paid for should not
+// be generated twice); past that the job fails and runs again later.
+func (w *Worker) save(ctx context.Context, log *slog.Logger, r store.Reply) error {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
 	defer cancel()
-	level, up, err := w.store.SaveReply(ctx, r)
-	if err != nil {
-		log.Error("reply: store", "err", err)
-		return
+	delay := 100 * time.Millisecond
+	for {
+		level, up, err := w.store.SaveReply(sctx, r)
+		switch {
+		case err == nil:
+			log.Info("reply stored", "status", r.Status, "input_tokens", r.Input, "output_tokens", r.Output,
+				"cost_cents", r.CostCents, "level", level, "level_up", up)
+			return nil
+		case errors.Is(err, store.ErrAnswered):
+			log.Info("reply already stored by an earlier run")
+			return nil
+		}
+		log.Warn("reply: store", "err", err)
+		select {
+		case <-sctx.Done():
+			return fmt.Errorf("store reply: %w", err)
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 2*time.Second)
 	}
-	log.Info("reply stored", "status", status, "input_tokens", usage.InputTokens,
-		"output_tokens", usage.OutputTokens, "cost_cents", cost, "level", level, "level_up", up)
 }
 
 // reason is a failure as the feed shows it: never the provider's own text,

@@ -4,15 +4,21 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 
 	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/chat"
+	"github.com/agentgraph/agentgraph/internal/jobs"
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/llm/llmtest"
 	"github.com/agentgraph/agentgraph/internal/model"
@@ -25,6 +31,7 @@ type rig struct {
 	st     *store.Store
 	llm    *llmtest.Server
 	worker *chat.Worker
+	jobs   *jobs.Client
 	chat   *chat.Service
 	hub    *pubsub.Hub
 	user   uuid.UUID
@@ -41,14 +48,70 @@ func newRig(t *testing.T, cfg func(*llm.Config)) *rig {
 	}
 	st := store.New(pool)
 	hub := pubsub.New(pool, pubsub.Options{})
-	w := chat.NewWorker(st, llm.New(c), hub, slog.Default())
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go func() { _ = hub.Run(ctx) }()
 	<-hub.Ready()
+	w, jc := startWorker(t, pool, st, c, hub)
 	user := uuid.New()
-	return &rig{st: st, llm: fake, worker: w, chat: chat.New(st, w), hub: hub, user: user,
+	return &rig{st: st, llm: fake, worker: w, jobs: jc, chat: chat.New(st, w, jc), hub: hub, user: user,
 		ctx: auth.WithUser(context.Background(), auth.User{ID: user, Role: "authenticated"})}
+}
+
+// startWorker runs a reply worker on its own River client (an instance's
+// worth), stopped when the test ends.
+func startWorker(t *testing.T, pool *pgxpool.Pool, st *store.Store, c llm.Config, hub chat.Hub) (*chat.Worker, *jobs.Client) {
+	t.Helper()
+	w := chat.NewWorker(st, llm.New(c), hub, slog.Default())
+	workers := river.NewWorkers()
+	river.AddWorker(workers, w)
+	jc, err := jobs.New(pool, jobs.Config{Workers: workers, Queues: map[string]int{chat.Queue: 10},
+		RescueAfter: w.RescueAfter(), PollInterval: 50 * time.Millisecond, Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		w.Shutdown(ctx, jc)
+	})
+	return w, jc
+}
+
+// quietLog keeps River's info logs out of test output.
+func quietLog() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// waitReplies waits until the thread has n assistant messages and returns
+// them with their status, oldest first.
+func (r *rig) waitReplies(t *testing.T, thread string, n int) []*model.Message {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		rows, err := r.st.Pool().Query(context.Background(), `select id, content, status, reply_to, created_at
+			from chat_messages where thread_id = $1 and role = 'assistant' order by created_at, id`, thread)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*model.Message, error) {
+			var m model.Message
+			return &m, row.Scan(&m.ID, &m.Content, &m.Status, &m.ReplyTo, &m.CreatedAt)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) >= n {
+			return msgs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d replies stored", len(msgs), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (r *rig) agent(t *testing.T, modelName string) *model.Agent {
@@ -199,12 +262,8 @@ func TestCutReplyIsKeptInterrupted(t *testing.T) {
 	if _, _, err := r.chat.Send(r.ctx, chat.SendInput{AgentID: &agentID, Content: "Hi"}); err != nil {
 		t.Fatal(err)
 	}
-	r.worker.Shutdown(context.Background()) // waits for the reply to be stored
-	var content, status string
-	if err := r.st.Pool().QueryRow(context.Background(), `select content, status from chat_messages
-		where role = 'assistant' and agent_id = $1`, a.ID).Scan(&content, &status); err != nil {
-		t.Fatal(err)
-	}
+	replies := r.waitReplies(t, a.ID.String()+chat.DirectSuffix, 1)
+	content, status := replies[0].Content, string(replies[0].Status)
 	if status != "interrupted" || content == "" || !strings.HasPrefix("one two three four", content) {
 		t.Fatalf("stored %q %s", content, status)
 	}
@@ -238,28 +297,64 @@ func TestNoKeyStoresMessageAndSaysLLMUnavailable(t *testing.T) {
 	}
 }
 
-// Shutdown cuts a stalled reply after its grace period and stores it.
-func TestShutdownInterruptsStalledReply(t *testing.T) {
+// Shutdown cuts a stalled reply after its grace period and stores nothing:
+// the job stays, available to the next instance, which generates the reply
+// anew with the same message id and a restart flag on its first chunk.
+func TestShutdownLeavesCutReplyToNextInstance(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, func(c *llm.Config) { c.IdleTimeout = time.Minute })
 	a := r.agent(t, "gpt-4o-mini")
+	stall := true
+	var mu sync.Mutex
 	r.llm.SetHandler(func(llmtest.ChatRequest) llmtest.Reply {
-		return llmtest.Reply{Chunks: []string{"partial ", "answer ", "that ", "stalls"}, StallAfter: 1}
+		mu.Lock()
+		defer mu.Unlock()
+		if stall {
+			return llmtest.Reply{Chunks: []string{"partial ", "answer ", "that ", "stalls"}, StallAfter: 1}
+		}
+		return llmtest.Reply{Chunks: []string{"fresh ", "answer"}}
 	})
+	thread := a.ID.String() + chat.DirectSuffix
+	sub := r.hub.Subscribe(r.user, func(ev *pubsub.Event) bool { return ev.Kind == pubsub.KindChunk && ev.Topic == thread })
+	defer sub.Close()
 	agentID := a.ID.String()
 	if _, _, err := r.chat.Send(r.ctx, chat.SendInput{AgentID: &agentID, Content: "Hi"}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond) // let the first chunk arrive
+	first := <-sub.C() // the reply is streaming
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	r.worker.Shutdown(ctx)
-	var status string
-	if err := r.st.Pool().QueryRow(context.Background(), `select status from chat_messages
-		where role = 'assistant' and agent_id = $1`, a.ID).Scan(&status); err != nil {
-		t.Fatal(err)
+	r.worker.Shutdown(ctx, r.jobs)
+	var n int
+	if err := r.st.Pool().QueryRow(context.Background(), `select count(*) from chat_messages
+		where role = 'assistant' and agent_id = $1`, a.ID).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("a cut reply was stored: %d (%v)", n, err)
 	}
-	if status != "interrupted" {
-		t.Fatalf("status %s", status)
+	var state string
+	if err := r.st.Pool().QueryRow(context.Background(), `select state from river.river_job where kind = 'chat_reply'`).
+		Scan(&state); err != nil || (state != "available" && state != "scheduled") {
+		t.Fatalf("job state %q (%v), want it waiting for the next instance", state, err)
+	}
+
+	// The next instance generates the reply anew.
+	mu.Lock()
+	stall = false
+	mu.Unlock()
+	startWorker(t, r.st.Pool(), r.st, llm.Config{OpenAIKey: "sk-test", OpenAIBaseURL: r.llm.URL(), Prices: llm.DefaultPrices()}, r.hub)
+	replies := r.waitReplies(t, thread, 1)
+	if replies[0].Content != "fresh answer" || replies[0].Status != model.MessageComplete || replies[0].ID.String() != first.ID {
+		t.Fatalf("reply %+v, want the fresh answer under the streamed id %s", replies[0], first.ID)
+	}
+	for ev := range sub.C() {
+		c, _ := pubsub.DecodeChunk(ev)
+		if ev.ID != first.ID {
+			t.Fatalf("chunk of another message %s", ev.ID)
+		}
+		if ev.Seq == 1 {
+			if !c.Restart {
+				t.Fatalf("the regenerated stream's first chunk has no restart flag: %+v", c)
+			}
+			break
+		}
 	}
 }

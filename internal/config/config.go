@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,20 @@ type Config struct {
 	// PprofAddr, when set, serves net/http/pprof on its own listener (keep
 	// it on loopback: profiles expose internals).
 	PprofAddr string
+	// APIConns is the size of the pool serving requests: pool_max_conns in
+	// DATABASE_URL when it is there, else 4 per core (at least 8).
+	APIConns int32
+	// BackgroundConns is the size of the background pool (replies, jobs,
+	// loading events for subscribers, the LISTEN connections), apart from
+	// requests so a flood of them cannot starve it.
+	BackgroundConns int32
+	// ReplyWorkers caps the replies generated at once on this instance;
+	// more wait as jobs.
+	ReplyWorkers int
+	// ReplyDrain is how long a shutdown lets replies in flight finish
+	// before cutting them (they are then generated again by the next
+	// instance); it runs alongside, not after, HTTP draining.
+	ReplyDrain time.Duration
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -71,9 +86,33 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.LoaderWait = wait
 	c.PprofAddr = get("PPROF_ADDR", "")
+	if err := c.loadPools(get); err != nil {
+		return c, err
+	}
 	c.WebSocketImpl = get("WEBSOCKET_IMPL", "gqlws")
 	if c.WebSocketImpl != "gqlws" && c.WebSocketImpl != "gorilla" && c.WebSocketImpl != "coder" {
 		return c, fmt.Errorf("WEBSOCKET_IMPL must be gqlws, gorilla or coder")
 	}
 	return c, nil
+}
+
+// loadPools reads the pool sizes, reply workers and reply drain time.
+func (c *Config) loadPools(get func(k, def string) string) error {
+	pc, _ := pgxpool.ParseConfig(c.DatabaseURL) // validated by Load
+	c.APIConns = int32(max(8, 4*runtime.NumCPU()))
+	if strings.Contains(c.DatabaseURL, "pool_max_conns") {
+		c.APIConns = pc.MaxConns
+	}
+	n, err := strconv.Atoi(get("BACKGROUND_POOL_MAX_CONNS", strconv.Itoa(max(8, 2*runtime.NumCPU()))))
+	if err != nil || n < 4 || n > 1000 {
+		return fmt.Errorf("BACKGROUND_POOL_MAX_CONNS must be a number from 4 to 1000")
+	}
+	c.BackgroundConns = int32(n)
+	if c.ReplyWorkers, err = strconv.Atoi(get("REPLY_WORKERS", "50")); err != nil || c.ReplyWorkers < 1 || c.ReplyWorkers > 10000 {
+		return fmt.Errorf("REPLY_WORKERS must be a number from 1 to 10000")
+	}
+	if c.ReplyDrain, err = time.ParseDuration(get("REPLY_DRAIN_TIMEOUT", "20s")); err != nil || c.ReplyDrain < 0 {
+		return fmt.Errorf("REPLY_DRAIN_TIMEOUT must be a duration, like 20s")
+	}
+	return nil
 }

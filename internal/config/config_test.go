@@ -15,7 +15,8 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Port != 8080 || c.DatabaseURL != DefaultDatabaseURL || c.LoaderWait != time.Millisecond ||
-		c.WebSocketImpl != "gqlws" || c.DefaultModel != "gpt-4o-mini" || len(c.AllowedOrigins) != 0 {
+		c.WebSocketImpl != "gqlws" || c.DefaultModel != "gpt-4o-mini" || len(c.AllowedOrigins) != 0 ||
+		c.ReplyWorkers != 50 || c.ReplyDrain != 20*time.Second || c.BackgroundConns < 8 || c.APIConns < 8 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -48,6 +49,9 @@ func TestBadValues(t *testing.T) {
 		{"LOADER_WAIT", "forever", "LOADER_WAIT"},
 		{"LOADER_WAIT", "2s", "LOADER_WAIT"},
 		{"WEBSOCKET_IMPL", "nhooyr", "WEBSOCKET_IMPL"},
+		{"BACKGROUND_POOL_MAX_CONNS", "2", "BACKGROUND_POOL_MAX_CONNS"},
+		{"REPLY_WORKERS", "0", "REPLY_WORKERS"},
+		{"REPLY_DRAIN_TIMEOUT", "soon", "REPLY_DRAIN_TIMEOUT"},
 	} {
 		_, err := Load(env(map[string]string{tc.key: tc.value}))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -56,5 +60,18 @@ func TestBadValues(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("%s: error echoes the secret: %v", tc.key, err)
 		}
+	}
+}
+
+// pool_max_conns in DATABASE_URL sizes the request pool; without it the
+// default fits the machine.
+func TestPoolSizes(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"DATABASE_URL": DefaultDatabaseURL + "&pool_max_conns=3", "BACKGROUND_POOL_MAX_CONNS": "6"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.APIConns != 3 || c.BackgroundConns != 6 {
+		t.Fatalf("pools %d and %d, want 3 and 6", c.APIConns, c.BackgroundConns)
 	}
 }

@@ -110,3 +110,11 @@ func RegisterSockets(open func() int) {
 	promauto.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentgraph_websockets",
 		Help: "WebSocket connections open on this instance."}, func() float64 { return float64(open()) })
 }
+
+// RegisterStore exports how many transactions were run again after a
+// deadlock or serialization failure (retries reports it: store.Retries).
+func RegisterStore(retries func() int64) {
+	promauto.NewCounterFunc(prometheus.CounterOpts{Name: "agentgraph_tx_retries_total",
+		Help: "Transactions run again after a deadlock or serialization failure."},
+		func() float64 { return float64(retries()) })
+}

@@ -273,3 +273,7 @@ func (c *Client) api(model string) (*openai.Client, error) {
 func (c *Client) Cost(model string, in, out int) (cents float64, known bool) {
 	return c.cfg.Prices.Cost(model, in, out)
 }
+
+// Timeout is what bounds one whole call (Config.Timeout): a reply's own time
+// bound, from which the reply jobs derive theirs.
+func (c *Client) Timeout() time.Duration { return c.cfg.Timeout }

@@ -86,6 +86,9 @@ func upDB(ctx context.Context, sqlDB *sql.DB, log *slog.Logger) ([]*goose.Migrat
 	if err != nil {
 		return results, fmt.Errorf("migrate: read version: %w", err)
 	}
+	if err := upRiver(ctx, sqlDB, log); err != nil {
+		return results, err
+	}
 	log.InfoContext(ctx, "database migrated",
 		"version", version, "applied", len(results), "duration", time.Since(start))
 	return results, nil

@@ -214,6 +214,8 @@ type Message struct {
 	AgentName *string
 	Status    MessageStatus
 	CreatedAt time.Time
+	// ReplyTo is the user message an assistant reply answers.
+	ReplyTo *uuid.UUID
 }
 
 // Thread is a row of threads: a conversation and its latest activity.

@@ -12,13 +12,18 @@ import (
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 )
 
-var messageColumns = []string{"id", "user_id", "thread_id", "role", "content", "agent_id", "agent_name", "status", "created_at"}
+var messageColumns = []string{"id", "user_id", "thread_id", "role", "content", "agent_id", "agent_name", "status", "created_at", "reply_to"}
 
 var messageCols = qualified("m", messageColumns)
 
+// messageDest lists the scan destinations of messageCols.
+func messageDest(m *model.Message) []any {
+	return []any{&m.ID, &m.UserID, &m.ThreadID, &m.Role, &m.Content, &m.AgentID, &m.AgentName, &m.Status, &m.CreatedAt, &m.ReplyTo}
+}
+
 func scanMessage(row pgx.CollectableRow) (*model.Message, error) {
 	var m model.Message
-	return &m, row.Scan(&m.ID, &m.UserID, &m.ThreadID, &m.Role, &m.Content, &m.AgentID, &m.AgentName, &m.Status, &m.CreatedAt)
+	return &m, row.Scan(messageDest(&m)...)
 }
 
 const threadCols = `t.id, t.user_id, t.agent_id, t.last_message_id, t.message_count, t.created_at, t.updated_at`
@@ -35,12 +40,22 @@ type NewMessage struct {
 	Content   string
 	AgentID   *uuid.UUID
 	AgentName *string
+	// Interrupt cuts the reply in progress in the thread (it is stored
+	// INTERRUPTED) instead of waiting behind it.
+	Interrupt bool
 }
+
+// Enqueue adds the job that answers a message, inside the transaction that
+// stores it (as the service role).
+type Enqueue func(ctx context.Context, tx pgx.Tx) error
 
 // AddUserMessage stores the caller's message and publishes it, in one
 // transaction: subscribers hear of it only once it is stored. When AgentID is
-// set the agent must be the caller's and not destroyed.
-func (s *Store) AddUserMessage(ctx context.Context, n NewMessage) (*model.Message, error) {
+// set the agent must be the caller's and not destroyed. With enqueue, the
+// message awaits a reply and enqueue adds the job that will answer it in the
+// same transaction: a stored message never lacks its job. Without it, one
+// round trip.
+func (s *Store) AddUserMessage(ctx context.Context, n NewMessage, enqueue Enqueue) (*model.Message, error) {
 	uid, err := userID(ctx)
 	if err != nil {
 		return nil, err
@@ -50,13 +65,25 @@ func (s *Store) AddUserMessage(ctx context.Context, n NewMessage) (*model.Messag
 	if n.AgentID != nil {
 		guardAgent(b, *n.AgentID)
 	}
-	one(b, &m, scanMessage, "message not stored", `insert into chat_messages as m (id, user_id, thread_id, role, content, agent_id, agent_name)
+	one(b, &m, scanMessage, "message not stored", `insert into chat_messages as m
+		(id, user_id, thread_id, role, content, agent_id, agent_name)
 		values ($1, $2, $3, 'user', $4, $5, $6) returning `+messageCols,
 		n.ID, uid, n.ThreadID, n.Content, n.AgentID, n.AgentName)
-	if err := pubsub.Notify(b, pubsub.Event{Kind: pubsub.KindMessage, UserID: uid, Topic: n.ThreadID, ID: n.ID.String()}); err != nil {
+	if err := pubsub.Notify(b, pubsub.MessageEvent(uid, n.ThreadID, n.ID, n.Interrupt && enqueue != nil)); err != nil {
 		return nil, err
 	}
-	return m, s.run(ctx, b)
+	if enqueue == nil {
+		return m, s.run(ctx, b)
+	}
+	// Users may not mark messages as awaiting a reply (that is the server's
+	// promise to answer): the service role does, in the same transaction.
+	return m, s.userTx(ctx, b, func(ctx context.Context, tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `update chat_messages set awaiting_reply = true, interrupt = $2 where id = $1`,
+			n.ID, n.Interrupt); err != nil {
+			return err
+		}
+		return enqueue(ctx, tx)
+	})
 }
 
 // Thread returns one of the caller's threads.

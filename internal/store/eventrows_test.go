@@ -27,7 +27,7 @@ func TestEventRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := st.AddUserMessage(as(alice), store.NewMessage{ID: uuid.New(), ThreadID: "notes", Content: "hi"})
+	msg, err := st.AddUserMessage(as(alice), store.NewMessage{ID: uuid.New(), ThreadID: "notes", Content: "hi"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,15 +54,87 @@ func userID(ctx context.Context) (uuid.UUID, error) {
 // reported but comes too late to undo anything, so checks that must stop a
 // write are made in SQL (found, guardAgent).
 func (s *Store) run(ctx context.Context, b *pgx.Batch) error {
-	uid, err := userID(ctx)
+	asUser, err := userBatch(ctx, b)
 	if err != nil {
 		return err
 	}
-	full := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(b.QueuedQueries)+1)}
+	return retry(ctx, func() error { return translate(s.pool.SendBatch(ctx, asUser()).Close()) })
+}
+
+// userBatch returns a function making, for each attempt, a fresh copy of b
+// prefixed by the caller's RLS settings.
+func userBatch(ctx context.Context, b *pgx.Batch) (func() *pgx.Batch, error) {
+	uid, err := userID(ctx)
+	if err != nil {
+		return nil, err
+	}
 	// A UUID has no characters that need JSON escaping.
-	full.Queue(setClaimsSQL, `{"sub":"`+uid.String()+`","role":"authenticated"}`)
-	full.QueuedQueries = append(full.QueuedQueries, b.QueuedQueries...)
-	return translate(s.pool.SendBatch(ctx, full).Close())
+	claims := `{"sub":"` + uid.String() + `","role":"authenticated"}`
+	return func() *pgx.Batch {
+		full := &pgx.Batch{}
+		full.Queue(setClaimsSQL, claims)
+		return appendFresh(full, b)
+	}, nil
+}
+
+// userTx is run for writes that must share a transaction with work done
+// after the batch: it sends b as the calling user, then switches the
+// transaction to the service role and calls then (a job insert the user may
+// not make), and commits. Retried like run; the whole transaction runs again.
+func (s *Store) userTx(ctx context.Context, b *pgx.Batch, then func(context.Context, pgx.Tx) error) error {
+	asUser, err := userBatch(ctx, b)
+	if err != nil {
+		return err
+	}
+	return retry(ctx, func() error {
+		full := asUser()
+		full.Queue(setServiceSQL)
+		return translate(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := tx.SendBatch(ctx, full).Close(); err != nil {
+				return err
+			}
+			return then(ctx, tx)
+		}))
+	})
+}
+
+const setServiceSQL = `select set_config('role', 'service_role', true)`
+
+// runService sends the statements queued on b as the service role (background
+// work: it bypasses RLS, so every statement filters by user itself), in one
+// round trip and one implicit transaction, translated and retried like run.
+func (s *Store) runService(ctx context.Context, b *pgx.Batch) error {
+	return retry(ctx, func() error {
+		full := &pgx.Batch{}
+		full.Queue(setServiceSQL)
+		return translate(s.pool.SendBatch(ctx, appendFresh(full, b)).Close())
+	})
+}
+
+// serviceTx runs fn in a transaction as the service role, for background
+// work that must decide between statements (CompleteIfIdle). It is retried
+// like run; fn must be safe to run again.
+func (s *Store) serviceTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return retry(ctx, func() error {
+		return translate(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, setServiceSQL); err != nil {
+				return err
+			}
+			return fn(tx)
+		}))
+	})
+}
+
+// appendFresh appends copies of b's queued statements to full and returns
+// full. Each attempt needs its own: pgx records in a queued statement what it
+// prepared for it, and a statement that failed mid-batch may have been
+// invalidated, so a retry reusing it fails with "prepared statement does not
+// exist".
+func appendFresh(full, b *pgx.Batch) *pgx.Batch {
+	for _, q := range b.QueuedQueries {
+		full.QueuedQueries = append(full.QueuedQueries, &pgx.QueuedQuery{SQL: q.SQL, Arguments: q.Arguments, Fn: q.Fn})
+	}
+	return full
 }
 
 // all queues a query whose rows are collected into *dst.

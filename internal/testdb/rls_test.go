@@ -568,6 +568,8 @@ func TestConstraintAndIndexNames(t *testing.T) {
 		"agents_xp_check",
 		"chat_messages_agent_id_fkey",
 		"chat_messages_agent_id_idx",
+		"chat_messages_awaiting_idx",
+		"chat_messages_reply_to_key",
 		"chat_messages_pkey",
 		"chat_messages_role_check",
 		"chat_messages_status_check",

@@ -76,7 +76,7 @@ type Migrator struct{}
 // Hash identifies the migrated state: the name and content of every embedded migration file,
 // plus a version of this migrator so that a change in how we migrate also rebuilds templates.
 func (Migrator) Hash() (string, error) {
-	h := common.NewRecursiveHash(common.Field("migrator", "agentgraph/migrate.UpDB v1"))
+	h := common.NewRecursiveHash(common.Field("migrator", "agentgraph/migrate.UpDB v2 (goose, then river)"))
 	entries, err := db.Migrations.ReadDir("migrations")
 	if err != nil {
 		return "", err

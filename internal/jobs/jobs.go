@@ -1,0 +1,69 @@
+// Package jobs runs durable background work on River (riverqueue/river), a Postgres job queue:
+// a job is inserted in the same transaction as the data it follows up (a stored message and the
+// job that answers it commit together or not at all), runs on whichever instance fetches it
+// first, is retried with backoff when it fails, and is rescued when the instance running it
+// dies. River's tables live in schema river (internal/migrate creates them at start).
+//
+// The client runs on the background pool, whose connections act as service_role, so a flood
+// of API requests cannot starve the jobs of connections.
+package jobs
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/agentgraph/agentgraph/internal/migrate"
+)
+
+// Client inserts and works jobs.
+type Client = river.Client[pgx.Tx]
+
+// Config is what the queues need.
+type Config struct {
+	// Workers holds every kind of job this instance works (river.AddWorker).
+	Workers *river.Workers
+	// Queues and how many jobs of each run at once on this instance.
+	Queues map[string]int
+	// RescueAfter is how long a job may run before it is taken for dead (its instance
+	// crashed) and run again: longer than any job's own time bound.
+	RescueAfter time.Duration
+	// PollInterval is how often jobs are fetched when no notification says one is waiting
+	// (River's default 1 s when zero).
+	PollInterval time.Duration
+	Logger       *slog.Logger
+}
+
+// New returns a client working cfg's queues on pool; Start it to work them. A client with
+// no Queues only inserts.
+func New(pool *pgxpool.Pool, cfg Config) (*Client, error) {
+	rc := &river.Config{
+		Schema:               migrate.RiverSchema,
+		Workers:              cfg.Workers,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		// Each worker bounds its own runs (river.Worker's Timeout), below
+		// RescueAfter; River's one-minute default would cut a long reply.
+		JobTimeout:        -1,
+		FetchPollInterval: cfg.PollInterval,
+		Logger:            cfg.Logger,
+	}
+	if cfg.PollInterval > 0 {
+		rc.FetchCooldown = min(cfg.PollInterval, river.FetchCooldownDefault)
+	}
+	if len(cfg.Queues) > 0 {
+		rc.Queues = make(map[string]river.QueueConfig, len(cfg.Queues))
+		for name, n := range cfg.Queues {
+			rc.Queues[name] = river.QueueConfig{MaxWorkers: n}
+		}
+	}
+	c, err := river.NewClient(riverpgxv5.New(pool), rc)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return c, nil
+}
