@@ -89,6 +89,7 @@ type Hub struct {
 	stopped bool
 
 	inbox     chan inboxItem // from the listening goroutine to the dispatching one
+	parts     assembler      // the listening goroutine's split events in progress
 	ready     chan struct{}
 	readyOnce sync.Once
 	started   atomic.Bool
@@ -99,6 +100,7 @@ type Hub struct {
 	originTag  string // how the payloads Stream encodes here end
 	outMu      sync.Mutex
 	out        []outgoing
+	outBytes   int  // payload bytes in out
 	sending    bool // a batch taken from out is being sent
 	outWake    chan struct{}
 	senderOnce sync.Once
@@ -167,7 +169,8 @@ func (h *Hub) StreamDropped() int64 { return h.streamDropped.Load() }
 // Reconnections counts re-established listening connections (the first one not included).
 func (h *Hub) Reconnections() int64 { return h.reconnects.Load() }
 
-// Malformed counts notifications on Channel that were not a valid Event and were skipped.
+// Malformed counts notifications on Channel that were not a valid Event, and split events
+// whose parts could not be put back together, that were skipped.
 func (h *Hub) Malformed() int64 { return h.malformed.Load() }
 
 // Run listens and dispatches until ctx ends, then ends every subscription with ErrHubStopped
@@ -196,6 +199,7 @@ func (h *Hub) Run(ctx context.Context) error {
 				h.reconnects.Add(1)
 				h.log.Info("pubsub: listener reconnected", "channel", Channel, "pid", conn.PgConn().PID(),
 					"attempts", attempt, "down_for", time.Since(lostAt).Round(time.Millisecond))
+				h.parts.reset()        // the rest of a split event in progress is lost
 				h.inbox <- inboxItem{} // OnReconnect, after what came before
 			} else {
 				h.log.Info("pubsub: listening", "channel", Channel, "pid", conn.PgConn().PID())
@@ -333,6 +337,9 @@ func (h *Hub) decode(n *pgconn.Notification) *Event {
 	}
 	if ev.Origin == h.instance {
 		return nil // Stream delivered it here already
+	}
+	if ev.Kind == kindPart {
+		return h.assemble(&ev, n.PID)
 	}
 	return &ev
 }
