@@ -33,8 +33,10 @@
 // Each process runs one [Hub]. Its Run holds one dedicated connection that LISTENs on Channel;
 // one goroutine reads and decodes notifications, and another takes whatever has queued, loads
 // the rows those events name in one call ([Options.Resolve]) and fans them out in memory, so a
-// burst of events costs one round trip, not one per event. The listening goroutine puts a
-// split event's parts back together before queueing it.
+// burst of events costs one round trip, not one per event. When loading fails (the database
+// hiccups, the pool is exhausted) it is retried a few times over a few seconds, the events
+// behind waiting in order, before the batch is dropped (logged, [Hub.ResolveDropped]). The
+// listening goroutine puts a split event's parts back together before queueing it.
 // Subscribers are kept in a map by user id, so an event costs O(subscribers of its user), and
 // a subscription only ever sees its own user's events: the hub checks the owner, the match
 // func only narrows further (to a thread, an agent, a kind).

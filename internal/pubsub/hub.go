@@ -55,9 +55,10 @@ type Options struct {
 	// subscribers on this instance: a burst of events costs one call, one
 	// round trip, not one per event. It returns one row per event, in order;
 	// Skip drops an event (its row is gone, or is not the event's user's),
-	// nil dispatches it without a row (a chunk). An error drops the whole
-	// batch (logged). It runs on the dispatching goroutine: dispatching
-	// waits for it.
+	// nil dispatches it without a row (a chunk). An error is retried a few
+	// times over a few seconds (resolve.go), then drops the whole batch
+	// (logged, counted by ResolveDropped). It runs on the dispatching
+	// goroutine: dispatching waits for it.
 	Resolve func(ctx context.Context, evs []*Event) ([]any, error)
 }
 
@@ -70,7 +71,7 @@ type skip struct{}
 // maxBatch bounds the events handled together (one Resolve call).
 const maxBatch = 256
 
-// resolveTimeout bounds one Resolve call.
+// resolveTimeout bounds one Resolve call (resolveBudget all of a batch's).
 const resolveTimeout = 5 * time.Second
 
 // Hub is one process's end of the event channel: one listening connection, fanned out in
@@ -109,6 +110,7 @@ type Hub struct {
 
 	delivered, dropped, subscribers, reconnects, malformed atomic.Int64
 	streamDropped                                          atomic.Int64 // Stream events not sent to other instances
+	resolveDropped                                         atomic.Int64 // events whose rows could not be loaded
 }
 
 // New returns a hub that will listen on a connection configured like pool's connections. It
@@ -165,6 +167,10 @@ func (h *Hub) Subscribers() int64 { return h.subscribers.Load() }
 // StreamDropped counts events Stream delivered here but did not send to the
 // other instances, because too many were already waiting for Postgres.
 func (h *Hub) StreamDropped() int64 { return h.streamDropped.Load() }
+
+// ResolveDropped counts events not dispatched because Options.Resolve kept
+// failing for their batch.
+func (h *Hub) ResolveDropped() int64 { return h.resolveDropped.Load() }
 
 // Reconnections counts re-established listening connections (the first one not included).
 func (h *Hub) Reconnections() int64 { return h.reconnects.Load() }
@@ -413,14 +419,13 @@ func (h *Hub) resolveAndDispatch(ctx context.Context, evs []*Event) {
 	if len(need) == 0 {
 		return
 	}
-	rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
-	rows, err := h.opts.Resolve(rctx, need)
-	cancel()
-	if err == nil && len(rows) != len(need) {
-		err = fmt.Errorf("pubsub: Resolve returned %d rows for %d events", len(rows), len(need))
-	}
+	rows, err := h.resolve(ctx, need)
 	if err != nil {
-		h.log.Warn("pubsub: skipping events whose rows could not be loaded", "events", len(need), "err", err)
+		if ctx.Err() != nil {
+			return // the hub is stopping: its subscriptions end
+		}
+		h.resolveDropped.Add(int64(len(need)))
+		h.log.Warn("pubsub: dropping events whose rows could not be loaded", "events", len(need), "err", err)
 		return
 	}
 	for i, ev := range need {
