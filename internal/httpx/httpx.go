@@ -86,10 +86,13 @@ type HubStats interface {
 	Dropped() int64
 	Reconnections() int64
 	StreamDropped() int64
+	ResolveDropped() int64
 }
 
 // RegisterHub exports the event hub's counters: subscriptions open, events
-// delivered, subscriptions ended for being slow, listener reconnections.
+// delivered, subscriptions ended for being slow, listener reconnections,
+// streamed chunks not sent to other instances, events whose rows could not
+// be loaded.
 func RegisterHub(h HubStats) {
 	promauto.NewGaugeFunc(prometheus.GaugeOpts{Name: "agentgraph_subscriptions",
 		Help: "Live subscriptions open on this instance."}, func() float64 { return float64(h.Subscribers()) })
@@ -102,6 +105,9 @@ func RegisterHub(h HubStats) {
 	promauto.NewCounterFunc(prometheus.CounterOpts{Name: "agentgraph_stream_notify_dropped_total",
 		Help: "Streamed chunks not sent to other instances because Postgres fell behind."},
 		func() float64 { return float64(h.StreamDropped()) })
+	promauto.NewCounterFunc(prometheus.CounterOpts{Name: "agentgraph_events_unloaded_dropped_total",
+		Help: "Events not delivered because their rows could not be loaded, after retries."},
+		func() float64 { return float64(h.ResolveDropped()) })
 }
 
 // RegisterSockets exports how many WebSocket connections are open (open

@@ -9,8 +9,10 @@
 // when that transaction commits and never if it rolls back, so a subscriber is never told about
 // a row it cannot load. On a pool, Publish is its own one-statement transaction and is sent at
 // once. Events travel as small JSON (ids, owner, kind; a chunk's delta inline) on the single
-// channel [Channel]; Postgres refuses payloads of 8000 bytes or more, and so does Publish
-// ([MaxPayload], [ErrPayloadTooLarge]).
+// channel [Channel]. Postgres refuses payloads of 8000 bytes or more ([MaxPayload]): an event
+// that does not fit (a chunk with a long delta) is sent as several parts in one statement,
+// which the receiving hubs put back together before dispatching it, so it arrives whole and
+// once. Only events larger than [MaxEvent] are refused ([ErrPayloadTooLarge]).
 //
 // Two properties of NOTIFY worth knowing before publishing from a transaction:
 //   - Postgres folds identical notifications (same channel and payload) raised in one
@@ -21,20 +23,23 @@
 //
 // High-rate events that announce no row (stream chunks) go through [Hub.Stream] instead: the
 // hub dispatches them to its own subscribers at once, without Postgres, and NOTIFYs them for
-// the other instances in batches (one statement, one commit for whatever queued meanwhile),
-// tagged with its Origin so that it skips them when they come back. [Hub.Flush] waits for
-// those NOTIFYs, so that a transactional event published after it arrives after them
-// everywhere.
+// the other instances in batches (one statement, one commit for whatever queued meanwhile, up
+// to a megabyte each), tagged with its Origin so that it skips them when they come back.
+// [Hub.Flush] waits for those NOTIFYs, so that a transactional event published after it
+// arrives after them everywhere.
 //
 // # Receiving
 //
 // Each process runs one [Hub]. Its Run holds one dedicated connection that LISTENs on Channel;
 // one goroutine reads and decodes notifications, and another takes whatever has queued, loads
 // the rows those events name in one call ([Options.Resolve]) and fans them out in memory, so a
-// burst of events costs one round trip, not one per event. Subscribers are kept
-// in a map by user id, so an event costs O(subscribers of its user), and a subscription only
-// ever sees its own user's events: the hub checks the owner, the match func only narrows
-// further (to a thread, an agent, a kind).
+// burst of events costs one round trip, not one per event. When loading fails (the database
+// hiccups, the pool is exhausted) it is retried a few times over a few seconds, the events
+// behind waiting in order, before the batch is dropped (logged, [Hub.ResolveDropped]). The
+// listening goroutine puts a split event's parts back together before queueing it.
+// Subscribers are kept in a map by user id, so an event costs O(subscribers of its user), and
+// a subscription only ever sees its own user's events: the hub checks the owner, the match
+// func only narrows further (to a thread, an agent, a kind).
 //
 // Order: notifications arrive in commit order and one goroutine dispatches them, so every
 // subscription sees events in commit order; events of one thread published one after another
@@ -66,7 +71,6 @@
 package pubsub
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -147,8 +151,8 @@ func (ev *Event) Local(key any, create func() any) any {
 }
 
 var (
-	// ErrPayloadTooLarge is returned by Publish and Notify for an event whose JSON is longer
-	// than MaxPayload.
+	// ErrPayloadTooLarge is returned by Publish, Notify and Hub.Stream for an event whose
+	// JSON is longer than MaxEvent, and by Encode for one longer than MaxPayload.
 	ErrPayloadTooLarge = errors.New("pubsub: event payload too large for NOTIFY")
 	// ErrNoUser is returned by Publish and Notify for an event without an owner: no
 	// subscriber could ever receive it, so it is a bug in the caller.
@@ -166,11 +170,16 @@ type Execer interface {
 // Publish sends ev through NOTIFY on db. On a transaction it is delivered when the transaction
 // commits, in commit order, and never if it rolls back.
 func Publish(ctx context.Context, db Execer, ev Event) error {
-	payload, err := encode(ev)
+	payload, parts, err := encodeParts(&ev)
 	if err != nil {
 		return err
 	}
-	if _, err := db.Exec(ctx, notifySQL, Channel, payload); err != nil {
+	if parts != nil {
+		_, err = db.Exec(ctx, streamSQL, Channel, parts)
+	} else {
+		_, err = db.Exec(ctx, notifySQL, Channel, payload)
+	}
+	if err != nil {
 		return fmt.Errorf("pubsub: notify: %w", err)
 	}
 	return nil
@@ -179,33 +188,45 @@ func Publish(ctx context.Context, db Execer, ev Event) error {
 // Notify queues ev's NOTIFY on b. A batch runs as one implicit transaction unless it holds
 // explicit transaction statements, so the event is delivered only if the whole batch succeeds.
 func Notify(b *pgx.Batch, ev Event) error {
-	payload, err := encode(ev)
+	payload, parts, err := encodeParts(&ev)
 	if err != nil {
 		return err
 	}
-	b.Queue(notifySQL, Channel, payload)
+	if parts != nil {
+		b.Queue(streamSQL, Channel, parts)
+	} else {
+		b.Queue(notifySQL, Channel, payload)
+	}
 	return nil
 }
 
 // Encode returns ev's NOTIFY payload, checked like Publish checks it, for SQL
-// that must notify conditionally (`select pg_notify(…) from … where …`).
-func Encode(ev Event) (string, error) { return encode(ev) }
+// that must notify conditionally (`select pg_notify(…) from … where …`). It
+// is for small events (ids): it refuses one that would need parts.
+func Encode(ev Event) (string, error) {
+	payload, parts, err := encodeParts(&ev)
+	if err == nil && parts != nil {
+		err = fmt.Errorf("%w: %d parts, Encode makes one payload", ErrPayloadTooLarge, len(parts))
+	}
+	return payload, err
+}
 
-func encode(ev Event) (string, error) {
+// encodeParts returns ev's NOTIFY payload, or, when it does not fit one,
+// the payloads of its parts (payload is then "").
+func encodeParts(ev *Event) (payload string, parts []string, err error) {
 	if ev.UserID == uuid.Nil {
-		return "", ErrNoUser
+		return "", nil, ErrNoUser
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	// json.Marshal would write <, > and & in deltas as \u003c etc., six bytes for one, and the
-	// payload is counted against MaxPayload; nobody renders this JSON as HTML.
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(ev); err != nil {
-		return "", fmt.Errorf("pubsub: encode event: %w", err)
+	p, err := marshal(ev)
+	if err != nil {
+		return "", nil, err
 	}
-	payload := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	if len(payload) > MaxPayload {
-		return "", fmt.Errorf("%w: %d bytes, at most %d", ErrPayloadTooLarge, len(payload), MaxPayload)
+	switch {
+	case len(p) <= MaxPayload:
+		return string(p), nil, nil
+	case len(p) > MaxEvent:
+		return "", nil, fmt.Errorf("%w: %d bytes, at most %d", ErrPayloadTooLarge, len(p), MaxEvent)
 	}
-	return string(payload), nil
+	parts, err = split(ev, p)
+	return "", parts, err
 }

@@ -55,9 +55,10 @@ type Options struct {
 	// subscribers on this instance: a burst of events costs one call, one
 	// round trip, not one per event. It returns one row per event, in order;
 	// Skip drops an event (its row is gone, or is not the event's user's),
-	// nil dispatches it without a row (a chunk). An error drops the whole
-	// batch (logged). It runs on the dispatching goroutine: dispatching
-	// waits for it.
+	// nil dispatches it without a row (a chunk). An error is retried a few
+	// times over a few seconds (resolve.go), then drops the whole batch
+	// (logged, counted by ResolveDropped). It runs on the dispatching
+	// goroutine: dispatching waits for it.
 	Resolve func(ctx context.Context, evs []*Event) ([]any, error)
 }
 
@@ -70,7 +71,7 @@ type skip struct{}
 // maxBatch bounds the events handled together (one Resolve call).
 const maxBatch = 256
 
-// resolveTimeout bounds one Resolve call.
+// resolveTimeout bounds one Resolve call (resolveBudget all of a batch's).
 const resolveTimeout = 5 * time.Second
 
 // Hub is one process's end of the event channel: one listening connection, fanned out in
@@ -89,6 +90,7 @@ type Hub struct {
 	stopped bool
 
 	inbox     chan inboxItem // from the listening goroutine to the dispatching one
+	parts     assembler      // the listening goroutine's split events in progress
 	ready     chan struct{}
 	readyOnce sync.Once
 	started   atomic.Bool
@@ -99,6 +101,7 @@ type Hub struct {
 	originTag  string // how the payloads Stream encodes here end
 	outMu      sync.Mutex
 	out        []outgoing
+	outBytes   int  // payload bytes in out
 	sending    bool // a batch taken from out is being sent
 	outWake    chan struct{}
 	senderOnce sync.Once
@@ -107,6 +110,7 @@ type Hub struct {
 
 	delivered, dropped, subscribers, reconnects, malformed atomic.Int64
 	streamDropped                                          atomic.Int64 // Stream events not sent to other instances
+	resolveDropped                                         atomic.Int64 // events whose rows could not be loaded
 }
 
 // New returns a hub that will listen on a connection configured like pool's connections. It
@@ -164,10 +168,15 @@ func (h *Hub) Subscribers() int64 { return h.subscribers.Load() }
 // other instances, because too many were already waiting for Postgres.
 func (h *Hub) StreamDropped() int64 { return h.streamDropped.Load() }
 
+// ResolveDropped counts events not dispatched because Options.Resolve kept
+// failing for their batch.
+func (h *Hub) ResolveDropped() int64 { return h.resolveDropped.Load() }
+
 // Reconnections counts re-established listening connections (the first one not included).
 func (h *Hub) Reconnections() int64 { return h.reconnects.Load() }
 
-// Malformed counts notifications on Channel that were not a valid Event and were skipped.
+// Malformed counts notifications on Channel that were not a valid Event, and split events
+// whose parts could not be put back together, that were skipped.
 func (h *Hub) Malformed() int64 { return h.malformed.Load() }
 
 // Run listens and dispatches until ctx ends, then ends every subscription with ErrHubStopped
@@ -196,6 +205,7 @@ func (h *Hub) Run(ctx context.Context) error {
 				h.reconnects.Add(1)
 				h.log.Info("pubsub: listener reconnected", "channel", Channel, "pid", conn.PgConn().PID(),
 					"attempts", attempt, "down_for", time.Since(lostAt).Round(time.Millisecond))
+				h.parts.reset()        // the rest of a split event in progress is lost
 				h.inbox <- inboxItem{} // OnReconnect, after what came before
 			} else {
 				h.log.Info("pubsub: listening", "channel", Channel, "pid", conn.PgConn().PID())
@@ -334,6 +344,9 @@ func (h *Hub) decode(n *pgconn.Notification) *Event {
 	if ev.Origin == h.instance {
 		return nil // Stream delivered it here already
 	}
+	if ev.Kind == kindPart {
+		return h.assemble(&ev, n.PID)
+	}
 	return &ev
 }
 
@@ -406,14 +419,13 @@ func (h *Hub) resolveAndDispatch(ctx context.Context, evs []*Event) {
 	if len(need) == 0 {
 		return
 	}
-	rctx, cancel := context.WithTimeout(ctx, resolveTimeout)
-	rows, err := h.opts.Resolve(rctx, need)
-	cancel()
-	if err == nil && len(rows) != len(need) {
-		err = fmt.Errorf("pubsub: Resolve returned %d rows for %d events", len(rows), len(need))
-	}
+	rows, err := h.resolve(ctx, need)
 	if err != nil {
-		h.log.Warn("pubsub: skipping events whose rows could not be loaded", "events", len(need), "err", err)
+		if ctx.Err() != nil {
+			return // the hub is stopping: its subscriptions end
+		}
+		h.resolveDropped.Add(int64(len(need)))
+		h.log.Warn("pubsub: dropping events whose rows could not be loaded", "events", len(need), "err", err)
 		return
 	}
 	for i, ev := range need {

@@ -498,7 +498,15 @@ func TestPayloadLimit(t *testing.T) {
 		t.Errorf("largest event arrived with %d bytes of data, want %d", len(got.Data), len(largest.Data))
 	}
 
-	tooLarge := withSize(pubsub.MaxPayload + 1)
+	// One byte more and the event travels as parts, and arrives whole
+	// (parts_test.go).
+	split := withSize(pubsub.MaxPayload + 1)
+	publish(t, pool, split)
+	if got := recv(t, s); !bytes.Equal(got.Data, split.Data) {
+		t.Errorf("split event arrived with %d bytes of data, want %d", len(got.Data), len(split.Data))
+	}
+
+	tooLarge := withSize(pubsub.MaxEvent + 1)
 	if err := pubsub.Publish(ctx, pool, tooLarge); !errors.Is(err, pubsub.ErrPayloadTooLarge) {
 		t.Errorf("Publish: got %v, want ErrPayloadTooLarge", err)
 	}

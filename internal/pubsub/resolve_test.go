@@ -170,3 +170,77 @@ func TestSubscribeFunc(t *testing.T) {
 		t.Fatalf("Err() = %v", sub.Err())
 	}
 }
+
+// A Resolve that fails twice (the pool exhausted for a moment) and then
+// succeeds: every event is delivered, in order, none dropped.
+func TestResolveRetries(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	var calls atomic.Int64
+	h := startHub(t, pool, pubsub.Options{Resolve: func(_ context.Context, evs []*pubsub.Event) ([]any, error) {
+		if calls.Add(1) <= 2 {
+			return nil, errors.New("pool exhausted")
+		}
+		rows := make([]any, len(evs))
+		for i, ev := range evs {
+			rows[i] = "row of " + ev.ID
+		}
+		return rows, nil
+	}})
+	user := uuid.New()
+	s := h.Subscribe(user, nil)
+	defer s.Close()
+	tx, err := pool.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		publish(t, tx, event(user, pubsub.KindFeed, "", strconv.Itoa(i)))
+	}
+	if err := tx.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, pool, event(user, pubsub.KindFeed, "", "10"))
+	for i := range 11 {
+		if ev := recv(t, s); ev.ID != strconv.Itoa(i) || ev.Row != "row of "+ev.ID {
+			t.Fatalf("event %d: got %s with row %v", i, ev.ID, ev.Row)
+		}
+	}
+	if c, d := calls.Load(), h.ResolveDropped(); c < 3 || d != 0 {
+		t.Errorf("%d Resolve calls, %d events dropped; want 3 or more, 0", c, d)
+	}
+}
+
+// A Resolve that keeps failing is given up after a bounded number of
+// attempts within seconds: the batch is dropped and counted, and events
+// after it are delivered once loading works again.
+func TestResolveGivesUp(t *testing.T) {
+	t.Parallel()
+	pool := testdb.Pool(t)
+	var failing atomic.Bool
+	failing.Store(true)
+	var calls atomic.Int64
+	h := startHub(t, pool, pubsub.Options{Resolve: func(_ context.Context, evs []*pubsub.Event) ([]any, error) {
+		if failing.Load() {
+			calls.Add(1)
+			return nil, errors.New("database down")
+		}
+		return make([]any, len(evs)), nil
+	}})
+	user := uuid.New()
+	s := h.Subscribe(user, nil)
+	defer s.Close()
+	start := time.Now()
+	publish(t, pool, event(user, pubsub.KindFeed, "", "lost"))
+	eventually(t, func() bool { return h.ResolveDropped() == 1 })
+	if took := time.Since(start); took > 9*time.Second {
+		t.Errorf("gave up after %v", took)
+	}
+	if c := calls.Load(); c < 2 || c > 4 {
+		t.Errorf("%d attempts, want 2 to 4", c)
+	}
+	failing.Store(false)
+	publish(t, pool, event(user, pubsub.KindFeed, "", "ok"))
+	expectID(t, s, "ok")
+	expectEmpty(t, s)
+}

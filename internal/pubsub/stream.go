@@ -16,19 +16,39 @@ import (
 const sendTimeout = 5 * time.Second
 
 // maxOutgoing bounds the events waiting for the sender: about 5 s of 20
-// concurrent replies' chunks.
-const maxOutgoing = 20000
+// concurrent replies' chunks; maxOutgoingBytes bounds their payloads, which
+// long deltas make large.
+const (
+	maxOutgoing      = 20000
+	maxOutgoingBytes = 32 << 20
+)
+
+// maxStatementBytes bounds the payloads one NOTIFY statement sends: a long
+// backlog goes out as several transactions rather than one that holds
+// Postgres's NOTIFY lock and the sender's memory for all of it. A split
+// event's parts always go in one statement, whatever their size.
+const maxStatementBytes = 1 << 20
 
 // streamSQL NOTIFYs a batch in one statement, hence one round trip and one
 // commit; unnest yields the payloads in order, and notifications of one
 // transaction are delivered in the order they were raised.
 const streamSQL = `select pg_notify($1, p) from unnest($2::text[]) as p`
 
-// outgoing is a queued NOTIFY, or a Flush waiting for what was queued
-// before it (flushed set).
+// outgoing is a queued event's NOTIFY (its payload, or its parts), or a
+// Flush waiting for what was queued before it (flushed set).
 type outgoing struct {
 	payload string
+	parts   []string
 	flushed chan struct{}
+}
+
+// size is the bytes of o's payloads.
+func (o *outgoing) size() int {
+	n := len(o.payload)
+	for _, p := range o.parts {
+		n += len(p)
+	}
+	return n
 }
 
 // Stream publishes an ephemeral event, one that announces no row (a stream
@@ -50,21 +70,24 @@ func (h *Hub) Stream(ev Event) error {
 	default:
 	}
 	ev.Origin = h.instance
-	payload, err := encode(ev)
+	payload, parts, err := encodeParts(&ev)
 	if err != nil {
 		return err
 	}
 	h.dispatch(&ev)
 	h.senderOnce.Do(func() { go h.send() })
+	o := outgoing{payload: payload, parts: parts}
+	size := o.size()
 	h.outMu.Lock()
-	if len(h.out) >= maxOutgoing {
+	if len(h.out) >= maxOutgoing || h.outBytes+size > maxOutgoingBytes {
 		// Postgres is not taking them (each batch may wait sendTimeout):
 		// other instances miss these chunks rather than this one growing.
 		h.outMu.Unlock()
 		h.streamDropped.Add(1)
 		return nil
 	}
-	h.out = append(h.out, outgoing{payload: payload})
+	h.out = append(h.out, o)
+	h.outBytes += size
 	h.outMu.Unlock()
 	select {
 	case h.outWake <- struct{}{}:
@@ -119,26 +142,35 @@ func (h *Hub) sendQueued(payloads *[]string) {
 		h.outMu.Lock()
 		batch := h.out
 		h.out = nil
+		h.outBytes = 0
 		h.sending = len(batch) > 0
 		h.outMu.Unlock()
 		if len(batch) == 0 {
 			return
 		}
-		*payloads = (*payloads)[:0]
-		for _, o := range batch {
-			if o.flushed == nil {
-				*payloads = append(*payloads, o.payload)
+		for rest := batch; len(rest) > 0; {
+			var n int
+			*payloads, n = statement((*payloads)[:0], rest, maxStatementBytes)
+			rest = rest[n:]
+			if len(*payloads) == 0 {
+				continue
 			}
-		}
-		if len(*payloads) > 0 {
 			ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
 			_, err := h.pool.Exec(ctx, streamSQL, Channel, *payloads)
 			cancel()
 			if err != nil {
 				// Subscribers here have the events; other instances' live
 				// viewers miss these chunks, and the stored message is the
-				// record.
-				h.log.Warn("pubsub: notify streamed events", "events", len(*payloads), "err", err)
+				// record. The rest of the batch is not tried: Postgres
+				// would most likely fail it too, a timeout each.
+				skipped := 0
+				for _, o := range rest {
+					if o.flushed == nil {
+						skipped++
+					}
+				}
+				h.log.Warn("pubsub: notify streamed events", "payloads", len(*payloads), "events_skipped", skipped, "err", err)
+				break
 			}
 		}
 		for _, o := range batch {
@@ -150,4 +182,24 @@ func (h *Hub) sendQueued(payloads *[]string) {
 		h.sending = false
 		h.outMu.Unlock()
 	}
+}
+
+// statement appends to payloads those of the first events of batch that
+// one statement sends: up to limit bytes, or one event's parts if they are
+// more. It returns how many of batch it took (Flush marks included).
+func statement(payloads []string, batch []outgoing, limit int) ([]string, int) {
+	size := 0
+	for i, o := range batch {
+		n := o.size()
+		if size > 0 && size+n > limit {
+			return payloads, i
+		}
+		size += n
+		if o.parts != nil {
+			payloads = append(payloads, o.parts...)
+		} else if o.flushed == nil {
+			payloads = append(payloads, o.payload)
+		}
+	}
+	return payloads, len(batch)
 }

@@ -62,7 +62,7 @@ func TestStreamChecksEvents(t *testing.T) {
 	if err := h.Stream(pubsub.Event{Kind: pubsub.KindChunk, ID: "x"}); err == nil {
 		t.Error("event without a user accepted")
 	}
-	big := make([]byte, pubsub.MaxPayload)
+	big := make([]byte, pubsub.MaxEvent)
 	for i := range big {
 		big[i] = 'a'
 	}
