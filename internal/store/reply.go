@@ -30,7 +30,7 @@ func (s *Store) LoadPromptContext(ctx context.Context, user, agent uuid.UUID, th
 	all(b, &prof, scanPersonalization, `select `+personalizationCols+` from user_personalization where user_id = $1`, user)
 	all(b, &pc.History, scanMessage, `select `+messageCols+` from chat_messages m
 		where m.user_id = $1 and m.thread_id = $2 order by m.created_at desc, m.id desc limit $3`, user, thread, history)
-	if err := translate(s.pool.SendBatch(ctx, b).Close()); err != nil {
+	if err := s.runService(ctx, b); err != nil {
 		return nil, err
 	}
 	if len(prof) > 0 {
@@ -106,6 +106,6 @@ func (s *Store) SaveReply(ctx context.Context, r Reply) (newLevel int, levelUp b
 		return 0, false, err
 	}
 	b.Queue(`select pg_notify($1, $2) from feed_events where id = $3`, pubsub.Channel, lvl, levelFeedID)
-	err = translate(s.pool.SendBatch(ctx, b).Close())
+	err = s.runService(ctx, b)
 	return newLevel, levelUp, err
 }
