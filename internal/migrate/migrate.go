@@ -17,6 +17,8 @@ import (
 	"path"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -34,7 +36,8 @@ const (
 )
 
 // Up connects to databaseURL (a postgres:// URL or key=value DSN, as pgx accepts) and applies
-// every pending migration.
+// every pending migration. A role without the privilege to migrate (a plain serving role)
+// gets nil when there is nothing to migrate, and an error naming the fix otherwise.
 //
 // The URL is parsed as pgxpool parses it, so the server can pass the same DATABASE_URL it gives
 // its pool: pool_* settings (pool_max_conns, ...) are dropped here instead of being sent to
@@ -47,7 +50,43 @@ func Up(ctx context.Context, databaseURL string) error {
 	}
 	sqlDB := stdlib.OpenDB(*cfg.ConnConfig)
 	defer sqlDB.Close()
-	return UpDB(ctx, sqlDB)
+	err = UpDB(ctx, sqlDB)
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+		return err
+	}
+	// The login role may not even read goose's table: it is a plain serving role
+	// (README, "Running with least privilege"), and migrations are the owner's job.
+	// That is fine as long as they are done.
+	return checkCurrent(ctx, cfg.ConnConfig, err)
+}
+
+// checkCurrent reports whether every embedded migration is applied, reading goose's table
+// as service_role (granted SELECT by 00009): the serving role itself holds no privilege
+// on any table. denied is why Up could not simply migrate.
+func checkCurrent(ctx context.Context, conn *pgx.ConnConfig, denied error) error {
+	sqlDB := stdlib.OpenDB(*conn, stdlib.OptionAfterConnect(func(ctx context.Context, c *pgx.Conn) error {
+		_, err := c.Exec(ctx, "set role service_role")
+		return err
+	}))
+	defer sqlDB.Close()
+	p, err := newProvider(sqlDB)
+	if err != nil {
+		return err
+	}
+	pending, err := p.HasPending(ctx)
+	if err == nil && !pending {
+		err = riverCurrent(ctx, sqlDB)
+	}
+	if err == nil && !pending {
+		slog.InfoContext(ctx, "database is migrated; this role does not migrate", "user", conn.User)
+		return nil
+	}
+	if err == nil {
+		err = errors.New("migrations are pending")
+	}
+	return fmt.Errorf("migrate: %s may not migrate (%v) and the database is not current (%v): "+
+		"run `agentgraph migrate` as the role that owns the schema", conn.User, denied, err)
 }
 
 // UpDB applies every pending migration through sqlDB, which must be a Postgres database

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/rivermigrate"
@@ -44,6 +45,23 @@ func upRiver(ctx context.Context, sqlDB *sql.DB, log *slog.Logger) error {
 	}
 	if len(res.Versions) > 0 {
 		log.InfoContext(ctx, "river migrated", "applied", len(res.Versions))
+	}
+	return nil
+}
+
+// riverCurrent reports an error unless River's migrations are all applied (for a serving role
+// that may not apply them itself).
+func riverCurrent(ctx context.Context, sqlDB *sql.DB) error {
+	m, err := rivermigrate.New(riverdatabasesql.New(sqlDB), &rivermigrate.Config{Schema: RiverSchema})
+	if err != nil {
+		return fmt.Errorf("river: %w", err)
+	}
+	res, err := m.Validate(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("river: %w", err)
+	}
+	if !res.OK {
+		return fmt.Errorf("river: %s", strings.Join(res.Messages, "; "))
 	}
 	return nil
 }

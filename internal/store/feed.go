@@ -222,7 +222,7 @@ func (s *Store) EventRows(ctx context.Context, evs []*pubsub.Event) ([]any, erro
 		all(b, &messages, scanMessage, `select `+messageCols+` from chat_messages m where m.id = any($1)`, messageIDs)
 	}
 	if b.Len() > 0 {
-		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		if err := s.runService(ctx, b); err != nil {
 			return nil, fmt.Errorf("load event rows: %w", err)
 		}
 	}

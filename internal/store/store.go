@@ -5,7 +5,9 @@
 // Supabase's PostgREST does, so Row Level Security filters every statement even
 // if a query here forgets a user filter. The settings and the statements go out
 // as one pgx batch: one round trip, one implicit transaction (atomic), and
-// nothing outlives it on the pooled connection.
+// nothing outlives it on the pooled connection. Background work (replies,
+// prompts, live events' rows) runs the same way as service_role (runService),
+// never as the login role.
 package store
 
 import (
@@ -32,11 +34,17 @@ type Store struct {
 // New returns a Store on pool.
 func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
-// Pool is the underlying pool, for background work that runs as the service
-// role (it bypasses RLS, so it must filter by user itself).
+// Pool is the underlying pool. Statements sent on it run as the login role,
+// which in production has no privilege on any table (README, "Running with
+// least privilege"): background work goes through runService instead.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 const setClaimsSQL = `select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`
+
+// setServiceSQL switches a batch to service_role. Local to the batch's
+// transaction like setClaimsSQL, so the pooled connection goes back to the
+// login role afterwards.
+const setServiceSQL = `select set_config('role', 'service_role', true)`
 
 // userID is the authenticated caller; every user statement needs one.
 func userID(ctx context.Context) (uuid.UUID, error) {
@@ -98,11 +106,14 @@ func (s *Store) userTx(ctx context.Context, b *pgx.Batch, then func(context.Cont
 	})
 }
 
-const setServiceSQL = `select set_config('role', 'service_role', true)`
-
-// runService sends the statements queued on b as the service role (background
-// work: it bypasses RLS, so every statement filters by user itself), in one
-// round trip and one implicit transaction, translated and retried like run.
+// runService sends the statements queued on b as service_role, for background
+// work that belongs to no request (storing replies, loading prompts, loading
+// the rows of live events), in one round trip and one implicit transaction,
+// translated and retried like run. The role is set by the batch's first
+// statement, as run sets authenticated, so the work never runs as the login
+// role, which owns nothing and is granted nothing but membership in
+// authenticated and service_role. service_role bypasses RLS, so every
+// statement queued here must filter by user itself.
 func (s *Store) runService(ctx context.Context, b *pgx.Batch) error {
 	return retry(ctx, func() error {
 		full := &pgx.Batch{}

@@ -197,7 +197,8 @@ func TestRLS(t *testing.T) {
 				name      string
 				me, other *user
 			}{{"A", a, b}, {"B", b, a}} {
-				seen, err := queryAs(ctx, conn, tc.me.claims, "select * from "+table)
+				// id, not *: users may not read user_integrations' token columns (00009).
+				seen, err := queryAs(ctx, conn, tc.me.claims, "select id from "+table)
 				if err != nil {
 					t.Fatalf("%s as %s: %v", table, tc.name, err)
 				}
@@ -271,6 +272,9 @@ func TestRLS(t *testing.T) {
 				`insert into usage_logs (user_id, model, provider, operation) values ($1, 'm', 'openai', 'chat')`, []any{b.id}},
 			{"updating a chat message (history is append-only)",
 				`update chat_messages set content = 'x' where user_id = $1`, []any{b.id}},
+			// No user deletes an agent or updates an integration, own or not (00009).
+			{"deleting A's agent", `delete from agents where id = $1`, []any{a.agent}},
+			{"updating A's integration", `update user_integrations set scopes = '' where user_id = $1`, []any{a.id}},
 		}
 		for _, d := range denied {
 			_, err := execAs(ctx, conn, b.claims, d.sql, d.args...)
@@ -288,12 +292,11 @@ func TestRLS(t *testing.T) {
 			args []any
 		}{
 			{"update A's agent", `update agents set name = 'pwned' where id = $1`, []any{a.head}},
-			{"delete A's agent", `delete from agents where id = $1`, []any{a.agent}},
 			{"update A's skills", `update agent_skills set level = 99 where agent_id = $1`, []any{a.agent}},
 			{"delete A's access rows", `delete from agent_knowledge_access where agent_id = $1`, []any{a.agent}},
 			{"delete A's entries", `delete from knowledge_entries where user_id = $1`, []any{a.id}},
 			{"delete A's messages", `delete from chat_messages where user_id = $1`, []any{a.id}},
-			{"update A's integration", `update user_integrations set scopes = '' where user_id = $1`, []any{a.id}},
+			{"delete A's integration", `delete from user_integrations where user_id = $1`, []any{a.id}},
 		}
 		for _, n := range noop {
 			tag, err := execAs(ctx, conn, b.claims, n.sql, n.args...)
