@@ -234,3 +234,85 @@ func TestKillDuringReplyResumesOnOtherInstance(t *testing.T) {
 		t.Fatalf("the message still awaits its reply (%v)", err)
 	}
 }
+
+// The burst of issue 9, as a chat app sends it: 20 messages and 20 feed
+// events, alternating, through one instance, with a provider that answers
+// at once, while another instance's subscriber watches. Every call
+// succeeds, and the subscriber gets every message, reply and event once, in
+// order (each reply right after the message it answers is stored).
+func TestBurstThroughOneInstanceWatchedOnAnother(t *testing.T) {
+	t.Parallel()
+	db := testdb.URL(t)
+	llm := llmtest.NewServer(t)
+	llm.SetHandler(func(req llmtest.ChatRequest) llmtest.Reply {
+		return llmtest.Reply{Chunks: []string{"re: ", req.Messages[len(req.Messages)-1].Content}}
+	})
+	cfg := serverConfig{dbURL: db, llmURL: llm.URL()}
+	procs := startServers(t, cfg, cfg)
+	front, watcher := procs[0], procs[1]
+	tok := hourToken(uuid.New())
+	agent := front.createAgent(t, tok, "Ada", "")
+	thread := agent + ":direct"
+
+	ws := openWS(t, watcher, transportWS)
+	ws.init(tok)
+	ws.subscribe("added", `subscription($t: ID!) { messageAdded(threadId: $t) { id role content replyTo } }`,
+		map[string]any{"t": thread})
+	ws.subscribe("feed", feedSub, map[string]any{"a": agent})
+	ws.syncFeed("feed", "sentinel", func() { front.postFeed(t, tok, agent, "sentinel", "listening") })
+
+	const n = 20
+	sent := make([]string, n)
+	for i := range n {
+		sent[i] = front.sendMessage(t, tok, agent, fmt.Sprintf("m%02d", i)).ID // must: any error fails the test
+		front.postFeed(t, tok, agent, "task_completed", fmt.Sprintf("f%02d", i))
+	}
+
+	type added struct {
+		ID, Role, Content string
+		ReplyTo           *string
+	}
+	var users, replies []added
+	var feed []string
+	seen := map[string]bool{}
+	deadline := time.Now().Add(60 * time.Second)
+	for len(users) < n || len(replies) < n || len(feed) < n {
+		f, ok := ws.next(time.Until(deadline))
+		if !ok {
+			t.Fatalf("after 60s: %d messages, %d replies, %d feed events (connection: %v)", len(users), len(replies), len(feed), ws.endErr())
+		}
+		switch f.ID {
+		case "added":
+			m := result[struct{ MessageAdded added }](t, f).MessageAdded
+			if seen[m.ID] {
+				t.Fatalf("message %s delivered twice", m.ID)
+			}
+			seen[m.ID] = true
+			if m.Role == "USER" {
+				users = append(users, m)
+			} else {
+				replies = append(replies, m)
+			}
+		case "feed":
+			ev := result[struct{ FeedEventAdded feedEvent }](t, f).FeedEventAdded
+			if seen[ev.ID] {
+				t.Fatalf("feed event %s delivered twice", ev.ID)
+			}
+			seen[ev.ID] = true
+			if ev.Type == "task_completed" {
+				feed = append(feed, ev.Message)
+			}
+		}
+	}
+	for i := range n {
+		if users[i].ID != sent[i] {
+			t.Fatalf("message %d delivered as %s, want %s (out of order)", i, users[i].ID, sent[i])
+		}
+		if replies[i].ReplyTo == nil || *replies[i].ReplyTo != sent[i] || replies[i].Content != fmt.Sprintf("re: m%02d", i) {
+			t.Fatalf("reply %d: %+v, want the answer to %s", i, replies[i], sent[i])
+		}
+		if feed[i] != fmt.Sprintf("f%02d", i) {
+			t.Fatalf("feed event %d is %q", i, feed[i])
+		}
+	}
+}
