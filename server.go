@@ -112,7 +112,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Hub:       hub,
 	}
 	mux := http.NewServeMux()
-	opts := graph.Options{Verifier: verifier, LoaderWait: cfg.LoaderWait, APQCache: apq}
+	opts := graph.Options{Verifier: verifier, LoaderWait: cfg.LoaderWait, APQCache: apq, Limits: &cfg.Limits}
 	var sockets *gqlws.Transport
 	if cfg.WebSocketImpl == "gqlws" {
 		sockets = graph.Sockets(verifier, wsgorilla.OriginChecker(cfg.AllowedOrigins))

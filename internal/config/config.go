@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/agentgraph/agentgraph/internal/limits"
 )
 
 // DefaultDatabaseURL is the local Postgres of a development machine.
@@ -34,6 +36,9 @@ type Config struct {
 	// PprofAddr, when set, serves net/http/pprof on its own listener (keep
 	// it on loopback: profiles expose internals).
 	PprofAddr string
+	// Limits bound each GraphQL operation (MAX_DEPTH, MAX_FIELDS,
+	// MAX_ALIASES, MAX_TOKENS, MAX_COMPLEXITY, TIMEOUT, INTROSPECTION).
+	Limits limits.Config
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -71,9 +76,39 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.LoaderWait = wait
 	c.PprofAddr = get("PPROF_ADDR", "")
+	if c.Limits, err = loadLimits(get); err != nil {
+		return c, err
+	}
 	c.WebSocketImpl = get("WEBSOCKET_IMPL", "gqlws")
 	if c.WebSocketImpl != "gqlws" && c.WebSocketImpl != "gorilla" && c.WebSocketImpl != "coder" {
 		return c, fmt.Errorf("WEBSOCKET_IMPL must be gqlws, gorilla or coder")
 	}
 	return c, nil
+}
+
+// loadLimits reads the request limits over limits.Defaults().
+func loadLimits(get func(k, def string) string) (limits.Config, error) {
+	l := limits.Defaults()
+	for _, n := range []struct {
+		key string
+		dst *int
+	}{
+		{"MAX_DEPTH", &l.Depth}, {"MAX_FIELDS", &l.Fields}, {"MAX_ALIASES", &l.Aliases},
+		{"MAX_TOKENS", &l.Tokens}, {"MAX_COMPLEXITY", &l.Complexity},
+	} {
+		v, err := strconv.Atoi(get(n.key, strconv.Itoa(*n.dst)))
+		if err != nil || v < 1 {
+			return l, fmt.Errorf("%s must be a positive integer", n.key)
+		}
+		*n.dst = v
+	}
+	d, err := time.ParseDuration(get("TIMEOUT", l.Timeout.String()))
+	if err != nil || d <= 0 {
+		return l, fmt.Errorf("TIMEOUT must be a positive duration, like 30s")
+	}
+	l.Timeout = d
+	if l.Introspection, err = strconv.ParseBool(get("INTROSPECTION", "true")); err != nil {
+		return l, fmt.Errorf("INTROSPECTION must be true or false")
+	}
+	return l, nil
 }

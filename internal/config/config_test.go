@@ -48,6 +48,10 @@ func TestBadValues(t *testing.T) {
 		{"LOADER_WAIT", "forever", "LOADER_WAIT"},
 		{"LOADER_WAIT", "2s", "LOADER_WAIT"},
 		{"WEBSOCKET_IMPL", "nhooyr", "WEBSOCKET_IMPL"},
+		{"MAX_DEPTH", "0", "MAX_DEPTH"},
+		{"MAX_COMPLEXITY", "lots", "MAX_COMPLEXITY"},
+		{"TIMEOUT", "-1s", "TIMEOUT"},
+		{"INTROSPECTION", "maybe", "INTROSPECTION"},
 	} {
 		_, err := Load(env(map[string]string{tc.key: tc.value}))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -56,5 +60,17 @@ func TestBadValues(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("%s: error echoes the secret: %v", tc.key, err)
 		}
+	}
+}
+
+func TestLimits(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"MAX_DEPTH": "8", "MAX_COMPLEXITY": "1000", "TIMEOUT": "5s", "INTROSPECTION": "false"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := c.Limits
+	if l.Depth != 8 || l.Complexity != 1000 || l.Timeout != 5*time.Second || l.Introspection || l.Fields != 100 {
+		t.Fatalf("limits: %+v", l)
 	}
 }
