@@ -93,6 +93,9 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("llm: %w", err)
 	}
+	if !llmCfg.Prices.Priced(cfg.DefaultModel) {
+		return fmt.Errorf("DEFAULT_MODEL %q has no price: add it to LLM_PRICES", cfg.DefaultModel)
+	}
 	st := store.New(pool)
 	hub := pubsub.New(pool, pubsub.Options{Logger: slog.Default(), Resolve: st.EventRows})
 	replies := chat.NewWorker(st, llm.New(llmCfg), hub, slog.Default())
@@ -105,7 +108,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	go func() { hubDone <- hub.Run(hubCtx) }()
 	resolver := &graph.Resolver{
 		Store:     st,
-		Agents:    agents.New(st, cfg.DefaultModel),
+		Agents:    agents.New(st, cfg.DefaultModel, llmCfg.Prices),
 		Knowledge: knowledge.New(st),
 		Profile:   profile.New(st),
 		Chat:      chat.New(st, replies),

@@ -24,6 +24,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/chat"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
+	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/profile"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 	"github.com/agentgraph/agentgraph/internal/store"
@@ -128,7 +129,7 @@ func newEnvOpts(t testing.TB, o graph.Options) *env {
 
 // newResolver is the resolver over st; hub may be nil (no subscriptions).
 func newResolver(st *store.Store, hub *pubsub.Hub) *graph.Resolver {
-	return &graph.Resolver{Store: st, Agents: agents.New(st, "gpt-4o-mini"), Knowledge: knowledge.New(st),
+	return &graph.Resolver{Store: st, Agents: agents.New(st, "gpt-4o-mini", llm.DefaultPrices()), Knowledge: knowledge.New(st),
 		Profile: profile.New(st), Chat: chat.New(st, nil), Hub: hub}
 }
 
