@@ -75,7 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	defer pool.Close()
 
-	verifier, err := auth.NewVerifier(ctx, auth.Options{HS256Secret: []byte(cfg.JWTSecret), JWKSURL: cfg.JWKSURL})
+	verifier, err := auth.NewVerifier(ctx, auth.Options{HS256Secret: []byte(cfg.JWTSecret), JWKSURL: cfg.JWKSURL,
+		Issuer: cfg.JWTIssuer})
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
@@ -143,10 +144,15 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	mux.Handle("GET /metrics", promhttp.Handler())
+	if cfg.MetricsAddr == "" {
+		mux.Handle("GET /metrics", promhttp.Handler())
+	} else if err := serveMetrics(cfg.MetricsAddr); err != nil {
+		return err
+	}
 
 	srv := &http.Server{
-		Handler:           requestid.Middleware(httpx.CORS(cfg.AllowedOrigins, httpx.Metrics(mux))),
+		Handler: httpx.Deadlines(readTimeout, cfg.Limits.Timeout+writeSlack,
+			requestid.Middleware(httpx.CORS(cfg.AllowedOrigins, httpx.Metrics(mux)))),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
@@ -206,6 +212,29 @@ func servePprof(addr string) error {
 	go func() { _ = http.Serve(ln, mux) }() // lives as long as the process
 	return nil
 }
+
+// serveMetrics serves /metrics on addr (METRICS_ADDR), apart from the API,
+// so that it can stay on a private network.
+func serveMetrics(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("METRICS_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.Handler())
+	slog.Info("serving metrics", "addr", ln.Addr().String())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }() // lives as long as the process
+	return nil
+}
+
+// Deadlines of plain HTTP requests (httpx.Deadlines; WebSocket upgrades
+// have none): readTimeout to send the body, the request's TIMEOUT plus
+// writeSlack to be answered.
+const (
+	readTimeout = 15 * time.Second
+	writeSlack  = 10 * time.Second
+)
 
 // socketCloseWait bounds the wait for clients to answer the sockets' close
 // at shutdown.

@@ -36,6 +36,12 @@ type Config struct {
 	// PprofAddr, when set, serves net/http/pprof on its own listener (keep
 	// it on loopback: profiles expose internals).
 	PprofAddr string
+	// JWTIssuer, when set, must be every token's iss: JWT_ISSUER, or
+	// SUPABASE_URL + "/auth/v1" (what Supabase Auth puts there).
+	JWTIssuer string
+	// MetricsAddr, when set, serves /metrics on its own listener instead of
+	// the API's port.
+	MetricsAddr string
 	// Limits bound each GraphQL operation (MAX_DEPTH, MAX_FIELDS,
 	// MAX_ALIASES, MAX_TOKENS, MAX_COMPLEXITY, TIMEOUT, INTROSPECTION).
 	Limits limits.Config
@@ -76,6 +82,11 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.LoaderWait = wait
 	c.PprofAddr = get("PPROF_ADDR", "")
+	c.MetricsAddr = get("METRICS_ADDR", "")
+	c.JWTIssuer = get("JWT_ISSUER", "")
+	if u := get("SUPABASE_URL", ""); c.JWTIssuer == "" && u != "" {
+		c.JWTIssuer = strings.TrimRight(u, "/") + "/auth/v1"
+	}
 	if c.Limits, err = loadLimits(get); err != nil {
 		return c, err
 	}

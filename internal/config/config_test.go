@@ -74,3 +74,20 @@ func TestLimits(t *testing.T) {
 		t.Fatalf("limits: %+v", l)
 	}
 }
+
+func TestIssuer(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{nil, ""},
+		{map[string]string{"SUPABASE_URL": "https://abc.supabase.co/"}, "https://abc.supabase.co/auth/v1"},
+		{map[string]string{"SUPABASE_URL": "https://abc.supabase.co", "JWT_ISSUER": "https://auth.example"}, "https://auth.example"},
+	} {
+		c, err := Load(env(tc.env))
+		if err != nil || c.JWTIssuer != tc.want {
+			t.Errorf("%v: issuer %q (err %v), want %q", tc.env, c.JWTIssuer, err, tc.want)
+		}
+	}
+}
