@@ -39,6 +39,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/migrate"
 	"github.com/agentgraph/agentgraph/internal/profile"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
+	"github.com/agentgraph/agentgraph/internal/ratelimit"
 	"github.com/agentgraph/agentgraph/internal/requestid"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/wsgorilla"
@@ -116,7 +117,13 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Hub:       hub,
 	}
 	mux := http.NewServeMux()
-	opts := graph.Options{Verifier: verifier, LoaderWait: cfg.LoaderWait, APQCache: apq, Limits: &cfg.Limits}
+	rates, err := ratelimit.New(cfg.Rates)
+	if err != nil {
+		return err
+	}
+	defer rates.Close()
+	opts := graph.Options{Verifier: verifier, LoaderWait: cfg.LoaderWait, APQCache: apq, Limits: &cfg.Limits,
+		RateLimiter: rates}
 	var sockets *gqlws.Transport
 	if cfg.WebSocketImpl == "gqlws" {
 		sockets = graph.Sockets(verifier, wsgorilla.OriginChecker(cfg.AllowedOrigins))

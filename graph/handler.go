@@ -23,6 +23,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/gqlws"
 	"github.com/agentgraph/agentgraph/internal/limits"
 	"github.com/agentgraph/agentgraph/internal/loaders"
+	"github.com/agentgraph/agentgraph/internal/ratelimit"
 )
 
 // MaxBodyBytes bounds a request body; gqlgen has no limit of its own. The
@@ -43,6 +44,9 @@ type Options struct {
 	APQCache graphql.Cache[string]
 	// Limits bound each operation; nil means limits.Defaults().
 	Limits *limits.Config
+	// RateLimiter meters mutations, LLM calls and subscriptions per
+	// caller; nil meters nothing.
+	RateLimiter *ratelimit.Limiter
 }
 
 // NewHandler returns the HTTP handler of /query.
@@ -73,6 +77,8 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 	srv.SetParserTokenLimit(lim.Tokens)
 	srv.Use(limits.Shape{Depth: lim.Depth, Fields: lim.Fields, Aliases: lim.Aliases, NoIntrospection: !lim.Introspection})
 	srv.Use(extension.FixedComplexityLimit(lim.Complexity))
+	// Last: an operation refused for its shape or price takes no tokens.
+	srv.Use(ratelimit.Extension{Limiter: o.RateLimiter})
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)
 	srv.AroundRootFields(requireUser)
@@ -82,7 +88,7 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 	var h http.Handler = srv
 	h = loaders.Middleware(r.Store, o.LoaderWait, h)
 	h = auth.Middleware(o.Verifier)(h)
-	return limitBody(h)
+	return ratelimit.HTTP(limitBody(h))
 }
 
 // requireUser refuses every root field but introspection to an anonymous

@@ -20,10 +20,19 @@ import (
 // decoded response; the response must be JSON whatever the status.
 func (e *env) post(t testing.TB, user uuid.UUID, body io.Reader, length int64) (int, response) {
 	t.Helper()
+	status, _, r := e.postAs(t, token(user, nil), body, length)
+	return status, r
+}
+
+// postAs is post with a bearer token ("" for none), also returning headers.
+func (e *env) postAs(t testing.TB, bearer string, body io.Reader, length int64) (int, http.Header, response) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, e.srv.URL, body)
 	req.ContentLength = length
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token(user, nil))
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
 	res, err := e.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +43,7 @@ func (e *env) post(t testing.TB, user uuid.UUID, body io.Reader, length int64) (
 	if err := json.Unmarshal(raw, &out); err != nil {
 		t.Fatalf("status %d, body not JSON: %q", res.StatusCode, raw)
 	}
-	return res.StatusCode, out
+	return res.StatusCode, res.Header, out
 }
 
 // clean fails on what a hostile request must never get: a 5xx other than

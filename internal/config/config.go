@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/agentgraph/agentgraph/internal/limits"
+	"github.com/agentgraph/agentgraph/internal/ratelimit"
 )
 
 // DefaultDatabaseURL is the local Postgres of a development machine.
@@ -45,6 +46,9 @@ type Config struct {
 	// Limits bound each GraphQL operation (MAX_DEPTH, MAX_FIELDS,
 	// MAX_ALIASES, MAX_TOKENS, MAX_COMPLEXITY, TIMEOUT, INTROSPECTION).
 	Limits limits.Config
+	// Rates meter each caller (RATE_MUTATIONS, RATE_LLM,
+	// RATE_SUBSCRIPTIONS and their RATE_ANON_ variants).
+	Rates ratelimit.Config
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -90,6 +94,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.Limits, err = loadLimits(get); err != nil {
 		return c, err
 	}
+	if c.Rates, err = loadRates(get); err != nil {
+		return c, err
+	}
 	c.WebSocketImpl = get("WEBSOCKET_IMPL", "gqlws")
 	if c.WebSocketImpl != "gqlws" && c.WebSocketImpl != "gorilla" && c.WebSocketImpl != "coder" {
 		return c, fmt.Errorf("WEBSOCKET_IMPL must be gqlws, gorilla or coder")
@@ -122,4 +129,26 @@ func loadLimits(get func(k, def string) string) (limits.Config, error) {
 		return l, fmt.Errorf("INTROSPECTION must be true or false")
 	}
 	return l, nil
+}
+
+// loadRates reads the rate limits over ratelimit.Defaults().
+func loadRates(get func(k, def string) string) (ratelimit.Config, error) {
+	r := ratelimit.Defaults()
+	for _, k := range []ratelimit.Kind{ratelimit.Mutation, ratelimit.LLM, ratelimit.Subscription} {
+		name := strings.ToUpper(k.String()) + "S"
+		if k == ratelimit.LLM {
+			name = "LLM"
+		}
+		for _, v := range []struct {
+			key string
+			dst *ratelimit.Limit
+		}{{"RATE_" + name, &r.User[k]}, {"RATE_ANON_" + name, &r.Anonymous[k]}} {
+			l, err := ratelimit.ParseLimit(get(v.key, v.dst.String()))
+			if err != nil {
+				return r, fmt.Errorf("%s: %w", v.key, err)
+			}
+			*v.dst = l
+		}
+	}
+	return r, nil
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agentgraph/agentgraph/internal/ratelimit"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -52,6 +54,8 @@ func TestBadValues(t *testing.T) {
 		{"MAX_COMPLEXITY", "lots", "MAX_COMPLEXITY"},
 		{"TIMEOUT", "-1s", "TIMEOUT"},
 		{"INTROSPECTION", "maybe", "INTROSPECTION"},
+		{"RATE_LLM", "lots", "RATE_LLM"},
+		{"RATE_ANON_MUTATIONS", "5/never", "RATE_ANON_MUTATIONS"},
 	} {
 		_, err := Load(env(map[string]string{tc.key: tc.value}))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -89,5 +93,18 @@ func TestIssuer(t *testing.T) {
 		if err != nil || c.JWTIssuer != tc.want {
 			t.Errorf("%v: issuer %q (err %v), want %q", tc.env, c.JWTIssuer, err, tc.want)
 		}
+	}
+}
+
+func TestRates(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"RATE_LLM": "3/10s", "RATE_ANON_SUBSCRIPTIONS": "0"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Rates
+	if r.User[ratelimit.LLM] != (ratelimit.Limit{N: 3, Per: 10 * time.Second}) || r.Anonymous[ratelimit.Subscription].N != 0 ||
+		r.User[ratelimit.Mutation] != ratelimit.Defaults().User[ratelimit.Mutation] {
+		t.Fatalf("rates: %+v", r)
 	}
 }
