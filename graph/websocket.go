@@ -51,6 +51,13 @@ func Sockets(v *auth.Verifier, checkOrigin func(*http.Request) bool) *gqlws.Tran
 		PingInterval: wsPingInterval,
 		ReadLimit:    wsReadLimit,
 		CheckOrigin:  checkOrigin,
+		// Quotas: gqlws's defaults (README.md); sockets count per user.
+		SocketKey: func(ctx context.Context) string {
+			if u, ok := auth.UserFrom(ctx); ok {
+				return u.ID.String()
+			}
+			return ""
+		},
 		// Only the request id from the upgrade: the user comes from
 		// connection_init, loaders are made per event.
 		BaseContext: func(r *http.Request) context.Context {
