@@ -42,6 +42,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/migrate"
 	"github.com/agentgraph/agentgraph/internal/profile"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
+	"github.com/agentgraph/agentgraph/internal/ratelimit"
 	"github.com/agentgraph/agentgraph/internal/requestid"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/wsgorilla"
@@ -79,7 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	defer pool.Close()
 	defer bgPool.Close()
 
-	verifier, err := auth.NewVerifier(ctx, auth.Options{HS256Secret: []byte(cfg.JWTSecret), JWKSURL: cfg.JWKSURL})
+	verifier, err := auth.NewVerifier(ctx, auth.Options{HS256Secret: []byte(cfg.JWTSecret), JWKSURL: cfg.JWKSURL,
+		Issuer: cfg.JWTIssuer})
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
@@ -96,6 +98,9 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	llmCfg, err := llm.ConfigFromEnv(getenv)
 	if err != nil {
 		return fmt.Errorf("llm: %w", err)
+	}
+	if !llmCfg.Prices.Priced(cfg.DefaultModel) {
+		return fmt.Errorf("DEFAULT_MODEL %q has no price: add it to LLM_PRICES", cfg.DefaultModel)
 	}
 	st := store.New(pool)
 	bg := store.New(bgPool) // background work: its own connections, as service_role
@@ -122,14 +127,20 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	resolver := &graph.Resolver{
 		Store:     st,
-		Agents:    agents.New(st, cfg.DefaultModel),
+		Agents:    agents.New(st, cfg.DefaultModel, llmCfg.Prices),
 		Knowledge: knowledge.New(st),
 		Profile:   profile.New(st),
 		Chat:      chat.New(st, replies, jobClient),
 		Hub:       hub,
 	}
 	mux := http.NewServeMux()
-	opts := graph.Options{Verifier: verifier, LoaderWait: cfg.LoaderWait, APQCache: apq}
+	rates, err := ratelimit.New(cfg.Rates)
+	if err != nil {
+		return err
+	}
+	defer rates.Close()
+	opts := graph.Options{Verifier: verifier, LoaderWait: cfg.LoaderWait, APQCache: apq, Limits: &cfg.Limits,
+		RateLimiter: rates}
 	var sockets *gqlws.Transport
 	if cfg.WebSocketImpl == "gqlws" {
 		sockets = graph.Sockets(verifier, wsgorilla.OriginChecker(cfg.AllowedOrigins))
@@ -157,10 +168,15 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		}
 		fmt.Fprintln(w, "ready")
 	})
-	mux.Handle("GET /metrics", promhttp.Handler())
+	if cfg.MetricsAddr == "" {
+		mux.Handle("GET /metrics", promhttp.Handler())
+	} else if err := serveMetrics(cfg.MetricsAddr); err != nil {
+		return err
+	}
 
 	srv := &http.Server{
-		Handler:           requestid.Middleware(httpx.CORS(cfg.AllowedOrigins, httpx.Metrics(mux))),
+		Handler: httpx.Deadlines(readTimeout, cfg.Limits.Timeout+writeSlack,
+			requestid.Middleware(httpx.CORS(cfg.AllowedOrigins, httpx.Metrics(mux)))),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
@@ -262,6 +278,29 @@ func servePprof(addr string) error {
 	go func() { _ = http.Serve(ln, mux) }() // lives as long as the process
 	return nil
 }
+
+// serveMetrics serves /metrics on addr (METRICS_ADDR), apart from the API,
+// so that it can stay on a private network.
+func serveMetrics(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("METRICS_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.Handler())
+	slog.Info("serving metrics", "addr", ln.Addr().String())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }() // lives as long as the process
+	return nil
+}
+
+// Deadlines of plain HTTP requests (httpx.Deadlines; WebSocket upgrades
+// have none): readTimeout to send the body, the request's TIMEOUT plus
+// writeSlack to be answered.
+const (
+	readTimeout = 15 * time.Second
+	writeSlack  = 10 * time.Second
+)
 
 // socketCloseWait bounds the wait for clients to answer the sockets' close
 // at shutdown.

@@ -38,3 +38,11 @@ npm ci --prefix e2e --no-audit --no-fund --loglevel=error >/dev/null
 
 log "go test"
 go test -race -count=1 -timeout 20m ./...
+
+# Fuzz targets, briefly each (their seed corpora under testdata/fuzz also
+# run as plain tests above): cursors, tokens, thread ids, input checks.
+log "fuzz"
+for target in ./internal/page:FuzzDecode ./internal/page:FuzzDecodeText ./internal/auth:FuzzVerify \
+  ./internal/validate:FuzzThreadID ./internal/validate:FuzzRequired ./internal/validate:FuzzID; do
+  go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime=8s "${target%%:*}"
+done

@@ -39,6 +39,11 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		}
 		return gerr
 	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		gerr.Message = "request exceeded its deadline"
+		gerr.Extensions = map[string]any{"code": string(apperr.Timeout)}
+		return gerr
+	}
 	if errors.Is(err, context.Canceled) {
 		gerr.Message = "request canceled"
 		gerr.Extensions = map[string]any{"code": string(apperr.InternalError)}

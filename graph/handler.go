@@ -1,7 +1,12 @@
 package graph
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -13,21 +18,17 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/gqlws"
+	"github.com/agentgraph/agentgraph/internal/limits"
 	"github.com/agentgraph/agentgraph/internal/loaders"
-	domain "github.com/agentgraph/agentgraph/internal/model"
-	"github.com/agentgraph/agentgraph/internal/page"
+	"github.com/agentgraph/agentgraph/internal/ratelimit"
 )
 
-// Limits of a request (README.md documents them).
-const (
-	// MaxBodyBytes bounds a POST body; gqlgen has no limit of its own.
-	MaxBodyBytes = 1 << 20
-	// MaxComplexity bounds a query's cost: a field costs 1, a connection its
-	// page size times its selection.
-	MaxComplexity = 5000
-)
+// MaxBodyBytes bounds a request body; gqlgen has no limit of its own. The
+// other limits of a request are limits.Config (README.md documents them).
+const MaxBodyBytes = 1 << 20
 
 // Options configure the GraphQL handler.
 type Options struct {
@@ -41,6 +42,11 @@ type Options struct {
 	WebSocket transport.WebsocketImplementation
 	// APQCache holds automatic persisted queries; nil disables them.
 	APQCache graphql.Cache[string]
+	// Limits bound each operation; nil means limits.Defaults().
+	Limits *limits.Config
+	// RateLimiter meters mutations, LLM calls and subscriptions per
+	// caller; nil meters nothing.
+	RateLimiter *ratelimit.Limiter
 }
 
 // NewHandler returns the HTTP handler of /query.
@@ -58,20 +64,31 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.Introspection{})
+	lim := limits.Defaults()
+	if o.Limits != nil {
+		lim = *o.Limits
+	}
+	if lim.Introspection {
+		srv.Use(extension.Introspection{})
+	}
 	if o.APQCache != nil {
 		srv.Use(extension.AutomaticPersistedQuery{Cache: o.APQCache})
 	}
-	srv.Use(extension.FixedComplexityLimit(MaxComplexity))
+	srv.SetParserTokenLimit(lim.Tokens)
+	srv.Use(limits.Shape{Depth: lim.Depth, Fields: lim.Fields, Aliases: lim.Aliases, NoIntrospection: !lim.Introspection})
+	srv.Use(extension.FixedComplexityLimit(lim.Complexity))
+	// Last: an operation refused for its shape or price takes no tokens.
+	srv.Use(ratelimit.Extension{Limiter: o.RateLimiter})
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)
 	srv.AroundRootFields(requireUser)
+	srv.AroundResponses(limits.Deadline(lim.Timeout))
 	srv.AroundResponses(freshLoaders(r.Store, o.LoaderWait))
 
 	var h http.Handler = srv
 	h = loaders.Middleware(r.Store, o.LoaderWait, h)
 	h = auth.Middleware(o.Verifier)(h)
-	return limitBody(h)
+	return ratelimit.HTTP(limitBody(h))
 }
 
 // requireUser refuses every root field but introspection to an anonymous
@@ -87,26 +104,49 @@ func requireUser(ctx context.Context, next graphql.RootResolver) graphql.Marshal
 	return next(ctx)
 }
 
+// limitBody reads a request's body up to MaxBodyBytes before gqlgen sees
+// it, answering a larger one with 413 and PAYLOAD_TOO_LARGE: gqlgen turns a
+// failed body read into a 200 or 500 with an internal message.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		if r.Body == nil || r.Body == http.NoBody || r.Header.Get("Upgrade") != "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if r.ContentLength > MaxBodyBytes {
+			tooLarge(w)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		var maxErr *http.MaxBytesError
+		switch {
+		case errors.As(err, &maxErr):
+			tooLarge(w)
+			return
+		case err != nil:
+			// The client went away or sent a broken body: nothing to execute.
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			writeError(w, "could not read the request body", string(apperr.BadUserInput))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
 }
 
-// setComplexity prices list fields by the size of the page they return.
-func setComplexity(c *ComplexityRoot) {
-	size := func(first *int) int {
-		if first == nil || *first <= 0 {
-			return page.DefaultSize
-		}
-		return *first
-	}
-	c.Query.Agents = func(child int, first *int, _ *string, _ *domain.AgentStatus, _ *domain.AgentType) int {
-		return 1 + child*size(first)
-	}
-	c.Query.Collections = func(child int, first *int, _ *string) int { return 1 + child*size(first) }
-	c.KnowledgeCollection.Entries = func(child int, first *int, _ *string, _ *domain.KnowledgeType) int {
-		return 1 + child*size(first)
-	}
+func tooLarge(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	// The rest of the body is not read: close rather than drain it.
+	w.Header().Set("Connection", "close")
+	w.WriteHeader(http.StatusRequestEntityTooLarge)
+	writeError(w, fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes), string(apperr.PayloadTooLarge))
+}
+
+// writeError writes a GraphQL response of one error with code, for refusals
+// made before gqlgen runs.
+func writeError(w io.Writer, msg, code string) {
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{
+		"message": msg, "extensions": map[string]any{"code": code},
+	}}})
 }

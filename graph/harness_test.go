@@ -24,6 +24,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/chat"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
+	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/profile"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 	"github.com/agentgraph/agentgraph/internal/store"
@@ -97,6 +98,12 @@ func newEnv(t testing.TB) *env {
 // newEnvWait starts the stack with the given loader wait.
 func newEnvWait(t testing.TB, wait time.Duration) *env {
 	t.Helper()
+	return newEnvOpts(t, graph.Options{LoaderWait: wait})
+}
+
+// newEnvOpts starts the stack with o; its Verifier is the test secret's.
+func newEnvOpts(t testing.TB, o graph.Options) *env {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(testdb.URL(t))
 	if err != nil {
 		t.Fatal(err)
@@ -114,14 +121,15 @@ func newEnvWait(t testing.TB, wait time.Duration) *env {
 	}
 	st := store.New(pool)
 	r := newResolver(st, nil)
-	srv := httptest.NewServer(graph.NewHandler(r, graph.Options{Verifier: v, LoaderWait: wait}))
+	o.Verifier = v
+	srv := httptest.NewServer(graph.NewHandler(r, o))
 	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, pool: pool, queries: rt}
 }
 
 // newResolver is the resolver over st; hub may be nil (no subscriptions).
 func newResolver(st *store.Store, hub *pubsub.Hub) *graph.Resolver {
-	return &graph.Resolver{Store: st, Agents: agents.New(st, "gpt-4o-mini"), Knowledge: knowledge.New(st),
+	return &graph.Resolver{Store: st, Agents: agents.New(st, "gpt-4o-mini", llm.DefaultPrices()), Knowledge: knowledge.New(st),
 		Profile: profile.New(st), Chat: chat.New(st, nil, nil), Hub: hub}
 }
 
@@ -253,4 +261,13 @@ func (e *env) count(t testing.TB, sql string, args ...any) int {
 		t.Fatalf("%s: %v", sql, err)
 	}
 	return n
+}
+
+// exec runs SQL as the superuser, bypassing RLS, to set up data no API call
+// makes quickly.
+func (e *env) exec(t testing.TB, sql string, args ...any) {
+	t.Helper()
+	if _, err := e.pool.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
 }

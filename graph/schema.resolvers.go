@@ -20,17 +20,20 @@ import (
 
 // Skills is the resolver for the skills field.
 func (r *agentResolver) Skills(ctx context.Context, obj *model.Agent) ([]*model.Skill, error) {
-	return loaders.Linked(ctx, loaders.For(ctx).Skills, obj.ID, obj.Batch, loaders.ID)
+	skills, err := loaders.Linked(ctx, loaders.For(ctx).Skills, obj.ID, obj.Batch, loaders.ID)
+	return capped(skills, MaxSkills), err
 }
 
 // TrainingData is the resolver for the trainingData field.
 func (r *agentResolver) TrainingData(ctx context.Context, obj *model.Agent) ([]*model.TrainingData, error) {
-	return loaders.Linked(ctx, loaders.For(ctx).Training, obj.ID, obj.Batch, loaders.ID)
+	training, err := loaders.Linked(ctx, loaders.For(ctx).Training, obj.ID, obj.Batch, loaders.ID)
+	return capped(training, MaxTrainingData), err
 }
 
 // KnowledgeAccess is the resolver for the knowledgeAccess field.
 func (r *agentResolver) KnowledgeAccess(ctx context.Context, obj *model.Agent) ([]*model.KnowledgeAccess, error) {
-	return loaders.Linked(ctx, loaders.For(ctx).Access, obj.ID, obj.Batch, loaders.ID)
+	access, err := loaders.Linked(ctx, loaders.For(ctx).Access, obj.ID, obj.Batch, loaders.ID)
+	return capped(access, MaxKnowledgeAccess), err
 }
 
 // Threads is the resolver for the threads field.
@@ -79,7 +82,8 @@ func (r *knowledgeCollectionResolver) EntryCount(ctx context.Context, obj *model
 
 // Agents is the resolver for the agents field.
 func (r *knowledgeCollectionResolver) Agents(ctx context.Context, obj *model.Collection) ([]*model.Agent, error) {
-	return loaders.Linked(ctx, loaders.For(ctx).CollectionAgents, obj.ID, obj.Batch, loaders.ID)
+	agents, err := loaders.Linked(ctx, loaders.For(ctx).CollectionAgents, obj.ID, obj.Batch, loaders.ID)
+	return capped(agents, MaxCollectionAgents), err
 }
 
 // Collection is the resolver for the collection field.

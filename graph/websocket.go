@@ -27,8 +27,9 @@ const (
 	// do not pong within twice the interval; legacy graphql-ws clients get a
 	// keep-alive at the same interval.
 	wsPingInterval = 20 * time.Second
-	// wsReadLimit bounds one client message.
-	wsReadLimit int64 = 64 << 10
+	// wsReadLimit bounds one client message: the largest valid sendMessage
+	// (20,000 characters of up to 4 bytes each, JSON-escaped ≈ 80 KB) must fit.
+	wsReadLimit int64 = 256 << 10
 	// closeForbidden is graphql-ws's code for a refused connection_init: the
 	// client library does not retry it, so a bad token causes no retry storm.
 	closeForbidden = 4403
@@ -50,6 +51,13 @@ func Sockets(v *auth.Verifier, checkOrigin func(*http.Request) bool) *gqlws.Tran
 		PingInterval: wsPingInterval,
 		ReadLimit:    wsReadLimit,
 		CheckOrigin:  checkOrigin,
+		// Quotas: gqlws's defaults (README.md); sockets count per user.
+		SocketKey: func(ctx context.Context) string {
+			if u, ok := auth.UserFrom(ctx); ok {
+				return u.ID.String()
+			}
+			return ""
+		},
 		// Only the request id from the upgrade: the user comes from
 		// connection_init, loaders are made per event.
 		BaseContext: func(r *http.Request) context.Context {

@@ -5,6 +5,7 @@ package agents
 
 import (
 	"context"
+	"strings"
 
 	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/model"
@@ -25,24 +26,40 @@ const (
 	MaxTitle        = 200
 )
 
+// Prices is the price table agents' models are checked against
+// (llm.Prices: the built-in table with LLM_PRICES over it).
+type Prices interface {
+	// Priced reports whether model has a price.
+	Priced(model string) bool
+	// Models lists the models that may be chosen.
+	Models() []string
+}
+
 // Service runs the agent operations.
 type Service struct {
 	store        *store.Store
 	defaultModel string
+	prices       Prices
 }
 
 // New returns a Service; agents created without a model get defaultModel.
-func New(s *store.Store, defaultModel string) *Service {
-	return &Service{store: s, defaultModel: defaultModel}
+// Only models with a price may be chosen: a reply from an unpriced model
+// would cost money that no usage log shows.
+func New(s *store.Store, defaultModel string, prices Prices) *Service {
+	return &Service{store: s, defaultModel: defaultModel, prices: prices}
 }
 
-func checkPersonality(c *validate.Checker, p *model.PersonalityInput) {
+func (s *Service) checkPersonality(c *validate.Checker, p *model.PersonalityInput) {
 	if p == nil {
 		return
 	}
 	c.NotBlank("input.personality.model", p.Model, MaxModel)
 	c.Optional("input.personality.tone", p.Tone, MaxStyle)
 	c.Optional("input.personality.verbosity", p.Verbosity, MaxStyle)
+	if p.Model != nil && strings.TrimSpace(*p.Model) != "" && len(*p.Model) <= MaxModel && !s.prices.Priced(*p.Model) {
+		c.Fail("input.personality.model", "%q has no price on this server; choose one of %s (or a dated version of one)",
+			*p.Model, strings.Join(s.prices.Models(), ", "))
+	}
 }
 
 func checkTexts(c *validate.Checker, objective, instructions, background, email *string) {
@@ -57,7 +74,7 @@ func checkTexts(c *validate.Checker, objective, instructions, background, email 
 func (s *Service) Create(ctx context.Context, in model.CreateAgentInput) (*model.Agent, error) {
 	var c validate.Checker
 	c.Required("input.name", in.Name, MaxName)
-	checkPersonality(&c, in.Personality)
+	s.checkPersonality(&c, in.Personality)
 	checkTexts(&c, in.Objective, in.Instructions, in.Background, in.EmailAddress)
 	if err := c.Err(); err != nil {
 		return nil, err
@@ -91,7 +108,7 @@ func (s *Service) Update(ctx context.Context, id string, in model.UpdateAgentInp
 	}
 	var c validate.Checker
 	c.NotBlank("input.name", in.Name, MaxName)
-	checkPersonality(&c, in.Personality)
+	s.checkPersonality(&c, in.Personality)
 	checkTexts(&c, in.Objective, in.Instructions, in.Background, in.EmailAddress)
 	if err := c.Err(); err != nil {
 		return nil, err

@@ -24,6 +24,11 @@ const (
 	ComplexityLimit   Code = "COMPLEXITY_LIMIT_EXCEEDED"
 	ParseFailed       Code = "GRAPHQL_PARSE_FAILED"
 	ValidationFailure Code = "GRAPHQL_VALIDATION_FAILED"
+	DepthLimit        Code = "DEPTH_LIMIT_EXCEEDED"
+	PayloadTooLarge   Code = "PAYLOAD_TOO_LARGE"
+	// Timeout: the request ran past its deadline (TIMEOUT); retrying the
+	// same request is unlikely to help, a smaller one may.
+	Timeout Code = "TIMEOUT"
 )
 
 // Error is an error that is safe to show to the client as it is.

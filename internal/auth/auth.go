@@ -55,6 +55,9 @@ type User struct {
 	ID        uuid.UUID
 	Role      string
 	ExpiresAt time.Time
+	// Anonymous: a Supabase anonymous sign-in (claim is_anonymous), which
+	// anyone can mint in bulk; it gets its own, lower rate limits.
+	Anonymous bool
 }
 
 // Options configure a Verifier; either HS256Secret or JWKSURL (or both) must
@@ -64,6 +67,10 @@ type Options struct {
 	JWKSURL     string
 	HTTPClient  *http.Client  // for JWKS requests; nil means http.DefaultClient
 	Leeway      time.Duration // clock skew allowed on exp/nbf/iat; <= 0 means 30s
+	// Issuer, when set, must be the token's iss (Supabase: <project
+	// URL>/auth/v1): a key shared with another issuer then cannot mint
+	// tokens for this API.
+	Issuer string
 }
 
 // Verifier checks access tokens. It is safe for concurrent use.
@@ -111,8 +118,12 @@ func NewVerifier(ctx context.Context, o Options) (*Verifier, error) {
 	if leeway <= 0 {
 		leeway = defaultLeeway
 	}
-	v.parser = jwt.NewParser(jwt.WithValidMethods(v.methods), jwt.WithLeeway(leeway),
-		jwt.WithExpirationRequired(), jwt.WithIssuedAt())
+	popts := []jwt.ParserOption{jwt.WithValidMethods(v.methods), jwt.WithLeeway(leeway),
+		jwt.WithExpirationRequired(), jwt.WithIssuedAt()}
+	if o.Issuer != "" {
+		popts = append(popts, jwt.WithIssuer(o.Issuer))
+	}
+	v.parser = jwt.NewParser(popts...)
 	return v, nil
 }
 
@@ -121,7 +132,8 @@ func (v *Verifier) Enabled() bool { return v != nil && (v.secret != nil || v.jwk
 
 type claims struct {
 	jwt.RegisteredClaims
-	Role string `json:"role"`
+	Role        string `json:"role"`
+	IsAnonymous bool   `json:"is_anonymous"`
 }
 
 // Verify checks token (optionally prefixed by "Bearer ") and returns its user.
@@ -158,7 +170,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (User, error) {
 	if len(c.Audience) > 0 && !slices.Contains(c.Audience, userRole) {
 		return User{}, apperr.Unauth("token audience must be %q", userRole)
 	}
-	return User{ID: id, Role: c.Role, ExpiresAt: c.ExpiresAt.Time}, nil
+	return User{ID: id, Role: c.Role, ExpiresAt: c.ExpiresAt.Time, Anonymous: c.IsAnonymous}, nil
 }
 
 // explain turns a jwt error into the client-facing reason.
@@ -183,6 +195,9 @@ func (v *Verifier) explain(t *jwt.Token, err error) error {
 		return apperr.Unauth("token not valid yet (nbf)")
 	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
 		return apperr.Unauth("token issued in the future (iat)")
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer),
+		errors.Is(err, jwt.ErrTokenRequiredClaimMissing) && strings.Contains(err.Error(), "iss claim"):
+		return apperr.Unauth("token issuer (iss) is not this project's")
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
 		return apperr.Unauth("token has no expiry (exp)")
 	}

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/agentgraph/agentgraph/internal/limits"
+	"github.com/agentgraph/agentgraph/internal/ratelimit"
 )
 
 // DefaultDatabaseURL is the local Postgres of a development machine.
@@ -49,6 +52,18 @@ type Config struct {
 	// before cutting them (they are then generated again by the next
 	// instance); it runs alongside, not after, HTTP draining.
 	ReplyDrain time.Duration
+	// JWTIssuer, when set, must be every token's iss: JWT_ISSUER, or
+	// SUPABASE_URL + "/auth/v1" (what Supabase Auth puts there).
+	JWTIssuer string
+	// MetricsAddr, when set, serves /metrics on its own listener instead of
+	// the API's port.
+	MetricsAddr string
+	// Limits bound each GraphQL operation (MAX_DEPTH, MAX_FIELDS,
+	// MAX_ALIASES, MAX_TOKENS, MAX_COMPLEXITY, TIMEOUT, INTROSPECTION).
+	Limits limits.Config
+	// Rates meter each caller (RATE_MUTATIONS, RATE_LLM,
+	// RATE_SUBSCRIPTIONS and their RATE_ANON_ variants).
+	Rates ratelimit.Config
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -89,6 +104,17 @@ func Load(getenv func(string) string) (Config, error) {
 	if err := c.loadPools(get); err != nil {
 		return c, err
 	}
+	c.MetricsAddr = get("METRICS_ADDR", "")
+	c.JWTIssuer = get("JWT_ISSUER", "")
+	if u := get("SUPABASE_URL", ""); c.JWTIssuer == "" && u != "" {
+		c.JWTIssuer = strings.TrimRight(u, "/") + "/auth/v1"
+	}
+	if c.Limits, err = loadLimits(get); err != nil {
+		return c, err
+	}
+	if c.Rates, err = loadRates(get); err != nil {
+		return c, err
+	}
 	c.WebSocketImpl = get("WEBSOCKET_IMPL", "gqlws")
 	if c.WebSocketImpl != "gqlws" && c.WebSocketImpl != "gorilla" && c.WebSocketImpl != "coder" {
 		return c, fmt.Errorf("WEBSOCKET_IMPL must be gqlws, gorilla or coder")
@@ -115,4 +141,53 @@ func (c *Config) loadPools(get func(k, def string) string) error {
 		return fmt.Errorf("REPLY_DRAIN_TIMEOUT must be a duration, like 20s")
 	}
 	return nil
+}
+
+// loadLimits reads the request limits over limits.Defaults().
+func loadLimits(get func(k, def string) string) (limits.Config, error) {
+	l := limits.Defaults()
+	for _, n := range []struct {
+		key string
+		dst *int
+	}{
+		{"MAX_DEPTH", &l.Depth}, {"MAX_FIELDS", &l.Fields}, {"MAX_ALIASES", &l.Aliases},
+		{"MAX_TOKENS", &l.Tokens}, {"MAX_COMPLEXITY", &l.Complexity},
+	} {
+		v, err := strconv.Atoi(get(n.key, strconv.Itoa(*n.dst)))
+		if err != nil || v < 1 {
+			return l, fmt.Errorf("%s must be a positive integer", n.key)
+		}
+		*n.dst = v
+	}
+	d, err := time.ParseDuration(get("TIMEOUT", l.Timeout.String()))
+	if err != nil || d <= 0 {
+		return l, fmt.Errorf("TIMEOUT must be a positive duration, like 30s")
+	}
+	l.Timeout = d
+	if l.Introspection, err = strconv.ParseBool(get("INTROSPECTION", "true")); err != nil {
+		return l, fmt.Errorf("INTROSPECTION must be true or false")
+	}
+	return l, nil
+}
+
+// loadRates reads the rate limits over ratelimit.Defaults().
+func loadRates(get func(k, def string) string) (ratelimit.Config, error) {
+	r := ratelimit.Defaults()
+	for _, k := range []ratelimit.Kind{ratelimit.Mutation, ratelimit.LLM, ratelimit.Subscription} {
+		name := strings.ToUpper(k.String()) + "S"
+		if k == ratelimit.LLM {
+			name = "LLM"
+		}
+		for _, v := range []struct {
+			key string
+			dst *ratelimit.Limit
+		}{{"RATE_" + name, &r.User[k]}, {"RATE_ANON_" + name, &r.Anonymous[k]}} {
+			l, err := ratelimit.ParseLimit(get(v.key, v.dst.String()))
+			if err != nil {
+				return r, fmt.Errorf("%s: %w", v.key, err)
+			}
+			*v.dst = l
+		}
+	}
+	return r, nil
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agentgraph/agentgraph/internal/ratelimit"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -52,6 +54,12 @@ func TestBadValues(t *testing.T) {
 		{"BACKGROUND_POOL_MAX_CONNS", "2", "BACKGROUND_POOL_MAX_CONNS"},
 		{"REPLY_WORKERS", "0", "REPLY_WORKERS"},
 		{"REPLY_DRAIN_TIMEOUT", "soon", "REPLY_DRAIN_TIMEOUT"},
+		{"MAX_DEPTH", "0", "MAX_DEPTH"},
+		{"MAX_COMPLEXITY", "lots", "MAX_COMPLEXITY"},
+		{"TIMEOUT", "-1s", "TIMEOUT"},
+		{"INTROSPECTION", "maybe", "INTROSPECTION"},
+		{"RATE_LLM", "lots", "RATE_LLM"},
+		{"RATE_ANON_MUTATIONS", "5/never", "RATE_ANON_MUTATIONS"},
 	} {
 		_, err := Load(env(map[string]string{tc.key: tc.value}))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -73,5 +81,47 @@ func TestPoolSizes(t *testing.T) {
 	}
 	if c.APIConns != 3 || c.BackgroundConns != 6 {
 		t.Fatalf("pools %d and %d, want 3 and 6", c.APIConns, c.BackgroundConns)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"MAX_DEPTH": "8", "MAX_COMPLEXITY": "1000", "TIMEOUT": "5s", "INTROSPECTION": "false"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := c.Limits
+	if l.Depth != 8 || l.Complexity != 1000 || l.Timeout != 5*time.Second || l.Introspection || l.Fields != 100 {
+		t.Fatalf("limits: %+v", l)
+	}
+}
+
+func TestIssuer(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{nil, ""},
+		{map[string]string{"SUPABASE_URL": "https://abc.supabase.co/"}, "https://abc.supabase.co/auth/v1"},
+		{map[string]string{"SUPABASE_URL": "https://abc.supabase.co", "JWT_ISSUER": "https://auth.example"}, "https://auth.example"},
+	} {
+		c, err := Load(env(tc.env))
+		if err != nil || c.JWTIssuer != tc.want {
+			t.Errorf("%v: issuer %q (err %v), want %q", tc.env, c.JWTIssuer, err, tc.want)
+		}
+	}
+}
+
+func TestRates(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{"RATE_LLM": "3/10s", "RATE_ANON_SUBSCRIPTIONS": "0"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Rates
+	if r.User[ratelimit.LLM] != (ratelimit.Limit{N: 3, Per: 10 * time.Second}) || r.Anonymous[ratelimit.Subscription].N != 0 ||
+		r.User[ratelimit.Mutation] != ratelimit.Defaults().User[ratelimit.Mutation] {
+		t.Fatalf("rates: %+v", r)
 	}
 }

@@ -38,6 +38,7 @@ type conn struct {
 	acked    bool
 	closing  bool // a close frame is queued or the socket failed: nothing more is queued
 	ops      map[string]*operation
+	key      string      // the SocketKey this socket is counted under, if any
 	timer    *time.Timer // the init timeout, then the ping
 	expiry   *time.Timer
 	queue    []item // frames and operation steps waiting for the writer
@@ -174,12 +175,24 @@ func (c *conn) init(payload json.RawMessage) {
 		c.refuse(err.Error())
 		return
 	}
+	key := ""
+	if c.t.cfg.SocketKey != nil {
+		key = c.t.cfg.SocketKey(ctx)
+	}
+	if key != "" && !c.t.claim(key) {
+		c.close(closeTryAgainLater, "Too many sockets for this user")
+		return
+	}
 
 	c.mu.Lock()
 	if c.closing || c.acked {
 		c.mu.Unlock()
+		if key != "" {
+			c.t.release(key)
+		}
 		return
 	}
+	c.key = key
 	c.acked = true
 	c.ctx = ctx
 	c.timer.Stop()
@@ -390,7 +403,12 @@ func (c *conn) teardown() {
 	c.stopTimersLocked()
 	ops := c.ops
 	c.ops = nil
+	key := c.key
+	c.key = ""
 	c.mu.Unlock()
+	if key != "" {
+		c.t.release(key)
+	}
 	_ = c.ws.Close()
 	for _, op := range ops {
 		op.cancel()

@@ -48,6 +48,11 @@ const (
 	DefaultReadLimit    = 64 << 10
 	DefaultWriteTimeout = 10 * time.Second
 	DefaultMaxQueued    = 4096
+	// Quotas (see Config): generous for an app's tabs and components,
+	// small enough that one client cannot pin the instance's memory.
+	DefaultMaxOperations    = 100
+	DefaultMaxSubscriptions = 50
+	DefaultMaxSocketsPerKey = 20
 
 	// closeHandshakeTimeout is how long a closing socket waits for the
 	// peer's close frame before dropping the TCP connection.
@@ -81,7 +86,26 @@ type Config struct {
 	BaseContext func(r *http.Request) context.Context
 	// Logger gets socket errors at debug level (slog.Default() if nil).
 	Logger *slog.Logger
+
+	// MaxOperations bounds the operations in flight on one socket
+	// (DefaultMaxOperations if zero), MaxSubscriptions the subscriptions
+	// among them (DefaultMaxSubscriptions if zero). An operation past
+	// either gets an error message (code RATE_LIMITED) and does not run;
+	// the socket stays open.
+	MaxOperations    int
+	MaxSubscriptions int
+	// SocketKey names whom an initialised socket belongs to (the user),
+	// from the context Init returned; "" counts it for no one. At most
+	// MaxSocketsPerKey (DefaultMaxSocketsPerKey if zero) sockets per key
+	// are open on this transport: the next closes with 1013 (try again
+	// later) right after its connection_init.
+	SocketKey        func(ctx context.Context) string
+	MaxSocketsPerKey int
 }
+
+// closeTryAgainLater is what a socket past its owner's quota closes with:
+// graphql-ws clients retry it with backoff.
+const closeTryAgainLater = 1013
 
 // Transport is a gqlgen transport (graphql.Transport) for WebSocket upgrades.
 // Create it with New.
@@ -91,6 +115,7 @@ type Transport struct {
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
+	perKey   map[string]int // initialised sockets by SocketKey
 	draining bool
 	drained  chan struct{} // closed once draining and no socket is left
 }
@@ -118,6 +143,15 @@ func New(cfg Config) *Transport {
 	if cfg.MaxQueued <= 0 {
 		cfg.MaxQueued = DefaultMaxQueued
 	}
+	if cfg.MaxOperations <= 0 {
+		cfg.MaxOperations = DefaultMaxOperations
+	}
+	if cfg.MaxSubscriptions <= 0 {
+		cfg.MaxSubscriptions = DefaultMaxSubscriptions
+	}
+	if cfg.MaxSocketsPerKey <= 0 {
+		cfg.MaxSocketsPerKey = DefaultMaxSocketsPerKey
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -136,7 +170,29 @@ func New(cfg Config) *Transport {
 			WriteBufferSize: 4096,
 			WriteBufferPool: &writeBuffers,
 		},
-		conns: make(map[*conn]struct{}),
+		conns:  make(map[*conn]struct{}),
+		perKey: make(map[string]int),
+	}
+}
+
+// claim counts an initialised socket for key; false when key has its
+// quota of sockets already.
+func (t *Transport) claim(key string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.perKey[key] >= t.cfg.MaxSocketsPerKey {
+		return false
+	}
+	t.perKey[key]++
+	return true
+}
+
+// release uncounts a socket claim counted.
+func (t *Transport) release(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.perKey[key]--; t.perKey[key] <= 0 {
+		delete(t.perKey, key)
 	}
 }
 

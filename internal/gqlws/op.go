@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -30,6 +31,7 @@ type operation struct {
 	started  bool // handler is set
 	early    int  // notifications before handler was set
 	done     bool // finished: no more frames, not in c.ops
+	sub      bool // a subscription, counted against MaxSubscriptions
 }
 
 type opKey struct{}
@@ -136,6 +138,15 @@ func (c *conn) start(id string, payload json.RawMessage) {
 		return
 	}
 	qid, _ := json.Marshal(id)
+	if len(c.ops) >= c.t.cfg.MaxOperations {
+		// graphql-ws ends one operation with an error message: this one
+		// never runs, the others and the socket go on.
+		for _, f := range errorEnd(c.modern, qid, quotaError("operations in flight on one socket", c.t.cfg.MaxOperations)) {
+			c.enqueueLocked(item{frame: f})
+		}
+		c.mu.Unlock()
+		return
+	}
 	op := &operation{c: c, id: qid, rawID: id}
 	ctx, cancel := context.WithCancel(c.ctx)
 	op.cancel = cancel
@@ -166,6 +177,10 @@ func (c *conn) start(id string, payload json.RawMessage) {
 		c.finish(op, completeFrame(qid))
 		return
 	}
+	if rc.Operation.Operation == ast.Subscription && !c.claimSubscription(op) {
+		c.finish(op, errorEnd(c.modern, qid, quotaError("subscriptions on one socket", c.t.cfg.MaxSubscriptions))...)
+		return
+	}
 	op.rc = rc
 	ctx = context.WithValue(graphql.WithOperationContext(ctx, rc), opKey{}, op)
 	// The subscription resolver runs here, and may call Notifier.
@@ -189,6 +204,33 @@ func (c *conn) start(id string, payload json.RawMessage) {
 	// Queries, mutations and subscriptions that do not push: a goroutine
 	// waits on the handler, as gqlgen's transport does.
 	go op.drain()
+}
+
+// claimSubscription marks op a subscription, unless the socket has its
+// quota of them.
+func (c *conn) claimSubscription(op *operation) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, o := range c.ops {
+		if o.sub {
+			n++
+		}
+	}
+	if n >= c.t.cfg.MaxSubscriptions {
+		return false
+	}
+	op.sub = true
+	return true
+}
+
+// quotaError refuses an operation past one of the socket's quotas; the
+// client may retry once others complete.
+func quotaError(what string, limit int) gqlerror.List {
+	return gqlerror.List{{
+		Message:    fmt.Sprintf("too many %s (limit %d)", what, limit),
+		Extensions: map[string]any{"code": "RATE_LIMITED", "retryAfter": 1},
+	}}
 }
 
 // stop runs a complete (stop) message: the client is done with id.

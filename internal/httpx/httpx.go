@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,12 +18,14 @@ import (
 // browser with credentials. No list means no cross-origin browser access.
 func CORS(allowed []string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Always, allowed or not: a cache must not serve one origin's
+		// answer (with or without CORS headers) to another.
+		w.Header().Add("Vary", "Origin")
 		origin := r.Header.Get("Origin")
 		if origin != "" && slices.Contains(allowed, origin) {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Set("Access-Control-Allow-Credentials", "true")
-			h.Add("Vary", "Origin")
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Apollo-Require-Preflight, X-Request-Id")
@@ -33,6 +36,30 @@ func CORS(allowed []string, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// Deadlines bounds how long a plain HTTP request may take to send its body
+// (read) and to be answered (write). It is per request instead of
+// http.Server's ReadTimeout/WriteTimeout, which would also cut WebSocket
+// connections, hours long, at the same moment: upgrades get no deadline.
+func Deadlines(read, write time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		rd, wd := time.Now().Add(read), time.Now().Add(write)
+		if isUpgrade(r) {
+			// Clear what an earlier request on this keep-alive connection set.
+			rd, wd = time.Time{}, time.Time{}
+		}
+		// Errors mean the writer cannot set deadlines (a test recorder);
+		// the request then runs without one.
+		_ = rc.SetReadDeadline(rd)
+		_ = rc.SetWriteDeadline(wd)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isUpgrade(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 }
 
 var requestDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{

@@ -99,3 +99,28 @@ func TestLLMPrices(t *testing.T) {
 		}
 	}
 }
+
+func TestPricedAndModels(t *testing.T) {
+	cfg, err := llm.ConfigFromEnv(func(k string) string {
+		if k == "LLM_PRICES" {
+			return `{"llama3.1:8b": {"input": 0, "output": 0}}`
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfg.Prices
+	for model, want := range map[string]bool{
+		"gpt-4o-mini": true, "GPT-4o-mini-2024-07-18": true, "llama3.1:8b": true,
+		"gpt-9000": false, "": false, "gpt-4ofree": false,
+	} {
+		if got := p.Priced(model); got != want {
+			t.Errorf("Priced(%q) = %v, want %v", model, got, want)
+		}
+	}
+	models := strings.Join(p.Models(), ",")
+	if !strings.Contains(models, "gpt-4o-mini") || !strings.Contains(models, "llama3.1:8b") || strings.Contains(models, "embedding") {
+		t.Errorf("Models() = %s", models)
+	}
+}

@@ -237,7 +237,9 @@ func translate(err error) error {
 	case "23503": // foreign_key_violation: the parent does not exist
 		return apperr.NotFoundf("a referenced object was not found")
 	case "23505", "23514", "22001", "22P02":
-		return apperr.New(apperr.BadUserInput, "invalid input (%s)", pg.ConstraintName)
+		// No constraint or column name: they describe the schema, not the
+		// client's input. The full error is in the log of the caller.
+		return apperr.New(apperr.BadUserInput, "invalid input")
 	}
 	return fmt.Errorf("postgres %s: %w", pg.Code, err)
 }

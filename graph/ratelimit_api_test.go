@@ -1,0 +1,118 @@
+package graph_test
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/agentgraph/agentgraph/graph"
+	"github.com/agentgraph/agentgraph/internal/ratelimit"
+)
+
+// newRateEnv starts the stack with small buckets: 4 mutations and 2 LLM
+// calls per user, 1 mutation per anonymous caller, per hour (no refill
+// during the test).
+func newRateEnv(t *testing.T) *env {
+	t.Helper()
+	cfg := ratelimit.Defaults()
+	cfg.User[ratelimit.Mutation] = ratelimit.Limit{N: 4, Per: time.Hour}
+	cfg.User[ratelimit.LLM] = ratelimit.Limit{N: 2, Per: time.Hour}
+	cfg.Anonymous[ratelimit.Mutation] = ratelimit.Limit{N: 1, Per: time.Hour}
+	l, err := ratelimit.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	return newEnvOpts(t, graph.Options{LoaderWait: time.Millisecond, RateLimiter: l})
+}
+
+// reply is a response with its status and headers.
+type reply struct {
+	status int
+	h      http.Header
+	r      response
+}
+
+// wantRateLimited fails unless the request was refused whole: 429,
+// Retry-After, RATE_LIMITED with retryAfter, and no data.
+func wantRateLimited(t *testing.T, got reply) {
+	t.Helper()
+	status, h, r := got.status, got.h, got.r
+	clean(t, status, r)
+	if status != http.StatusTooManyRequests {
+		t.Fatalf("status %d, want 429 (errors %+v)", status, r.Errors)
+	}
+	wantCode(t, r, "RATE_LIMITED")
+	if ra, ok := r.Errors[0].Extensions["retryAfter"].(float64); !ok || ra < 1 {
+		t.Fatalf("retryAfter %v", r.Errors[0].Extensions["retryAfter"])
+	}
+	if h.Get("Retry-After") == "" {
+		t.Fatal("no Retry-After header")
+	}
+	if r.Data != nil && string(r.Data) != "null" {
+		t.Fatalf("refused request has data %s", r.Data)
+	}
+}
+
+func TestRateLimits(t *testing.T) {
+	t.Parallel()
+	e := newRateEnv(t)
+	send := func(bearer string, query string, vars map[string]any) reply {
+		body := queryBody(t, query, vars)
+		status, h, r := e.postAs(t, bearer, bytes.NewReader(body), int64(len(body)))
+		return reply{status, h, r}
+	}
+	const feed = `mutation { createFeedEvent(input: {type: "note", message: "hi"}) { id } }`
+
+	t.Run("sendMessage floods stop at the LLM bucket", func(t *testing.T) {
+		user := uuid.New()
+		tok := token(user, nil)
+		agent := id(t, e.must(t, user, `mutation { createAgent(input: {name: "A", type: CUSTOM}) { id } }`, nil), "createAgent")
+		msg := `mutation($a: ID!) { sendMessage(input: {agentId: $a, content: "hello"}) { id } }`
+		for range 2 {
+			if got := send(tok, msg, map[string]any{"a": agent}); got.status != 200 || len(got.r.Errors) > 0 {
+				t.Fatalf("status %d, errors %+v", got.status, got.r.Errors)
+			}
+		}
+		wantRateLimited(t, send(tok, msg, map[string]any{"a": agent}))
+		if n := e.count(t, `select count(*) from chat_messages where user_id = $1`, user); n != 2 {
+			t.Fatalf("%d messages stored, want 2", n)
+		}
+		// Queries are not metered.
+		e.must(t, user, `{ viewer { id } }`, nil)
+	})
+
+	t.Run("aliased mutations take a token each", func(t *testing.T) {
+		user := uuid.New()
+		var b strings.Builder
+		b.WriteString("mutation { ")
+		for i := range 5 {
+			fmt.Fprintf(&b, `m%d: createFeedEvent(input: {type: "note", message: "hi"}) { id } `, i)
+		}
+		b.WriteString("}")
+		wantRateLimited(t, send(token(user, nil), b.String(), nil))
+		if n := e.count(t, `select count(*) from feed_events where user_id = $1`, user); n != 0 {
+			t.Fatalf("%d feed events stored by a refused request", n)
+		}
+		// The refused request took nothing: the bucket is still full.
+		for range 4 {
+			e.must(t, user, feed, nil)
+		}
+		wantRateLimited(t, send(token(user, nil), feed, nil))
+		// Another user has a bucket of their own.
+		e.must(t, uuid.New(), feed, nil)
+	})
+
+	t.Run("anonymous sign-ins get the anonymous limits", func(t *testing.T) {
+		tok := token(uuid.New(), map[string]any{"is_anonymous": true})
+		if got := send(tok, feed, nil); got.status != 200 || len(got.r.Errors) > 0 {
+			t.Fatalf("status %d, errors %+v", got.status, got.r.Errors)
+		}
+		wantRateLimited(t, send(tok, feed, nil))
+	})
+}

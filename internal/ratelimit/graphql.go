@@ -1,0 +1,154 @@
+package ratelimit
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/agentgraph/agentgraph/internal/auth"
+)
+
+// CodeRateLimited is runtime.md's code for a metered call refused.
+const CodeRateLimited = "RATE_LIMITED"
+
+// llmFields are the root mutation fields that start a paid LLM call.
+var llmFields = map[string]bool{"sendMessage": true}
+
+// Extension meters operations before they execute: a mutation takes one
+// token per root field, and one more per LLM-starting field from the LLM
+// bucket; a subscription takes one. A refused operation runs nothing, and
+// over HTTP it is answered 429 with Retry-After.
+type Extension struct {
+	Limiter *Limiter
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = Extension{}
+
+// ExtensionName names the extension for gqlgen.
+func (Extension) ExtensionName() string { return "RateLimit" }
+
+// Validate accepts every schema.
+func (Extension) Validate(graphql.ExecutableSchema) error { return nil }
+
+// MutateOperationContext takes the operation's tokens or refuses it.
+func (e Extension) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if e.Limiter == nil || oc.Operation == nil {
+		return nil
+	}
+	c, ok := callerFrom(ctx)
+	if !ok {
+		return nil
+	}
+	switch oc.Operation.Operation {
+	case ast.Mutation:
+		fields := graphql.CollectFields(oc, oc.Operation.SelectionSet, []string{"Mutation"})
+		llm := 0
+		for _, f := range fields {
+			if llmFields[f.Name] {
+				llm++
+			}
+		}
+		if err := e.take(ctx, c, LLM, llm); err != nil {
+			return err
+		}
+		return e.take(ctx, c, Mutation, len(fields))
+	case ast.Subscription:
+		return e.take(ctx, c, Subscription, 1)
+	}
+	return nil
+}
+
+func (e Extension) take(ctx context.Context, c Caller, kind Kind, n int) *gqlerror.Error {
+	ok, wait := e.Limiter.Take(c, kind, n)
+	if ok {
+		return nil
+	}
+	secs := Seconds(wait)
+	if s, ok := ctx.Value(statusKey{}).(*status); ok {
+		s.code, s.retryAfter = http.StatusTooManyRequests, secs
+	}
+	return &gqlerror.Error{
+		Message:    "too many " + kind.String() + " calls: retry in " + strconv.Itoa(secs) + "s",
+		Extensions: map[string]any{"code": CodeRateLimited, "retryAfter": secs},
+	}
+}
+
+// callerFrom is the user of ctx, or the client IP HTTP put there.
+func callerFrom(ctx context.Context) (Caller, bool) {
+	if u, ok := auth.UserFrom(ctx); ok {
+		return Caller{Key: u.ID.String(), Anonymous: u.Anonymous}, true
+	}
+	if ip, ok := ctx.Value(ipKey{}).(string); ok {
+		return Caller{Key: "ip:" + ip, Anonymous: true}, true
+	}
+	return Caller{}, false
+}
+
+type (
+	ipKey     struct{}
+	statusKey struct{}
+)
+
+// status is what the extension asks HTTP to answer instead of gqlgen's
+// status, when it refused the whole request.
+type status struct {
+	code, retryAfter int
+}
+
+// HTTP puts the client's IP in the request's context (the key of callers
+// without a token: RemoteAddr, not a forwarded header a client could
+// forge) and answers 429 with Retry-After when the extension refuses the
+// request. WebSocket upgrades pass through untouched: a socket's operations
+// are refused one by one, with an error message each.
+func HTTP(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			ctx = context.WithValue(ctx, ipKey{}, host)
+		}
+		if r.Header.Get("Upgrade") != "" {
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
+		s := &status{}
+		ctx = context.WithValue(ctx, statusKey{}, s)
+		next.ServeHTTP(&statusWriter{ResponseWriter: w, s: s}, r.WithContext(ctx))
+	})
+}
+
+// statusWriter replaces the status of a refused request by 429.
+type statusWriter struct {
+	http.ResponseWriter
+	s     *status
+	wrote bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.wrote {
+		return
+	}
+	w.wrote = true
+	if w.s.code != 0 {
+		code = w.s.code
+		w.Header().Set("Retry-After", strconv.Itoa(w.s.retryAfter))
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
