@@ -44,6 +44,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 	"github.com/agentgraph/agentgraph/internal/ratelimit"
 	"github.com/agentgraph/agentgraph/internal/requestid"
+	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/wsgorilla"
 )
@@ -105,7 +106,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	st := store.New(pool)
 	bg := store.New(bgPool) // background work: its own connections, as service_role
 	hub := pubsub.New(bgPool, pubsub.Options{Logger: slog.Default(), Resolve: bg.EventRows})
-	replies := chat.NewWorker(bg, llm.New(llmCfg), hub, slog.Default())
+	replies := chat.NewWorker(bg, llm.New(llmCfg), hub, slog.Default(), chat.Limits{MaxReplyTokens: cfg.MaxReplyTokens,
+		PerUser: cfg.RepliesPerUser, Spend: spend.New(bg, cfg.MonthlyBudgetCents)})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, replies)
 	jobClient, err := jobs.New(bgPool, jobs.Config{Workers: workers, Queues: map[string]int{chat.Queue: cfg.ReplyWorkers},
@@ -131,6 +133,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Knowledge: knowledge.New(st),
 		Profile:   profile.New(st),
 		Chat:      chat.New(st, replies, jobClient),
+		Spend:     spend.New(st, cfg.MonthlyBudgetCents),
 		Hub:       hub,
 	}
 	mux := http.NewServeMux()

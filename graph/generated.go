@@ -17,6 +17,7 @@ import (
 	model1 "github.com/agentgraph/agentgraph/graph/model"
 	"github.com/agentgraph/agentgraph/internal/chat"
 	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/google/uuid"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -90,6 +91,14 @@ type ComplexityRoot struct {
 		Level       func(childComplexity int) int
 		Name        func(childComplexity int) int
 		Slug        func(childComplexity int) int
+	}
+
+	Budget struct {
+		Custom         func(childComplexity int) int
+		Exceeded       func(childComplexity int) int
+		MonthlyCents   func(childComplexity int) int
+		RemainingCents func(childComplexity int) int
+		SpentCents     func(childComplexity int) int
 	}
 
 	ChatMessage struct {
@@ -223,6 +232,7 @@ type ComplexityRoot struct {
 		RemoveTrainingData     func(childComplexity int, id string) int
 		RevokeKnowledgeAccess  func(childComplexity int, agentID string, collectionID string) int
 		SendMessage            func(childComplexity int, input chat.SendInput) int
+		SetMonthlyBudget       func(childComplexity int, cents *float64) int
 		SetTrainingDataEnabled func(childComplexity int, id string, enabled bool) int
 		UninstallSkill         func(childComplexity int, agentID string, slug string) int
 		UpdateAgent            func(childComplexity int, id string, input model.UpdateAgentInput) int
@@ -239,6 +249,7 @@ type ComplexityRoot struct {
 	}
 
 	Personality struct {
+		MaxTokens func(childComplexity int) int
 		Model     func(childComplexity int) int
 		Tone      func(childComplexity int) int
 		Verbosity func(childComplexity int) int
@@ -329,6 +340,7 @@ type ComplexityRoot struct {
 	}
 
 	Viewer struct {
+		Budget          func(childComplexity int) int
 		HeadAgent       func(childComplexity int) int
 		ID              func(childComplexity int) int
 		Personalization func(childComplexity int) int
@@ -387,6 +399,7 @@ type MutationResolver interface {
 	SetTrainingDataEnabled(ctx context.Context, id string, enabled bool) (*model.TrainingData, error)
 	UpdateCollection(ctx context.Context, id string, input model.UpdateCollectionInput) (*model.Collection, error)
 	DeleteCollection(ctx context.Context, id string) (bool, error)
+	SetMonthlyBudget(ctx context.Context, cents *float64) (*spend.Budget, error)
 }
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*model1.Viewer, error)
@@ -414,6 +427,7 @@ type ThreadResolver interface {
 type ViewerResolver interface {
 	Personalization(ctx context.Context, obj *model1.Viewer) (*model.Personalization, error)
 	HeadAgent(ctx context.Context, obj *model1.Viewer) (*model.Agent, error)
+	Budget(ctx context.Context, obj *model1.Viewer) (*spend.Budget, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -633,6 +647,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AgentSkill.Slug(childComplexity), true
+
+	case "Budget.custom":
+		if e.ComplexityRoot.Budget.Custom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.Custom(childComplexity), true
+	case "Budget.exceeded":
+		if e.ComplexityRoot.Budget.Exceeded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.Exceeded(childComplexity), true
+	case "Budget.monthlyCents":
+		if e.ComplexityRoot.Budget.MonthlyCents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.MonthlyCents(childComplexity), true
+	case "Budget.remainingCents":
+		if e.ComplexityRoot.Budget.RemainingCents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.RemainingCents(childComplexity), true
+	case "Budget.spentCents":
+		if e.ComplexityRoot.Budget.SpentCents == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Budget.SpentCents(childComplexity), true
 
 	case "ChatMessage.agent":
 		if e.ComplexityRoot.ChatMessage.Agent == nil {
@@ -1222,6 +1267,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SendMessage(childComplexity, args["input"].(chat.SendInput)), true
+	case "Mutation.setMonthlyBudget":
+		if e.ComplexityRoot.Mutation.SetMonthlyBudget == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setMonthlyBudget_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetMonthlyBudget(childComplexity, args["cents"].(*float64)), true
 	case "Mutation.setTrainingDataEnabled":
 		if e.ComplexityRoot.Mutation.SetTrainingDataEnabled == nil {
 			break
@@ -1314,6 +1370,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "Personality.maxTokens":
+		if e.ComplexityRoot.Personality.MaxTokens == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Personality.MaxTokens(childComplexity), true
 	case "Personality.model":
 		if e.ComplexityRoot.Personality.Model == nil {
 			break
@@ -1733,6 +1795,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UsageTotals.OutputTokens(childComplexity), true
 
+	case "Viewer.budget":
+		if e.ComplexityRoot.Viewer.Budget == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Budget(childComplexity), true
 	case "Viewer.headAgent":
 		if e.ComplexityRoot.Viewer.HeadAgent == nil {
 			break
@@ -2046,6 +2114,34 @@ extend input SendMessageInput {
   interrupt: Boolean = false
 }
 
+extend type Personality {
+  "The longest reply, in tokens; null: the server's default (MAX_REPLY_TOKENS), which also caps it."
+  maxTokens: Int
+}
+extend input PersonalityInput {
+  "1 to 100000; on update, 0 returns to the server's default."
+  maxTokens: Int
+}
+
+"The viewer's LLM spend this calendar month (UTC) against their monthly budget."
+type Budget {
+  "The budget in cents: the viewer's own, else the server's default; null: none."
+  monthlyCents: Float
+  "Whether monthlyCents is the viewer's own setting (false: the server's default)."
+  custom: Boolean!
+  "Cost of this month's usage so far, in cents."
+  spentCents: Float!
+  "What is left this month; null without a budget."
+  remainingCents: Float
+  "True once spentCents reached monthlyCents: replies and embeddings answer BUDGET_EXCEEDED until next month."
+  exceeded: Boolean!
+}
+extend type Viewer { budget: Budget! }
+extend type Mutation {
+  "Sets the viewer's monthly budget in cents (0 stops all LLM use); null returns to the server's default."
+  setMonthlyBudget(cents: Float): Budget!
+}
+
 extend type MessageChunk {
   """
   True on the first chunk of a reply generated anew after its first attempt was cut (the
@@ -2146,6 +2242,22 @@ func (ec *executionContext) childFields_AgentSkill(ctx context.Context, field gr
 		return ec.fieldContext_AgentSkill_installedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AgentSkill", field.Name)
+}
+
+func (ec *executionContext) childFields_Budget(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "monthlyCents":
+		return ec.fieldContext_Budget_monthlyCents(ctx, field)
+	case "custom":
+		return ec.fieldContext_Budget_custom(ctx, field)
+	case "spentCents":
+		return ec.fieldContext_Budget_spentCents(ctx, field)
+	case "remainingCents":
+		return ec.fieldContext_Budget_remainingCents(ctx, field)
+	case "exceeded":
+		return ec.fieldContext_Budget_exceeded(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Budget", field.Name)
 }
 
 func (ec *executionContext) childFields_ChatMessage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2400,6 +2512,8 @@ func (ec *executionContext) childFields_Personality(ctx context.Context, field g
 		return ec.fieldContext_Personality_tone(ctx, field)
 	case "verbosity":
 		return ec.fieldContext_Personality_verbosity(ctx, field)
+	case "maxTokens":
+		return ec.fieldContext_Personality_maxTokens(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Personality", field.Name)
 }
@@ -2540,6 +2654,8 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_personalization(ctx, field)
 	case "headAgent":
 		return ec.fieldContext_Viewer_headAgent(ctx, field)
+	case "budget":
+		return ec.fieldContext_Viewer_budget(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
@@ -2981,6 +3097,20 @@ func (ec *executionContext) field_Mutation_sendMessage_args(ctx context.Context,
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setMonthlyBudget_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "cents",
+		func(ctx context.Context, v any) (*float64, error) {
+			return ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cents"] = arg0
 	return args, nil
 }
 
@@ -4314,6 +4444,121 @@ func (ec *executionContext) _AgentSkill_installedAt(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_AgentSkill_installedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AgentSkill", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Budget_monthlyCents(ctx context.Context, field graphql.CollectedField, obj *spend.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_monthlyCents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MonthlyCents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_monthlyCents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Budget_custom(ctx context.Context, field graphql.CollectedField, obj *spend.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_custom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Custom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_custom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Budget_spentCents(ctx context.Context, field graphql.CollectedField, obj *spend.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_spentCents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SpentCents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_spentCents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Budget_remainingCents(ctx context.Context, field graphql.CollectedField, obj *spend.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_remainingCents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemainingCents, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_remainingCents(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Budget_exceeded(ctx context.Context, field graphql.CollectedField, obj *spend.Budget) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Budget_exceeded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Exceeded, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Budget_exceeded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Budget", field, false, false, "Boolean")
 }
 
 func (ec *executionContext) _ChatMessage_id(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
@@ -6973,6 +7218,50 @@ func (ec *executionContext) fieldContext_Mutation_deleteCollection(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setMonthlyBudget(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setMonthlyBudget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetMonthlyBudget(ctx, fc.Args["cents"].(*float64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *spend.Budget) graphql.Marshaler {
+			return ec.marshalNBudget2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋspendᚐBudget(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setMonthlyBudget(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Budget(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setMonthlyBudget_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model1.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7132,6 +7421,29 @@ func (ec *executionContext) _Personality_verbosity(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_Personality_verbosity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Personality", field, false, false, "String")
+}
+
+func (ec *executionContext) _Personality_maxTokens(ctx context.Context, field graphql.CollectedField, obj *model.Personality) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Personality_maxTokens(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxTokens, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Personality_maxTokens(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Personality", field, false, false, "Int")
 }
 
 func (ec *executionContext) _Personalization_bio(ctx context.Context, field graphql.CollectedField, obj *model.Personalization) (ret graphql.Marshaler) {
@@ -8893,6 +9205,38 @@ func (ec *executionContext) fieldContext_Viewer_headAgent(_ context.Context, fie
 	return fc, nil
 }
 
+func (ec *executionContext) _Viewer_budget(ctx context.Context, field graphql.CollectedField, obj *model1.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_budget(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Viewer().Budget(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *spend.Budget) graphql.Marshaler {
+			return ec.marshalNBudget2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋspendᚐBudget(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_budget(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Viewer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Budget(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10334,7 +10678,7 @@ func (ec *executionContext) unmarshalInputPersonalityInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"model", "tone", "verbosity"}
+	fieldsInOrder := [...]string{"model", "tone", "verbosity", "maxTokens"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -10362,6 +10706,13 @@ func (ec *executionContext) unmarshalInputPersonalityInput(ctx context.Context, 
 				return it, err
 			}
 			it.Verbosity = data
+		case "maxTokens":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxTokens"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxTokens = data
 		}
 	}
 	return it, nil
@@ -11155,6 +11506,59 @@ func (ec *executionContext) _AgentSkill(ctx context.Context, sel ast.SelectionSe
 			}
 		case "installedAt":
 			out.Values[i] = ec._AgentSkill_installedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var budgetImplementors = []string{"Budget"}
+
+func (ec *executionContext) _Budget(ctx context.Context, sel ast.SelectionSet, obj *spend.Budget) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, budgetImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Budget")
+		case "monthlyCents":
+			out.Values[i] = ec._Budget_monthlyCents(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "custom":
+			out.Values[i] = ec._Budget_custom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "spentCents":
+			out.Values[i] = ec._Budget_spentCents(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "remainingCents":
+			out.Values[i] = ec._Budget_remainingCents(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "exceeded":
+			out.Values[i] = ec._Budget_exceeded(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -12136,6 +12540,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setMonthlyBudget":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setMonthlyBudget(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12224,6 +12635,11 @@ func (ec *executionContext) _Personality(ctx context.Context, sel ast.SelectionS
 			}
 		case "verbosity":
 			out.Values[i] = ec._Personality_verbosity(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "maxTokens":
+			out.Values[i] = ec._Personality_maxTokens(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -12840,6 +13256,12 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Viewer_headAgent(ctx, field, obj)
 				})
+		case "budget":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_budget(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13397,6 +13819,14 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNBudget2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋspendᚐBudget(ctx context.Context, sel ast.SelectionSet, v *spend.Budget) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Budget!")
+		return graphql.Null
+	}
+	return ec._Budget(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessage(ctx context.Context, sel ast.SelectionSet, v *model.Message) graphql.Marshaler {

@@ -27,6 +27,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/profile"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
+	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/testdb"
 )
@@ -130,7 +131,7 @@ func newEnvOpts(t testing.TB, o graph.Options) *env {
 // newResolver is the resolver over st; hub may be nil (no subscriptions).
 func newResolver(st *store.Store, hub *pubsub.Hub) *graph.Resolver {
 	return &graph.Resolver{Store: st, Agents: agents.New(st, "gpt-4o-mini", llm.DefaultPrices()), Knowledge: knowledge.New(st),
-		Profile: profile.New(st), Chat: chat.New(st, nil, nil), Hub: hub}
+		Profile: profile.New(st), Chat: chat.New(st, nil, nil), Spend: spend.New(st, nil), Hub: hub}
 }
 
 // token signs an HS256 access token for user with extra claims merged in.

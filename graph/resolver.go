@@ -16,6 +16,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/page"
 	"github.com/agentgraph/agentgraph/internal/profile"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
+	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/validate"
 )
@@ -28,6 +29,7 @@ type Resolver struct {
 	Knowledge *knowledge.Service
 	Profile   *profile.Service
 	Chat      *chat.Service
+	Spend     *spend.Service
 	// Hub delivers live events to subscriptions.
 	Hub *pubsub.Hub
 

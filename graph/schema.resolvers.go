@@ -14,6 +14,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/chat"
 	"github.com/agentgraph/agentgraph/internal/loaders"
 	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/google/uuid"
 )
@@ -201,6 +202,11 @@ func (r *mutationResolver) DeleteCollection(ctx context.Context, id string) (boo
 	return done(r.Knowledge.DeleteCollection(ctx, id))
 }
 
+// SetMonthlyBudget is the resolver for the setMonthlyBudget field.
+func (r *mutationResolver) SetMonthlyBudget(ctx context.Context, cents *float64) (*spend.Budget, error) {
+	return r.Spend.Set(ctx, cents)
+}
+
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*model1.Viewer, error) {
 	return viewer(ctx)
@@ -294,6 +300,11 @@ func (r *viewerResolver) Personalization(ctx context.Context, obj *model1.Viewer
 // HeadAgent is the resolver for the headAgent field.
 func (r *viewerResolver) HeadAgent(ctx context.Context, obj *model1.Viewer) (*model.Agent, error) {
 	return r.Store.HeadAgent(ctx)
+}
+
+// Budget is the resolver for the budget field.
+func (r *viewerResolver) Budget(ctx context.Context, obj *model1.Viewer) (*spend.Budget, error) {
+	return r.Spend.Viewer(ctx)
 }
 
 // Agent returns AgentResolver implementation.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/spend"
 )
 
 type AgentEdge struct {
@@ -95,6 +96,7 @@ type Viewer struct {
 	ID              string                 `json:"id"`
 	Personalization *model.Personalization `json:"personalization,omitempty"`
 	HeadAgent       *model.Agent           `json:"headAgent,omitempty"`
+	Budget          *spend.Budget          `json:"budget"`
 }
 
 type UsageGroupBy string

@@ -15,9 +15,11 @@ import (
 
 // Input limits, in characters (README.md lists them for clients).
 const (
-	MaxName         = 100
-	MaxModel        = 100
-	MaxStyle        = 200 // tone, verbosity
+	MaxName  = 100
+	MaxModel = 100
+	MaxStyle = 200 // tone, verbosity
+	// MaxReplyTokens bounds an agent's own reply cap (the server's MAX_REPLY_TOKENS caps it too).
+	MaxReplyTokens  = 100000
 	MaxLongText     = 10000
 	MaxSkillName    = 100
 	MaxCategory     = 50
@@ -56,6 +58,9 @@ func (s *Service) checkPersonality(c *validate.Checker, p *model.PersonalityInpu
 	c.NotBlank("input.personality.model", p.Model, MaxModel)
 	c.Optional("input.personality.tone", p.Tone, MaxStyle)
 	c.Optional("input.personality.verbosity", p.Verbosity, MaxStyle)
+	if p.MaxTokens != nil && (*p.MaxTokens < 0 || *p.MaxTokens > MaxReplyTokens) {
+		c.Fail("input.personality.maxTokens", "must be from 1 to %d (0 on update: the server's default)", MaxReplyTokens)
+	}
 	if p.Model != nil && strings.TrimSpace(*p.Model) != "" && len(*p.Model) <= MaxModel && !s.prices.Priced(*p.Model) {
 		c.Fail("input.personality.model", "%q has no price on this server; choose one of %s (or a dated version of one)",
 			*p.Model, strings.Join(s.prices.Models(), ", "))
@@ -96,6 +101,9 @@ func (s *Service) Create(ctx context.Context, in model.CreateAgentInput) (*model
 			n.Personality.Model = *p.Model
 		}
 		n.Personality.Tone, n.Personality.Verbosity = emptyToNil(p.Tone), emptyToNil(p.Verbosity)
+		if p.MaxTokens != nil && *p.MaxTokens > 0 {
+			n.Personality.MaxTokens = p.MaxTokens
+		}
 	}
 	return s.store.CreateAgent(ctx, n)
 }
@@ -123,6 +131,7 @@ func (s *Service) Update(ctx context.Context, id string, in model.UpdateAgentInp
 	}
 	if in.Personality != nil {
 		p.Model, p.Tone, p.Verbosity = in.Personality.Model, in.Personality.Tone, in.Personality.Verbosity
+		p.MaxTokens = in.Personality.MaxTokens
 	}
 	return s.store.UpdateAgent(ctx, aid, p)
 }

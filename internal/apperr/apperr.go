@@ -19,6 +19,7 @@ const (
 	BadUserInput      Code = "BAD_USER_INPUT"
 	RateLimited       Code = "RATE_LIMITED"
 	LLMUnavailable    Code = "LLM_UNAVAILABLE"
+	BudgetExceeded    Code = "BUDGET_EXCEEDED"
 	NotImplemented    Code = "NOT_IMPLEMENTED"
 	InternalError     Code = "INTERNAL_SERVER_ERROR"
 	ComplexityLimit   Code = "COMPLEXITY_LIMIT_EXCEEDED"

@@ -94,7 +94,14 @@ func (s *Service) Send(ctx context.Context, in SendInput) (msg *model.Message, n
 		n.AgentName = &agent.Name
 	}
 	if agent != nil && s.replies != nil {
-		if noReply = s.replies.Available(agent.Personality.Model); noReply == nil {
+		noReply = s.replies.Available(agent.Personality.Model)
+		if noReply == nil {
+			noReply = s.replies.CheckBudget(ctx, u.ID)
+			if noReply != nil && !apperr.Is(noReply, apperr.BudgetExceeded) {
+				return nil, nil, noReply
+			}
+		}
+		if noReply == nil {
 			enqueue = func(ctx context.Context, tx pgx.Tx) error {
 				return s.replies.Enqueue(ctx, s.jobs, tx, u.ID, threadID)
 			}

@@ -16,10 +16,12 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/jobs"
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
+	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/agentgraph/agentgraph/internal/store"
 )
 
@@ -114,13 +116,53 @@ type Worker struct {
 	llm   *llm.Client
 	hub   Hub
 	log   *slog.Logger
+	lim   Limits
 	// draining: the instance is shutting down; a job starts no new reply.
 	draining atomic.Bool
 }
 
+// Limits bound what replies may cost.
+type Limits struct {
+	// MaxReplyTokens caps every reply (max_tokens), and is the cap of an
+	// agent without one of its own (DefaultMaxReplyTokens when zero).
+	MaxReplyTokens int
+	// PerUser caps one user's replies generated at once across instances
+	// (DefaultPerUser when zero): more wait, as jobs. Checked when a job
+	// starts, so a burst of simultaneous starts may pass it by a few.
+	PerUser int
+	// Spend checks the user's monthly budget before each reply; nil: none.
+	Spend *spend.Service
+}
+
+// Defaults of Limits.
+const (
+	DefaultMaxReplyTokens = 4096
+	DefaultPerUser        = 4
+)
+
 // NewWorker returns a Worker; register it with river.AddWorker.
-func NewWorker(s *store.Store, c *llm.Client, hub Hub, log *slog.Logger) *Worker {
-	return &Worker{store: s, llm: c, hub: hub, log: log}
+func NewWorker(s *store.Store, c *llm.Client, hub Hub, log *slog.Logger, lim Limits) *Worker {
+	if lim.MaxReplyTokens <= 0 {
+		lim.MaxReplyTokens = DefaultMaxReplyTokens
+	}
+	if lim.PerUser <= 0 {
+		lim.PerUser = DefaultPerUser
+	}
+	return &Worker{store: s, llm: c, hub: hub, log: log, lim: lim}
+}
+
+// CheckBudget answers BUDGET_EXCEEDED when user has spent this month's
+// budget (sendMessage then stores the message without asking a reply).
+func (w *Worker) CheckBudget(ctx context.Context, user uuid.UUID) error {
+	return w.lim.Spend.Check(ctx, user)
+}
+
+// maxTokens is a reply's max_tokens: the agent's own cap within the server's.
+func (w *Worker) maxTokens(a *model.Agent) int {
+	if n := a.Personality.MaxTokens; n != nil && *n > 0 && *n < w.lim.MaxReplyTokens {
+		return *n
+	}
+	return w.lim.MaxReplyTokens
 }
 
 // Available reports whether the model's provider is configured.
@@ -182,6 +224,13 @@ var errShutdown = errors.New("reply cut by shutdown")
 func (w *Worker) Work(ctx context.Context, job *river.Job[ReplyArgs]) error {
 	start := time.Now()
 	user, thread := job.Args.UserID, job.Args.ThreadID
+	running, err := jobs.RunningBefore(ctx, w.store.Pool(), ReplyArgs{}.Kind(), "user_id", user.String(), job.ID)
+	if err != nil {
+		return fmt.Errorf("replies in flight: %w", err)
+	}
+	if running >= w.lim.PerUser {
+		return river.JobSnooze(time.Second) // the user's other replies first
+	}
 	for {
 		next, err := w.store.NextAwaiting(ctx, user, thread)
 		if err != nil {
@@ -235,6 +284,15 @@ func (w *Worker) answer(ctx context.Context, next *store.Awaiting) error {
 	}
 	id := replyID(msg.ID)
 	log = log.With("agent", agent.ID, "reply", id)
+	if err := w.lim.Spend.Check(ctx, user); err != nil {
+		if !apperr.Is(err, apperr.BudgetExceeded) {
+			return err
+		}
+		// Not generated, and said so in the thread: the message is kept.
+		log.Info("reply not generated: monthly budget reached")
+		r := w.reply(agent, msg, id, 1, "", model.MessageFailed, agent.Personality.Model, llm.Usage{}, err)
+		return w.save(ctx, log, r)
+	}
 	pc, err := w.store.LoadPromptContext(ctx, user, agent.ID, msg, historyMessages)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -242,7 +300,7 @@ func (w *Worker) answer(ctx context.Context, next *store.Awaiting) error {
 		}
 		return fmt.Errorf("load prompt context: %w", err)
 	}
-	req := llm.Request{Model: agent.Personality.Model, Messages: BuildPrompt(agent, pc)}
+	req := llm.Request{Model: agent.Personality.Model, Messages: BuildPrompt(agent, pc), MaxTokens: w.maxTokens(agent)}
 	// A reply begun before and cut (its instance stopped or died) tells the
 	// stream's subscribers to drop what they showed.
 	restart := pc.Attempt > 1
@@ -390,6 +448,9 @@ func reason(err error) string {
 	}
 	if llm.IsUnavailable(err) {
 		return "the model provider is unavailable"
+	}
+	if apperr.Is(err, apperr.BudgetExceeded) {
+		return "the monthly budget is reached"
 	}
 	return "the model provider answered an error"
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/llm/llmtest"
 	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
+	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/testdb"
 )
@@ -62,7 +63,13 @@ func newRig(t *testing.T, cfg func(*llm.Config)) *rig {
 // worth), stopped when the test ends.
 func startWorker(t *testing.T, pool *pgxpool.Pool, st *store.Store, c llm.Config, hub chat.Hub) (*chat.Worker, *jobs.Client) {
 	t.Helper()
-	w := chat.NewWorker(st, llm.New(c), hub, slog.Default())
+	return startWorkerWith(t, pool, st, c, hub, chat.Limits{Spend: spend.New(st, nil)})
+}
+
+// startWorkerWith is startWorker with limits.
+func startWorkerWith(t *testing.T, pool *pgxpool.Pool, st *store.Store, c llm.Config, hub chat.Hub, lim chat.Limits) (*chat.Worker, *jobs.Client) {
+	t.Helper()
+	w := chat.NewWorker(st, llm.New(c), hub, slog.Default(), lim)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
 	jc, err := jobs.New(pool, jobs.Config{Workers: workers, Queues: map[string]int{chat.Queue: 10},

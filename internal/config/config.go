@@ -52,6 +52,13 @@ type Config struct {
 	// before cutting them (they are then generated again by the next
 	// instance); it runs alongside, not after, HTTP draining.
 	ReplyDrain time.Duration
+	// MaxReplyTokens caps every reply (MAX_REPLY_TOKENS); RepliesPerUser
+	// caps one user's replies generated at once (REPLIES_PER_USER).
+	MaxReplyTokens int
+	RepliesPerUser int
+	// MonthlyBudgetCents is every user's monthly LLM budget unless they set
+	// their own (MONTHLY_BUDGET_CENTS); nil: no budget.
+	MonthlyBudgetCents *float64
 	// JWTIssuer, when set, must be every token's iss: JWT_ISSUER, or
 	// SUPABASE_URL + "/auth/v1" (what Supabase Auth puts there).
 	JWTIssuer string
@@ -139,6 +146,19 @@ func (c *Config) loadPools(get func(k, def string) string) error {
 	}
 	if c.ReplyDrain, err = time.ParseDuration(get("REPLY_DRAIN_TIMEOUT", "20s")); err != nil || c.ReplyDrain < 0 {
 		return fmt.Errorf("REPLY_DRAIN_TIMEOUT must be a duration, like 20s")
+	}
+	if c.MaxReplyTokens, err = strconv.Atoi(get("MAX_REPLY_TOKENS", "4096")); err != nil || c.MaxReplyTokens < 1 || c.MaxReplyTokens > 100000 {
+		return fmt.Errorf("MAX_REPLY_TOKENS must be a number from 1 to 100000")
+	}
+	if c.RepliesPerUser, err = strconv.Atoi(get("REPLIES_PER_USER", "4")); err != nil || c.RepliesPerUser < 1 || c.RepliesPerUser > 1000 {
+		return fmt.Errorf("REPLIES_PER_USER must be a number from 1 to 1000")
+	}
+	if v := get("MONTHLY_BUDGET_CENTS", ""); v != "" {
+		cents, err := strconv.ParseFloat(v, 64)
+		if err != nil || cents < 0 || cents > 1e9 || cents != cents {
+			return fmt.Errorf("MONTHLY_BUDGET_CENTS must be a number of cents from 0 to 1e9")
+		}
+		c.MonthlyBudgetCents = &cents
 	}
 	return nil
 }

@@ -9,6 +9,7 @@
 package jobs
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -66,4 +67,15 @@ func New(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	return c, nil
+}
+
+// RunningBefore counts the running jobs of kind whose args hold value under key and that were
+// inserted before job id: a per-key concurrency check (River's own limits are per queue and
+// instance). Counting only older jobs lets the oldest always run, so jobs starting together
+// never all wait for each other.
+func RunningBefore(ctx context.Context, db *pgxpool.Pool, kind, key, value string, id int64) (int, error) {
+	var n int
+	err := db.QueryRow(ctx, `select count(*) from `+migrate.RiverSchema+`.river_job
+		where state = 'running' and kind = $1 and args ->> $2 = $3 and id < $4`, kind, key, value, id).Scan(&n)
+	return n, err
 }

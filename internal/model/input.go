@@ -8,6 +8,9 @@ type PersonalityInput struct {
 	Model     *string
 	Tone      *string
 	Verbosity *string
+	// MaxTokens caps replies (1 to MaxReplyTokens); on update 0 returns to
+	// the server's default.
+	MaxTokens *int
 }
 
 // CreateAgentInput is the input of createAgent.

@@ -90,6 +90,9 @@ type Personality struct {
 	Model     string  `json:"model"`
 	Tone      *string `json:"tone"`
 	Verbosity *string `json:"verbosity"`
+	// MaxTokens caps the agent's replies; nil: the server's default, which
+	// also caps it (chat.Limits.MaxReplyTokens).
+	MaxTokens *int `json:"maxTokens"`
 }
 
 // Agent is a row of agents.

@@ -14,7 +14,7 @@ import (
 
 var agentColumns = []string{"id", "user_id", "name", "agent_type", "status", "trust_tier",
 	"personality_model", "personality_tone", "personality_verbosity", "objective", "instructions",
-	"background", "email_address", "is_head", "level", "xp", "created_at", "updated_at"}
+	"background", "email_address", "is_head", "level", "xp", "created_at", "updated_at", "personality_max_tokens"}
 
 var agentCols = strings.Join(agentColumns, ", ")
 
@@ -22,7 +22,7 @@ var agentCols = strings.Join(agentColumns, ", ")
 func agentDest(a *model.Agent) []any {
 	return []any{&a.ID, &a.UserID, &a.Name, &a.Type, &a.Status, &a.TrustTier, &a.Personality.Model,
 		&a.Personality.Tone, &a.Personality.Verbosity, &a.Objective, &a.Instructions, &a.Background,
-		&a.EmailAddress, &a.IsHead, &a.Level, &a.Xp, &a.CreatedAt, &a.UpdatedAt}
+		&a.EmailAddress, &a.IsHead, &a.Level, &a.Xp, &a.CreatedAt, &a.UpdatedAt, &a.Personality.MaxTokens}
 }
 
 func scanAgent(row pgx.CollectableRow) (*model.Agent, error) {
@@ -143,9 +143,10 @@ func (s *Store) CreateAgent(ctx context.Context, n NewAgent) (*model.Agent, erro
 	}
 	one(b, &a, scanAgent, agentNotFound, `insert into agents (id, user_id, name, agent_type, trust_tier,
 		personality_model, personality_tone, personality_verbosity, objective, instructions, background,
-		email_address, is_head) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning `+agentCols,
+		email_address, is_head, personality_max_tokens) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		returning `+agentCols,
 		id, uid, n.Name, n.Type, n.TrustTier, n.Personality.Model, n.Personality.Tone, n.Personality.Verbosity,
-		n.Objective, n.Instructions, n.Background, n.EmailAddress, n.IsHead)
+		n.Objective, n.Instructions, n.Background, n.EmailAddress, n.IsHead, n.Personality.MaxTokens)
 	if err := queueFeed(b, uid, id, "agent_created", n.Name+" was created"); err != nil {
 		return nil, err
 	}
@@ -166,6 +167,8 @@ type AgentPatch struct {
 	Background   *string
 	EmailAddress *string
 	IsHead       *bool
+	// MaxTokens caps replies; 0 returns to the server's default.
+	MaxTokens *int
 }
 
 // UpdateAgent applies p to one of the caller's agents.
@@ -188,10 +191,11 @@ func (s *Store) UpdateAgent(ctx context.Context, id uuid.UUID, p AgentPatch) (*m
 		background = case when $10::text is null then background else nullif($10, '') end,
 		email_address = case when $11::text is null then email_address else nullif($11, '') end,
 		-- a destroyed agent gives up the head flag
-		is_head = case when coalesce($3, status) = 'destroyed' then false else coalesce($12, is_head) end
+		is_head = case when coalesce($3, status) = 'destroyed' then false else coalesce($12, is_head) end,
+		personality_max_tokens = case when $13::int is null then personality_max_tokens else nullif($13, 0) end
 		where id = $1 returning `+agentCols,
 		id, p.Name, p.Status, p.TrustTier, p.Model, p.Tone, p.Verbosity, p.Objective, p.Instructions,
-		p.Background, p.EmailAddress, p.IsHead)
+		p.Background, p.EmailAddress, p.IsHead, p.MaxTokens)
 	return a, s.run(ctx, b)
 }
 

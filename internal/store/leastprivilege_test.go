@@ -215,7 +215,7 @@ func TestPlainServingRole(t *testing.T) {
 	fake := llmtest.NewServer(t)
 	fake.SetHandler(func(llmtest.ChatRequest) llmtest.Reply { return llmtest.Reply{Chunks: []string{"hi ", "again"}} })
 	bg := store.New(bgPool)
-	w := chat.NewWorker(bg, llm.New(llm.Config{OpenAIKey: "sk-test", OpenAIBaseURL: fake.URL()}), hub, slog.Default())
+	w := chat.NewWorker(bg, llm.New(llm.Config{OpenAIKey: "sk-test", OpenAIBaseURL: fake.URL()}), hub, slog.Default(), chat.Limits{})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
 	worker, err := jobs.New(bgPool, jobs.Config{Workers: workers, Queues: map[string]int{chat.Queue: 2}, RescueAfter: w.RescueAfter()})

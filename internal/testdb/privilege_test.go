@@ -84,6 +84,15 @@ func TestUserPrivileges(t *testing.T) {
 		{"lower a cost", `update usage_logs set cost_cents = 0 where user_id = $1`, []any{a.id}, denied + "usage_logs"},
 		{"delete usage", `delete from usage_logs where user_id = $1`, []any{a.id}, denied + "usage_logs"},
 		{"truncate usage", `truncate usage_logs`, nil, denied + "usage_logs"},
+		// user_budgets: a user sets their budget, not the record that the feed told them.
+		{"forge budget notice", `insert into user_budgets (user_id, notified_month) values ($1, '2000-01-01')`,
+			[]any{a.id}, denied + "user_budgets"},
+		{"delete budget", `delete from user_budgets where user_id = $1`, []any{a.id}, denied + "user_budgets"},
+		// Reply bookkeeping on messages is the server's.
+		{"mark awaiting", `insert into chat_messages (user_id, thread_id, role, content, awaiting_reply) values ($1, 't', 'user', 'x', true)`,
+			[]any{a.id}, denied + "chat_messages"},
+		{"claim a reply", `insert into chat_messages (user_id, thread_id, role, content, reply_to) values ($1, 't', 'user', 'x', gen_random_uuid())`,
+			[]any{a.id}, denied + "chat_messages"},
 
 		// threads: kept by the touch_thread trigger only.
 		{"insert a thread", `insert into threads (user_id, id) values ($1, 'mine')`, []any{a.id}, denied + "threads"},

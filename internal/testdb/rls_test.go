@@ -564,6 +564,7 @@ func TestConstraintAndIndexNames(t *testing.T) {
 		"agents_email_address_key",
 		"agents_level_check",
 		"agents_one_head_per_user",
+		"agents_personality_max_tokens_check",
 		"agents_pkey",
 		"agents_status_check",
 		"agents_trust_tier_check",
