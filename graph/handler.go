@@ -22,6 +22,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/gqlws"
 	"github.com/agentgraph/agentgraph/internal/limits"
+	"github.com/agentgraph/agentgraph/internal/live"
 	"github.com/agentgraph/agentgraph/internal/loaders"
 	"github.com/agentgraph/agentgraph/internal/ratelimit"
 )
@@ -83,7 +84,8 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 	srv.SetRecoverFunc(recoverPanic)
 	srv.AroundRootFields(requireUser)
 	srv.AroundResponses(limits.Deadline(lim.Timeout))
-	srv.AroundResponses(freshLoaders(r.Store, o.LoaderWait))
+	r.live = live.New(r.Hub, r.Store, o.LoaderWait)
+	srv.AroundResponses(r.live.Responses())
 
 	var h http.Handler = srv
 	h = loaders.Middleware(r.Store, o.LoaderWait, h)

@@ -11,6 +11,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/chat"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
+	"github.com/agentgraph/agentgraph/internal/live"
 	"github.com/agentgraph/agentgraph/internal/loaders"
 	domain "github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/page"
@@ -33,7 +34,7 @@ type Resolver struct {
 	// Hub delivers live events to subscriptions.
 	Hub *pubsub.Hub
 
-	operations operations // subscriptions by user and operation (events.go)
+	live *live.Delivery // set by NewHandler
 }
 
 // later answers an operation whose issue has not landed yet.

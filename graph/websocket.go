@@ -7,15 +7,11 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/gqlws"
-	"github.com/agentgraph/agentgraph/internal/loaders"
 	"github.com/agentgraph/agentgraph/internal/requestid"
-	"github.com/agentgraph/agentgraph/internal/store"
 )
 
 // WebSocket settings (README.md documents them).
@@ -114,26 +110,6 @@ func wsInit(v *auth.Verifier) transport.WebsocketInitFunc {
 		ctx = auth.WithUser(ctx, u)
 		ctx, cancel := context.WithDeadline(ctx, u.ExpiresAt)
 		return context.WithValue(ctx, expiryKey{}, context.CancelFunc(cancel)), nil, nil
-	}
-}
-
-// freshLoaders gives every subscription event, and every operation sent over
-// a socket, its own loaders: a socket lives for hours, and loaders cache rows,
-// so one set per connection would serve stale data and grow without bound.
-// An event pushed to subscriptions on our transport is executed once for
-// all the subscriptions it reached with the same operation (executeEvent).
-func freshLoaders(s *store.Store, wait time.Duration) graphql.ResponseMiddleware {
-	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-		if q, ok := gqlws.Attached(ctx).(*eventQueue); ok {
-			if ev := q.pop(); ev != nil {
-				return executeEvent(ctx, s, wait, q, ev, next)
-			}
-		}
-		if oc := graphql.GetOperationContext(ctx); gqlws.OnSocket(ctx) || oc != nil && oc.Operation != nil &&
-			oc.Operation.Operation == ast.Subscription {
-			ctx = loaders.Lazy(ctx, s, wait)
-		}
-		return next(ctx)
 	}
 }
 

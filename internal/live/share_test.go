@@ -1,4 +1,4 @@
-package graph
+package live
 
 import (
 	"context"
@@ -39,7 +39,7 @@ func dispatched(t *testing.T) *pubsub.Event {
 func TestExecuteEventOncePerOperation(t *testing.T) {
 	t.Parallel()
 	ev := dispatched(t)
-	st := store.New(testdb.Pool(t))
+	d := New(nil, store.New(testdb.Pool(t)), 0)
 	executions := 0
 	next := func(data string, errs gqlerror.List) graphql.ResponseHandler {
 		return func(context.Context) *graphql.Response {
@@ -58,9 +58,9 @@ func TestExecuteEventOncePerOperation(t *testing.T) {
 	}
 
 	a, b, c := queue("A"), queue("A"), queue("B")
-	ra := executeEvent(context.Background(), st, 0, a, ev, next(`{"x":1}`, nil))
-	rb := executeEvent(context.Background(), st, 0, b, ev, next(`{"x":"never"}`, nil))
-	rc := executeEvent(context.Background(), st, 0, c, ev, next(`{"y":2}`, nil))
+	ra := d.execute(context.Background(), a, ev, next(`{"x":1}`, nil))
+	rb := d.execute(context.Background(), b, ev, next(`{"x":"never"}`, nil))
+	rc := d.execute(context.Background(), c, ev, next(`{"y":2}`, nil))
 	if executions != 2 || skips != 1 {
 		t.Fatalf("%d executions and %d skips, want 2 and 1", executions, skips)
 	}
@@ -73,8 +73,8 @@ func TestExecuteEventOncePerOperation(t *testing.T) {
 
 	failed := dispatched(t)
 	executions, skips = 0, 0
-	executeEvent(context.Background(), st, 0, queue("A"), failed, next(`{"x":null}`, gqlerror.List{{Message: "canceled"}}))
-	executeEvent(context.Background(), st, 0, queue("A"), failed, next(`{"x":1}`, nil))
+	d.execute(context.Background(), queue("A"), failed, next(`{"x":null}`, gqlerror.List{{Message: "canceled"}}))
+	d.execute(context.Background(), queue("A"), failed, next(`{"x":1}`, nil))
 	if executions != 2 || skips != 0 {
 		t.Fatalf("after an error: %d executions and %d skips, want 2 and 0", executions, skips)
 	}
@@ -99,11 +99,11 @@ func TestOperationsCount(t *testing.T) {
 	}
 
 	ev := dispatched(t)
-	st := store.New(testdb.Pool(t))
+	d := New(nil, store.New(testdb.Pool(t)), 0)
 	executions, skips := 0, 0
 	q := &eventQueue{op: "op", peers: a, skip: func() { skips++ }}
 	for range 2 {
-		executeEvent(context.Background(), st, 0, q, ev, func(context.Context) *graphql.Response {
+		d.execute(context.Background(), q, ev, func(context.Context) *graphql.Response {
 			executions++
 			return &graphql.Response{Data: []byte(`{}`)}
 		})

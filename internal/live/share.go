@@ -1,18 +1,16 @@
-package graph
+package live
 
 import (
 	"context"
 	"encoding/json"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 
 	"github.com/agentgraph/agentgraph/internal/loaders"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
-	"github.com/agentgraph/agentgraph/internal/store"
 )
 
 // An event reaches every subscription of its user on this instance: often
@@ -85,11 +83,10 @@ type eventResponse struct {
 	resp *graphql.Response // nil if the first execution produced none, or errors
 }
 
-// executeEvent runs next (the response handler) for ev, or reuses the
-// response another subscription with the same operation got for it.
-func executeEvent(ctx context.Context, s *store.Store, wait time.Duration, q *eventQueue, ev *pubsub.Event,
-	next graphql.ResponseHandler) *graphql.Response {
-	sh := ev.Local(eventLoadersKey{}, func() any { return loaders.NewShared(s, wait) }).(*loaders.Shared)
+// execute runs next (the response handler) for ev, or reuses the response
+// another subscription with the same operation got for it.
+func (d *Delivery) execute(ctx context.Context, q *eventQueue, ev *pubsub.Event, next graphql.ResponseHandler) *graphql.Response {
+	sh := ev.Local(eventLoadersKey{}, func() any { return loaders.NewShared(d.store, d.wait) }).(*loaders.Shared)
 	ctx = loaders.WithShared(ctx, sh)
 	if q.op == "" || q.peers == nil || q.peers.Load() < 2 {
 		return next(ctx) // nobody to share with: no copy, no bookkeeping
