@@ -68,6 +68,15 @@
 // the new LISTEN. Because events in the gap are lost, [Options.OnReconnect] is called after each
 // reconnect, before any later event is dispatched, so that higher layers can resync (refetch
 // since the last event they saw).
+//
+// # Files
+//
+// event.go the Event and publishing; chunk.go the stream chunk and message events' data;
+// parts.go events split across notifications; hub.go the Hub, its options and Run;
+// listen.go the listening connection; dispatch.go batching, row loading and fan-out
+// (resolve.go its retries); subscription.go subscribing (a channel, C, for code that waits
+// on events, like a reply watching for interrupts; a callback, SubscribeFunc, for the GraphQL
+// layer, which must not hold a goroutine per subscription); stream.go Hub.Stream.
 package pubsub
 
 import (
