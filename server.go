@@ -16,13 +16,10 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
-	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -46,7 +43,6 @@ import (
 	"github.com/agentgraph/agentgraph/internal/requestid"
 	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/agentgraph/agentgraph/internal/store"
-	"github.com/agentgraph/agentgraph/internal/wsgorilla"
 )
 
 func main() {
@@ -144,14 +140,9 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	defer rates.Close()
 	opts := graph.Options{Verifier: verifier, LoaderWait: cfg.LoaderWait, APQCache: apq, Limits: &cfg.Limits,
 		RateLimiter: rates}
-	var sockets *gqlws.Transport
-	if cfg.WebSocketImpl == "gqlws" {
-		sockets = graph.Sockets(verifier, wsgorilla.OriginChecker(cfg.AllowedOrigins))
-		httpx.RegisterSockets(sockets.Open)
-		opts.Sockets = sockets
-	} else {
-		opts.WebSocket = websocketImpl(cfg)
-	}
+	sockets := graph.Sockets(verifier, httpx.OriginChecker(cfg.AllowedOrigins))
+	httpx.RegisterSockets(sockets.Open)
+	opts.Sockets = sockets
 	mux.Handle("/query", graph.NewHandler(resolver, opts))
 	mux.Handle("GET /{$}", playground.Handler("agentgraph", "/query"))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
@@ -228,13 +219,11 @@ func shutdown(ctx context.Context, cfg config.Config, srv *http.Server, replies 
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ReplyDrain)
 	replies.Shutdown(rctx, jc)
 	cancel()
-	if sockets != nil {
-		// Going away (1001), not a completed subscription: clients reconnect
-		// and resubscribe, to another instance.
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), socketCloseWait)
-		sockets.Shutdown(wctx)
-		cancel()
-	}
+	// Going away (1001), not a completed subscription: clients reconnect
+	// and resubscribe, to another instance.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), socketCloseWait)
+	sockets.Shutdown(wctx)
+	cancel()
 	return <-httpDone
 }
 
@@ -308,23 +297,6 @@ const (
 // socketCloseWait bounds the wait for clients to answer the sockets' close
 // at shutdown.
 const socketCloseWait = 2 * time.Second
-
-// websocketImpl picks the WebSocket library of gqlgen's transport
-// (WEBSOCKET_IMPL gorilla or coder); both check origins against
-// ALLOWED_ORIGINS.
-func websocketImpl(cfg config.Config) transport.WebsocketImplementation {
-	if cfg.WebSocketImpl == "coder" {
-		return graph.InitTimeoutCode{WebsocketImplementation: transport.CoderWebsocketImplementation{
-			AcceptOptions: wsgorilla.CoderAcceptOptions(cfg.AllowedOrigins)}}
-	}
-	return wsgorilla.Implementation{Upgrader: websocket.Upgrader{
-		CheckOrigin: wsgorilla.OriginChecker(cfg.AllowedOrigins),
-		// Zero sizes reuse the HTTP server's buffers instead of allocating more;
-		// the pool lends write buffers only while a frame is written, so an
-		// idle socket holds none.
-		WriteBufferPool: &sync.Pool{},
-	}}
-}
 
 // migrateWithRetry applies pending migrations, retrying while the database is
 // unreachable (it may still be starting next to us), then gives up with one

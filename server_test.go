@@ -882,22 +882,11 @@ func TestTwoProcessesOneDatabase(t *testing.T) {
 	}
 }
 
-// The WebSocket transport as clients see it, on both subprotocols, with both
-// WebSocket libraries (WEBSOCKET_IMPL): the README promises the same
-// behaviour from either.
+// The WebSocket transport as clients see it, on both subprotocols.
 func TestWebSocketProtocol(t *testing.T) {
 	t.Parallel()
-	for _, impl := range []string{"gqlws", "gorilla", "coder"} {
-		t.Run(impl, func(t *testing.T) {
-			t.Parallel()
-			testWebSocketProtocol(t, impl)
-		})
-	}
-}
-
-func testWebSocketProtocol(t *testing.T, impl string) {
 	llm := llmtest.NewServer(t)
-	srv := startServer(t, serverConfig{dbURL: testdb.URL(t), llmURL: llm.URL(), extra: []string{"WEBSOCKET_IMPL=" + impl}})
+	srv := startServer(t, serverConfig{dbURL: testdb.URL(t), llmURL: llm.URL()})
 	user := uuid.New()
 	tok := hourToken(user)
 

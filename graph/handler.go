@@ -35,12 +35,9 @@ const MaxBodyBytes = 1 << 20
 type Options struct {
 	Verifier   *auth.Verifier
 	LoaderWait time.Duration
-	// Sockets serves WebSocket upgrades on /query (see Sockets). When nil,
-	// WebSocket, if set, serves them through gqlgen's transport instead
-	// (wsgorilla or gqlgen's coder adapter); with neither, /query has no
+	// Sockets serves WebSocket upgrades on /query (see Sockets); nil: no
 	// WebSocket.
-	Sockets   *gqlws.Transport
-	WebSocket transport.WebsocketImplementation
+	Sockets *gqlws.Transport
 	// APQCache holds automatic persisted queries; nil disables them.
 	APQCache graphql.Cache[string]
 	// Limits bound each operation; nil means limits.Defaults().
@@ -55,11 +52,8 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 	cfg := Config{Resolvers: r}
 	setComplexity(&cfg.Complexity)
 	srv := handler.New(NewExecutableSchema(cfg))
-	switch {
-	case o.Sockets != nil:
+	if o.Sockets != nil {
 		srv.AddTransport(o.Sockets)
-	case o.WebSocket != nil:
-		srv.AddTransport(websocket(o.Verifier, o.WebSocket))
 	}
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})

@@ -3,11 +3,8 @@ package graph
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"time"
-
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 
 	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/gqlws"
@@ -26,13 +23,9 @@ const (
 	// wsReadLimit bounds one client message: the largest valid sendMessage
 	// (20,000 characters of up to 4 bytes each, JSON-escaped ≈ 80 KB) must fit.
 	wsReadLimit int64 = 256 << 10
-	// closeForbidden is graphql-ws's code for a refused connection_init: the
-	// client library does not retry it, so a bad token causes no retry storm.
-	closeForbidden = 4403
 )
 
-// Sockets returns the WebSocket transport of /query (internal/gqlws, the
-// default): one goroutine per idle socket, timers for the init timeout,
+// Sockets returns the WebSocket transport of /query (internal/gqlws): one goroutine per idle socket, timers for the init timeout,
 // pings and the token's expiry. checkOrigin vets browser origins.
 func Sockets(v *auth.Verifier, checkOrigin func(*http.Request) bool) *gqlws.Transport {
 	return gqlws.New(gqlws.Config{
@@ -70,90 +63,4 @@ func initUser(ctx context.Context, v *auth.Verifier, payload map[string]any) (au
 		return auth.User{}, errors.New("authentication required: send the token in the connection_init payload")
 	}
 	return v.Verify(ctx, token)
-}
-
-// websocket returns gqlgen's WebSocket transport of /query for both
-// subprotocols, on impl (WEBSOCKET_IMPL gorilla or coder).
-func websocket(v *auth.Verifier, impl transport.WebsocketImplementation) transport.Websocket {
-	limit := wsReadLimit
-	return transport.Websocket{
-		Implementation:        impl,
-		InitFunc:              wsInit(v),
-		InitTimeout:           wsInitTimeout,
-		PingPongInterval:      wsPingInterval,
-		KeepAlivePingInterval: wsPingInterval,
-		PayloadReadLimit:      &limit,
-		CloseFunc: func(ctx context.Context, _ int) {
-			if cancel, ok := ctx.Value(expiryKey{}).(context.CancelFunc); ok {
-				cancel()
-			}
-		},
-		ErrorFunc: func(ctx context.Context, err error) {
-			// Missed pongs and peers that vanish are routine for sockets.
-			slog.DebugContext(ctx, "websocket", "request_id", requestid.From(ctx), "err", err)
-		},
-	}
-}
-
-type expiryKey struct{}
-
-// wsInit authenticates a socket from its connection_init payload, in every
-// form runtime.md lists. The socket lives no longer than its token: its
-// context ends at the token's expiry, which closes it; the client then
-// reconnects with a fresh token.
-func wsInit(v *auth.Verifier) transport.WebsocketInitFunc {
-	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		u, err := initUser(ctx, v, payload)
-		if err != nil {
-			return transport.WithWebsocketCloseCode(ctx, closeForbidden), nil, err
-		}
-		ctx = auth.WithUser(ctx, u)
-		ctx, cancel := context.WithDeadline(ctx, u.ExpiresAt)
-		return context.WithValue(ctx, expiryKey{}, context.CancelFunc(cancel)), nil, nil
-	}
-}
-
-// closeInitTimeout is graphql-transport-ws's code for a socket that sent no
-// connection_init in time. gqlgen closes with 1002, which the graphql-ws
-// client treats as fatal and never retries.
-const closeInitTimeout = 4408
-
-// InitTimeoutCode wraps a WebSocket implementation so that gqlgen's init
-// timeout close goes out as 4408 on graphql-transport-ws sockets, whatever the
-// library (wsgorilla does this itself; coder/websocket needs the wrapper).
-type InitTimeoutCode struct {
-	transport.WebsocketImplementation
-}
-
-// Accept accepts the socket through the wrapped implementation.
-func (i InitTimeoutCode) Accept(w http.ResponseWriter, r *http.Request, o transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
-	c, err := i.WebsocketImplementation.Accept(w, r, o)
-	if err != nil {
-		return nil, err
-	}
-	return initTimeoutConn{c}, nil
-}
-
-type initTimeoutConn struct{ transport.WebsocketConn }
-
-func (c initTimeoutConn) WriteClose(code int, msg string) error {
-	if code == transport.WebsocketCloseProtocolError && msg == "connection initialisation timeout" &&
-		c.Subprotocol() == "graphql-transport-ws" {
-		code = closeInitTimeout
-	}
-	return c.WebsocketConn.WriteClose(code, msg)
-}
-
-// The optional interfaces gqlgen uses for the read limit and pong deadline.
-func (c initTimeoutConn) SetReadLimit(n int64) {
-	if l, ok := c.WebsocketConn.(transport.WebsocketReadLimiter); ok {
-		l.SetReadLimit(n)
-	}
-}
-
-func (c initTimeoutConn) SetReadDeadline(t time.Time) error {
-	if d, ok := c.WebsocketConn.(transport.WebsocketReadDeadliner); ok {
-		return d.SetReadDeadline(t)
-	}
-	return nil
 }

@@ -29,10 +29,6 @@ type Config struct {
 	DefaultModel string
 	// LoaderWait is how long dataloaders gather keys before querying.
 	LoaderWait time.Duration
-	// WebSocketImpl is the WebSocket transport: "gqlws" (default: our own,
-	// internal/gqlws, on gorilla/websocket), or gqlgen's transport on
-	// "gorilla" or "coder" (coder/websocket).
-	WebSocketImpl string
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
 	// PprofAddr, when set, serves net/http/pprof on its own listener (keep
@@ -121,10 +117,6 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.Rates, err = loadRates(get); err != nil {
 		return c, err
-	}
-	c.WebSocketImpl = get("WEBSOCKET_IMPL", "gqlws")
-	if c.WebSocketImpl != "gqlws" && c.WebSocketImpl != "gorilla" && c.WebSocketImpl != "coder" {
-		return c, fmt.Errorf("WEBSOCKET_IMPL must be gqlws, gorilla or coder")
 	}
 	return c, nil
 }

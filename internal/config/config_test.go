@@ -17,7 +17,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Port != 8080 || c.DatabaseURL != DefaultDatabaseURL || c.LoaderWait != time.Millisecond ||
-		c.WebSocketImpl != "gqlws" || c.DefaultModel != "gpt-4o-mini" || len(c.AllowedOrigins) != 0 ||
+		c.DefaultModel != "gpt-4o-mini" || len(c.AllowedOrigins) != 0 ||
 		c.ReplyWorkers != 50 || c.ReplyDrain != 20*time.Second || c.MaxReplyTokens != 4096 || c.RepliesPerUser != 4 ||
 		c.MonthlyBudgetCents != nil || c.BackgroundConns < 8 || c.APIConns < 8 {
 		t.Fatalf("defaults: %+v", c)
@@ -28,12 +28,12 @@ func TestValues(t *testing.T) {
 	t.Parallel()
 	c, err := Load(env(map[string]string{
 		"PORT": "9000", "ALLOWED_ORIGINS": " https://app.example/ , http://localhost:5173,, ",
-		"WEBSOCKET_IMPL": "coder", "LOADER_WAIT": "3ms", "SUPABASE_JWT_SECRET": "s",
+		"LOADER_WAIT": "3ms", "SUPABASE_JWT_SECRET": "s",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Port != 9000 || c.WebSocketImpl != "coder" || c.LoaderWait != 3*time.Millisecond || c.JWTSecret != "s" {
+	if c.Port != 9000 || c.LoaderWait != 3*time.Millisecond || c.JWTSecret != "s" {
 		t.Fatalf("values: %+v", c)
 	}
 	if strings.Join(c.AllowedOrigins, "|") != "https://app.example|http://localhost:5173" {
@@ -51,7 +51,6 @@ func TestBadValues(t *testing.T) {
 		{"DATABASE_URL", "postgres://u:hunter2@[bad", "DATABASE_URL"},
 		{"LOADER_WAIT", "forever", "LOADER_WAIT"},
 		{"LOADER_WAIT", "2s", "LOADER_WAIT"},
-		{"WEBSOCKET_IMPL", "nhooyr", "WEBSOCKET_IMPL"},
 		{"BACKGROUND_POOL_MAX_CONNS", "2", "BACKGROUND_POOL_MAX_CONNS"},
 		{"REPLY_WORKERS", "0", "REPLY_WORKERS"},
 		{"REPLY_DRAIN_TIMEOUT", "soon", "REPLY_DRAIN_TIMEOUT"},

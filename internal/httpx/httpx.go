@@ -5,7 +5,6 @@ import (
 	"bufio"
 	"net"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,12 +16,18 @@ import (
 // CORS allows the listed origins (ALLOWED_ORIGINS) to call the API from a
 // browser with credentials. No list means no cross-origin browser access.
 func CORS(allowed []string, next http.Handler) http.Handler {
+	// Origins compare as the WebSocket origin check compares them
+	// (normalizeOrigin): scheme://host[:port] without case.
+	set := make(map[string]bool, len(allowed))
+	for _, o := range normalizeOrigins(allowed) {
+		set[o] = true
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Always, allowed or not: a cache must not serve one origin's
 		// answer (with or without CORS headers) to another.
 		w.Header().Add("Vary", "Origin")
 		origin := r.Header.Get("Origin")
-		if origin != "" && slices.Contains(allowed, origin) {
+		if n, ok := normalizeOrigin(origin); ok && set[n] {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Set("Access-Control-Allow-Credentials", "true")

@@ -5,7 +5,9 @@
 // AGENTGRAPH_LOADTEST=1, so `go test ./...` stays fast:
 //
 //   - TestFanoutLoad: 10,000 graphql-transport-ws sockets (100 users × 100)
-//     subscribed to feedEventAdded, for WEBSOCKET_IMPL=gorilla and coder:
+//     subscribed to feedEventAdded, on our transport (and gqlgen's on gorilla
+//     and coder when AGENTGRAPH_LOADTEST_COMPARE_SERVER names a binary of a
+//     revision that had them, such as df55e4d):
 //     server memory per idle connection, and delivery latency from the commit
 //     of a feed event to its frame at each client.
 //   - TestStreamingLoad: the latency a streamed reply adds per token, from the

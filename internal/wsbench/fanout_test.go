@@ -113,7 +113,7 @@ func TestFanoutLoad(t *testing.T) {
 		cfg.conns, cfg.users, runtime.NumCPU(), runtime.GOMAXPROCS(0))
 
 	var results []*fanoutResult
-	for _, impl := range []string{"gqlws", "gorilla", "coder"} {
+	for _, impl := range transports() {
 		t.Run(impl, func(t *testing.T) {
 			results = append(results, runFanout(t, impl, cfg))
 		})
@@ -206,7 +206,7 @@ func runFanout(t *testing.T, impl string, cfg fanoutConfig) *fanoutResult {
 	res := &fanoutResult{impl: impl, conns: cfg.conns, phases: make([]phaseResult, len(cfg.phases))}
 	ctx := t.Context()
 	dbURL := testdb.URL(t)
-	srv := startServer(t, dbURL, map[string]string{"WEBSOCKET_IMPL": impl})
+	srv := startServer(t, dbURL, transportEnv(impl))
 
 	users := make([]uuid.UUID, cfg.users)
 	tokens := make([]string, cfg.users)

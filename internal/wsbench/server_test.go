@@ -81,6 +81,29 @@ const logsEnv = "AGENTGRAPH_LOADTEST_LOGS"
 // this tree (another revision, a build with other flags).
 const serverEnv = "AGENTGRAPH_LOADTEST_SERVER"
 
+// compareEnv names a server binary built from a revision that still had
+// gqlgen's own WebSocket transport (WEBSOCKET_IMPL gorilla or coder; the last
+// is commit df55e4d), to measure it next to this tree's transport. Production
+// has one transport (internal/gqlws); the comparison lives here only.
+const compareEnv = "AGENTGRAPH_LOADTEST_COMPARE_SERVER"
+
+// transports lists the transports a load test measures: this tree's, and
+// gqlgen's on gorilla and on coder when compareEnv names a binary with them.
+func transports() []string {
+	if os.Getenv(compareEnv) == "" {
+		return []string{"gqlws"}
+	}
+	return []string{"gqlws", "gorilla", "coder"}
+}
+
+// transportEnv is the server environment that selects transport impl.
+func transportEnv(impl string) map[string]string {
+	if impl == "gqlws" {
+		return nil
+	}
+	return map[string]string{"WEBSOCKET_IMPL": impl}
+}
+
 // serverBinary builds the server once per test process, into a temporary
 // directory removed by TestMain, unless serverEnv names a binary.
 func serverBinary(t *testing.T) string {
@@ -155,7 +178,11 @@ next:
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(serverBinary(t))
+	bin := serverBinary(t)
+	if env["WEBSOCKET_IMPL"] != "" {
+		bin = os.Getenv(compareEnv) // only that revision has gqlgen's transports
+	}
+	cmd := exec.Command(bin)
 	cmd.Env = environ
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	killWithParent(cmd)

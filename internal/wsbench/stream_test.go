@@ -137,11 +137,11 @@ func (u *upstream) chat(w http.ResponseWriter, r *http.Request) {
 // Postgres, the hub, gqlgen and the WebSocket write. Replies are 200 chunks
 // 5ms apart, model gpt-4o-mini; "1 stream" is one reply at a time, "20
 // streams" is 20 users' replies at once (4,000 chunks/s); each is repeated
-// AGENTGRAPH_LOADTEST_STREAM_REPS times (5). For WEBSOCKET_IMPL gorilla and
-// coder, after a warm-up of 20 short replies.
+// AGENTGRAPH_LOADTEST_STREAM_REPS times (5). With a comparison binary
+// (transports), gqlgen's transports too, after a warm-up of 20 short replies.
 func TestStreamingLoad(t *testing.T) {
 	requireLoadTest(t)
-	for _, impl := range []string{"gqlws", "gorilla", "coder"} {
+	for _, impl := range transports() {
 		t.Run(impl, func(t *testing.T) { runStreaming(t, impl) })
 	}
 }
@@ -156,11 +156,11 @@ func runStreaming(t *testing.T, impl string) {
 	ctx := t.Context()
 	base := time.Now()
 	up := newUpstream(t, base, delay)
-	srv := startServer(t, testdb.URL(t), map[string]string{
-		"WEBSOCKET_IMPL":  impl,
-		"OPENAI_API_KEY":  "wsbench",
-		"OPENAI_BASE_URL": up.srv.URL + "/v1",
-	})
+	env := map[string]string{"OPENAI_API_KEY": "wsbench", "OPENAI_BASE_URL": up.srv.URL + "/v1"}
+	for k, v := range transportEnv(impl) {
+		env[k] = v
+	}
+	srv := startServer(t, testdb.URL(t), env)
 
 	type streamUser struct {
 		id     uuid.UUID

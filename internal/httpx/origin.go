@@ -1,14 +1,13 @@
-package wsgorilla
+package httpx
 
 import (
 	"net/http"
 	"net/url"
 	"strings"
-
-	coderws "github.com/coder/websocket"
 )
 
-// OriginChecker returns a gorilla Upgrader.CheckOrigin that allows
+// OriginChecker returns the WebSocket upgrade's origin check (gorilla's
+// Upgrader.CheckOrigin, as internal/gqlws uses it): it allows
 //   - requests without an Origin header: browsers always send one on a
 //     WebSocket handshake, so its absence means a non-browser client, which
 //     cross-site request forgery cannot drive;
@@ -44,24 +43,6 @@ func OriginChecker(allowed []string) func(r *http.Request) bool {
 		return ok
 	}
 }
-
-// CoderAcceptOptions expresses the same policy as OriginChecker for
-// coder/websocket (gqlgen's default implementation), so both paths refuse and
-// allow the same origins. coder/websocket already allows a missing Origin and
-// the request's own host; it matches a pattern containing "://" against
-// scheme://host without case, with path.Match, so each origin is escaped to
-// match only itself.
-func CoderAcceptOptions(allowed []string) coderws.AcceptOptions {
-	var patterns []string
-	for _, o := range normalizeOrigins(allowed) {
-		patterns = append(patterns, globEscaper.Replace(o))
-	}
-	return coderws.AcceptOptions{OriginPatterns: patterns}
-}
-
-// globEscaper quotes path.Match's special characters; "[" does occur, in
-// IPv6 hosts such as http://[::1]:8080.
-var globEscaper = strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`)
 
 func normalizeOrigins(origins []string) []string {
 	var out []string
