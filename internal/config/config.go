@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/agentgraph/agentgraph/internal/secrets"
 )
 
 // DefaultDatabaseURL is the local Postgres of a development machine.
@@ -49,6 +51,11 @@ type Config struct {
 	// before cutting them (they are then generated again by the next
 	// instance); it runs alongside, not after, HTTP draining.
 	ReplyDrain time.Duration
+	// TokenKeys seal and open integration tokens (TOKEN_ENCRYPTION_KEYS,
+	// newest first, or the one TOKEN_ENCRYPTION_KEY); nil when neither is
+	// set: the server starts, and connecting an integration answers
+	// INTEGRATIONS_DISABLED.
+	TokenKeys *secrets.Keyring
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -89,6 +96,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if err := c.loadPools(get); err != nil {
 		return c, err
 	}
+	if c.TokenKeys, err = loadTokenKeys(get); err != nil {
+		return c, err
+	}
 	c.WebSocketImpl = get("WEBSOCKET_IMPL", "gqlws")
 	if c.WebSocketImpl != "gqlws" && c.WebSocketImpl != "gorilla" && c.WebSocketImpl != "coder" {
 		return c, fmt.Errorf("WEBSOCKET_IMPL must be gqlws, gorilla or coder")
@@ -115,4 +125,36 @@ func (c *Config) loadPools(get func(k, def string) string) error {
 		return fmt.Errorf("REPLY_DRAIN_TIMEOUT must be a duration, like 20s")
 	}
 	return nil
+}
+
+// loadTokenKeys reads the integration token keys. TOKEN_ENCRYPTION_KEYS
+// lists several, comma-separated, newest first (the newest seals, all open:
+// key rotation); TOKEN_ENCRYPTION_KEY is the one-key form. Setting both is
+// refused rather than guessing which was meant. Errors name the variable and
+// the key's position, never a key.
+func loadTokenKeys(get func(k, def string) string) (*secrets.Keyring, error) {
+	one, many := get("TOKEN_ENCRYPTION_KEY", ""), get("TOKEN_ENCRYPTION_KEYS", "")
+	switch {
+	case one != "" && many != "":
+		return nil, fmt.Errorf("set TOKEN_ENCRYPTION_KEY or TOKEN_ENCRYPTION_KEYS, not both")
+	case one != "":
+		k, err := secrets.ParseKeys([]string{one})
+		if err != nil {
+			return nil, fmt.Errorf("TOKEN_ENCRYPTION_KEY must be base64 of 32 random bytes (openssl rand -base64 32): %w", err)
+		}
+		return k, nil
+	case many != "":
+		var keys []string
+		for _, k := range strings.Split(many, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				keys = append(keys, k)
+			}
+		}
+		k, err := secrets.ParseKeys(keys)
+		if err != nil {
+			return nil, fmt.Errorf("TOKEN_ENCRYPTION_KEYS must be comma-separated base64 keys of 32 random bytes, newest first: %w", err)
+		}
+		return k, nil
+	}
+	return nil, nil
 }
