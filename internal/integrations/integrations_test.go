@@ -490,11 +490,10 @@ func TestResealInterruptedAndResumed(t *testing.T) {
 	h := newHarness(t, keys(t, oldKey), nil)
 	ctx := context.Background()
 	type conn struct {
-		user              uuid.UUID
-		provider          string
-		access, refresh   string
-		hasRefreshToken   bool
-		expectedAfterwork string
+		user            uuid.UUID
+		provider        string
+		access, refresh string
+		hasRefreshToken bool
 	}
 	var conns []conn
 	for u := range 7 {
