@@ -10,6 +10,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/chat"
+	"github.com/agentgraph/agentgraph/internal/integrations"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/loaders"
 	domain "github.com/agentgraph/agentgraph/internal/model"
@@ -28,6 +29,9 @@ type Resolver struct {
 	Knowledge *knowledge.Service
 	Profile   *profile.Service
 	Chat      *chat.Service
+	// Integrations is reached as r.Resolver.Integrations from the
+	// resolvers of fields of the same name, whose methods shadow it.
+	Integrations *integrations.Service
 	// Hub delivers live events to subscriptions.
 	Hub *pubsub.Hub
 

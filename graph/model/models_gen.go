@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"time"
 
 	"github.com/agentgraph/agentgraph/internal/model"
 )
@@ -22,27 +21,9 @@ type ChatMessageEdge struct {
 	Node   *model.Message `json:"node"`
 }
 
-type ConnectIntegrationInput struct {
-	Provider     string     `json:"provider"`
-	AccessToken  string     `json:"accessToken"`
-	RefreshToken *string    `json:"refreshToken,omitempty"`
-	ExpiresAt    *time.Time `json:"expiresAt,omitempty"`
-	Scopes       []string   `json:"scopes,omitempty"`
-	Metadata     any        `json:"metadata,omitempty"`
-}
-
 type FeedEventEdge struct {
 	Cursor string           `json:"cursor"`
 	Node   *model.FeedEvent `json:"node"`
-}
-
-type Integration struct {
-	Provider  string     `json:"provider"`
-	Scopes    []string   `json:"scopes"`
-	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
-	Connected bool       `json:"connected"`
-	Metadata  any        `json:"metadata,omitempty"`
-	UpdatedAt time.Time  `json:"updatedAt"`
 }
 
 type KnowledgeCollectionEdge struct {
@@ -95,6 +76,8 @@ type Viewer struct {
 	ID              string                 `json:"id"`
 	Personalization *model.Personalization `json:"personalization,omitempty"`
 	HeadAgent       *model.Agent           `json:"headAgent,omitempty"`
+	// The viewer's connected integrations, as Query.integrations. Tokens are never returned.
+	Integrations []*model.Integration `json:"integrations"`
 }
 
 type UsageGroupBy string
