@@ -376,6 +376,28 @@ func TestRefresh(t *testing.T) {
 		}
 	})
 
+	t.Run("the rotated refresh token is used, and kept when none comes back", func(t *testing.T) {
+		var mu sync.Mutex
+		var seen []string
+		p.set(0, func(rt string) (int, map[string]any) {
+			mu.Lock()
+			defer mu.Unlock()
+			seen = append(seen, rt)
+			return 200, map[string]any{"access_token": "ya29.third", "expires_in": 3600}
+		})
+		for range 2 {
+			h.expire(t, user, "google")
+			if tok, err := h.svc.Token(ctx, user, "google"); err != nil || tok.AccessToken.Reveal() != "ya29.third" {
+				t.Fatalf("renewal: %v", err)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.Join(seen, " ") != newRefresh+" "+newRefresh {
+			t.Fatalf("refresh tokens sent: %q, want the rotated one twice", seen)
+		}
+	})
+
 	t.Run("a provider that cannot answer changes nothing", func(t *testing.T) {
 		h.expire(t, user, "google")
 		p.set(0, func(string) (int, map[string]any) { return 503, map[string]any{"error": "temporarily_unavailable"} })

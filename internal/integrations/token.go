@@ -117,7 +117,11 @@ func (s *Service) refresh(ctx context.Context, seen *store.SealedIntegration) (*
 		if row.Status == model.IntegrationRefreshFailed {
 			return nil, ErrRefreshFailed
 		}
-		if row.AccessToken != seen.AccessToken || !s.expired(row.ExpiresAt) {
+		// Renewed (or reconnected) while this caller waited for the lock: use
+		// that token while it works at all, even inside the leeway, so that
+		// a provider's short-lived tokens are not renewed once per waiter.
+		changed := row.AccessToken != seen.AccessToken && (row.ExpiresAt == nil || s.now().Before(*row.ExpiresAt))
+		if changed || !s.expired(row.ExpiresAt) {
 			t, err := s.token(row)
 			out = t
 			return nil, err
