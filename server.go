@@ -2,6 +2,7 @@
 //
 //	go run .           migrate the database, then serve
 //	go run . migrate   migrate the database and exit
+//	go run . reseal    seal every integration token again under the newest key
 //
 // Settings come from the environment: see runtime.md and README.md.
 package main
@@ -33,6 +34,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/config"
 	"github.com/agentgraph/agentgraph/internal/gqlws"
 	"github.com/agentgraph/agentgraph/internal/httpx"
+	"github.com/agentgraph/agentgraph/internal/integrations"
 	"github.com/agentgraph/agentgraph/internal/jobs"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/llm"
@@ -62,10 +64,13 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return err
 	}
 	if len(args) > 0 && args[0] != "serve" {
-		if args[0] != "migrate" {
-			return fmt.Errorf("unknown command %q (commands: serve, migrate)", args[0])
+		switch args[0] {
+		case "migrate":
+			return migrateWithRetry(ctx, cfg.DatabaseURL)
+		case "reseal":
+			return reseal(ctx, cfg, getenv)
 		}
-		return migrateWithRetry(ctx, cfg.DatabaseURL)
+		return fmt.Errorf("unknown command %q (commands: serve, migrate, reseal)", args[0])
 	}
 	if err := migrateWithRetry(ctx, cfg.DatabaseURL); err != nil {
 		return err
@@ -99,7 +104,16 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if !llmCfg.Prices.Priced(cfg.DefaultModel) {
 		return fmt.Errorf("DEFAULT_MODEL %q has no price: add it to LLM_PRICES", cfg.DefaultModel)
 	}
+	oauth, err := integrations.ConfigFromEnv(getenv)
+	if err != nil {
+		return err
+	}
 	st := store.New(pool)
+	linked := integrations.New(st, integrations.Options{Keys: cfg.TokenKeys, OAuth: oauth, Logger: slog.Default()})
+	if !linked.Enabled() {
+		slog.Warn("no TOKEN_ENCRYPTION_KEY is set: integrations are disabled (connectIntegration answers " +
+			"INTEGRATIONS_DISABLED; nothing is stored)")
+	}
 	bg := store.New(bgPool) // background work: its own connections, as service_role
 	hub := pubsub.New(bgPool, pubsub.Options{Logger: slog.Default(), Resolve: bg.EventRows})
 	replies := chat.NewWorker(bg, llm.New(llmCfg), hub, slog.Default(), chat.Limits{MaxReplyTokens: cfg.MaxReplyTokens,
@@ -131,6 +145,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Chat:      chat.New(st, replies, jobClient),
 		Spend:     spend.New(st, cfg.MonthlyBudgetCents),
 		Hub:       hub,
+
+		Integrations: linked,
 	}
 	mux := http.NewServeMux()
 	rates, err := ratelimit.New(cfg.Rates)
@@ -320,4 +336,41 @@ func migrateWithRetry(ctx context.Context, url string) error {
 		delay *= 2
 	}
 	return fmt.Errorf("database unreachable or migration failed after %d attempts: %v", attempts, err)
+}
+
+// reseal seals every integration's tokens again under the newest key of
+// TOKEN_ENCRYPTION_KEYS, in batches (README, "Rotating the token key"). It is
+// safe while servers run and resumable: stopped anywhere, running it again
+// finishes the job. Rows that open under no configured key are listed by id
+// and make it exit 1, since dropping the old key would lose them.
+func reseal(ctx context.Context, cfg config.Config, getenv func(string) string) error {
+	if cfg.TokenKeys == nil {
+		return errors.New("reseal needs the keys: set TOKEN_ENCRYPTION_KEYS to the new key, then the old ones")
+	}
+	if err := migrateWithRetry(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer pool.Close()
+	oauth, err := integrations.ConfigFromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	svc := integrations.New(store.New(pool), integrations.Options{Keys: cfg.TokenKeys, OAuth: oauth, Logger: slog.Default()})
+	slog.Info("resealing integration tokens", "key_id", cfg.TokenKeys.Current())
+	done, err := svc.Reseal(ctx, integrations.DefaultResealBatch, func(p integrations.ResealProgress) {
+		slog.Info("resealed", "rows", p.Resealed, "unreadable", len(p.Unreadable))
+	})
+	if err != nil {
+		return fmt.Errorf("reseal stopped after %d rows (run it again to finish): %w", done.Resealed, err)
+	}
+	if len(done.Unreadable) > 0 {
+		return fmt.Errorf("resealed %d rows; %d open under no configured key and were left as they are (ids %v): "+
+			"keep their key in TOKEN_ENCRYPTION_KEYS, or have those users reconnect", done.Resealed, len(done.Unreadable), done.Unreadable)
+	}
+	slog.Info("reseal done", "rows", done.Resealed, "key_id", cfg.TokenKeys.Current())
+	return nil
 }

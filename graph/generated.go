@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	model1 "github.com/agentgraph/agentgraph/graph/model"
 	"github.com/agentgraph/agentgraph/internal/chat"
+	"github.com/agentgraph/agentgraph/internal/integrations"
 	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/google/uuid"
@@ -144,12 +145,14 @@ type ComplexityRoot struct {
 	}
 
 	Integration struct {
-		Connected func(childComplexity int) int
-		ExpiresAt func(childComplexity int) int
-		Metadata  func(childComplexity int) int
-		Provider  func(childComplexity int) int
-		Scopes    func(childComplexity int) int
-		UpdatedAt func(childComplexity int) int
+		Connected   func(childComplexity int) int
+		ConnectedAt func(childComplexity int) int
+		ExpiresAt   func(childComplexity int) int
+		Metadata    func(childComplexity int) int
+		Provider    func(childComplexity int) int
+		Scopes      func(childComplexity int) int
+		Status      func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
 	}
 
 	KnowledgeAccess struct {
@@ -219,7 +222,7 @@ type ComplexityRoot struct {
 	Mutation struct {
 		AddKnowledgeEntry      func(childComplexity int, input model.KnowledgeEntryInput) int
 		AddTrainingData        func(childComplexity int, agentID string, input model.TrainingDataInput) int
-		ConnectIntegration     func(childComplexity int, input model1.ConnectIntegrationInput) int
+		ConnectIntegration     func(childComplexity int, input integrations.ConnectInput) int
 		CreateAgent            func(childComplexity int, input model.CreateAgentInput) int
 		CreateCollection       func(childComplexity int, input model.CollectionInput) int
 		CreateFeedEvent        func(childComplexity int, input chat.FeedInput) int
@@ -343,6 +346,7 @@ type ComplexityRoot struct {
 		Budget          func(childComplexity int) int
 		HeadAgent       func(childComplexity int) int
 		ID              func(childComplexity int) int
+		Integrations    func(childComplexity int) int
 		Personalization func(childComplexity int) int
 	}
 }
@@ -391,7 +395,7 @@ type MutationResolver interface {
 	DeleteKnowledgeEntry(ctx context.Context, id string) (bool, error)
 	SendMessage(ctx context.Context, input chat.SendInput) (*model.Message, error)
 	CreateFeedEvent(ctx context.Context, input chat.FeedInput) (*model.FeedEvent, error)
-	ConnectIntegration(ctx context.Context, input model1.ConnectIntegrationInput) (*model1.Integration, error)
+	ConnectIntegration(ctx context.Context, input integrations.ConnectInput) (*model.Integration, error)
 	DisconnectIntegration(ctx context.Context, provider string) (bool, error)
 	UpdatePersonalization(ctx context.Context, input model.Personalization) (*model.Personalization, error)
 	UpdateTrainingData(ctx context.Context, id string, input model.UpdateTrainingDataInput) (*model.TrainingData, error)
@@ -412,7 +416,7 @@ type QueryResolver interface {
 	Feed(ctx context.Context, first *int, after *string, agentID *string, types []string) (*model1.FeedEventConnection, error)
 	SearchKnowledge(ctx context.Context, query string, agentID *string, collectionIds []string, limit *int) ([]*model1.KnowledgeHit, error)
 	Usage(ctx context.Context, from *time.Time, to *time.Time, groupBy model1.UsageGroupBy) (*model.UsageReport, error)
-	Integrations(ctx context.Context) ([]*model1.Integration, error)
+	Integrations(ctx context.Context) ([]*model.Integration, error)
 }
 type SubscriptionResolver interface {
 	MessageAdded(ctx context.Context, threadID string) (<-chan *model.Message, error)
@@ -428,6 +432,7 @@ type ViewerResolver interface {
 	Personalization(ctx context.Context, obj *model1.Viewer) (*model.Personalization, error)
 	HeadAgent(ctx context.Context, obj *model1.Viewer) (*model.Agent, error)
 	Budget(ctx context.Context, obj *model1.Viewer) (*spend.Budget, error)
+	Integrations(ctx context.Context, obj *model1.Viewer) ([]*model.Integration, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -835,6 +840,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Integration.Connected(childComplexity), true
+	case "Integration.connectedAt":
+		if e.ComplexityRoot.Integration.ConnectedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Integration.ConnectedAt(childComplexity), true
 	case "Integration.expiresAt":
 		if e.ComplexityRoot.Integration.ExpiresAt == nil {
 			break
@@ -859,6 +870,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Integration.Scopes(childComplexity), true
+	case "Integration.status":
+		if e.ComplexityRoot.Integration.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Integration.Status(childComplexity), true
 	case "Integration.updatedAt":
 		if e.ComplexityRoot.Integration.UpdatedAt == nil {
 			break
@@ -1134,7 +1151,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.ConnectIntegration(childComplexity, args["input"].(model1.ConnectIntegrationInput)), true
+		return e.ComplexityRoot.Mutation.ConnectIntegration(childComplexity, args["input"].(integrations.ConnectInput)), true
 	case "Mutation.createAgent":
 		if e.ComplexityRoot.Mutation.CreateAgent == nil {
 			break
@@ -1813,6 +1830,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.ID(childComplexity), true
+	case "Viewer.integrations":
+		if e.ComplexityRoot.Viewer.Integrations == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Integrations(childComplexity), true
 	case "Viewer.personalization":
 		if e.ComplexityRoot.Viewer.Personalization == nil {
 			break
@@ -2150,6 +2173,27 @@ extend type MessageChunk {
   restart: Boolean!
 }
 extend type Thread { messageCount: Int! createdAt: Time! }
+
+"Whether an integration's tokens can be used for the viewer."
+enum IntegrationStatus {
+  "The access token has not expired (or has no expiry)."
+  ACTIVE
+  "The access token's expiry has passed. When the app handed over a refresh token, the server renews it the next time it is used."
+  EXPIRED
+  "The provider refused to renew the tokens (revoked, say): connect the integration again."
+  REFRESH_FAILED
+}
+
+extend type Integration {
+  status: IntegrationStatus!
+  "When the viewer last connected this provider; reconnecting replaces the tokens."
+  connectedAt: Time!
+}
+
+extend type Viewer {
+  "The viewer's connected integrations, as Query.integrations. Tokens are never returned."
+  integrations: [Integration!]!
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2358,6 +2402,10 @@ func (ec *executionContext) childFields_Integration(ctx context.Context, field g
 		return ec.fieldContext_Integration_metadata(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_Integration_updatedAt(ctx, field)
+	case "status":
+		return ec.fieldContext_Integration_status(ctx, field)
+	case "connectedAt":
+		return ec.fieldContext_Integration_connectedAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Integration", field.Name)
 }
@@ -2656,6 +2704,8 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_headAgent(ctx, field)
 	case "budget":
 		return ec.fieldContext_Viewer_budget(ctx, field)
+	case "integrations":
+		return ec.fieldContext_Viewer_integrations(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
@@ -2890,8 +2940,8 @@ func (ec *executionContext) field_Mutation_connectIntegration_args(ctx context.C
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model1.ConnectIntegrationInput, error) {
-			return ec.unmarshalNConnectIntegrationInput2githubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐConnectIntegrationInput(ctx, v)
+		func(ctx context.Context, v any) (integrations.ConnectInput, error) {
+			return ec.unmarshalNConnectIntegrationInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋintegrationsᚐConnectInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5185,7 +5235,7 @@ func (ec *executionContext) fieldContext_FeedEventEdge_node(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _Integration_provider(ctx context.Context, field graphql.CollectedField, obj *model1.Integration) (ret graphql.Marshaler) {
+func (ec *executionContext) _Integration_provider(ctx context.Context, field graphql.CollectedField, obj *model.Integration) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5208,7 +5258,7 @@ func (ec *executionContext) fieldContext_Integration_provider(_ context.Context,
 	return graphql.NewScalarFieldContext("Integration", field, false, false, "String")
 }
 
-func (ec *executionContext) _Integration_scopes(ctx context.Context, field graphql.CollectedField, obj *model1.Integration) (ret graphql.Marshaler) {
+func (ec *executionContext) _Integration_scopes(ctx context.Context, field graphql.CollectedField, obj *model.Integration) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5231,7 +5281,7 @@ func (ec *executionContext) fieldContext_Integration_scopes(_ context.Context, f
 	return graphql.NewScalarFieldContext("Integration", field, false, false, "String")
 }
 
-func (ec *executionContext) _Integration_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model1.Integration) (ret graphql.Marshaler) {
+func (ec *executionContext) _Integration_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.Integration) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5254,7 +5304,7 @@ func (ec *executionContext) fieldContext_Integration_expiresAt(_ context.Context
 	return graphql.NewScalarFieldContext("Integration", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Integration_connected(ctx context.Context, field graphql.CollectedField, obj *model1.Integration) (ret graphql.Marshaler) {
+func (ec *executionContext) _Integration_connected(ctx context.Context, field graphql.CollectedField, obj *model.Integration) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5263,7 +5313,7 @@ func (ec *executionContext) _Integration_connected(ctx context.Context, field gr
 			return ec.fieldContext_Integration_connected(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Connected, nil
+			return obj.Connected(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
@@ -5274,10 +5324,10 @@ func (ec *executionContext) _Integration_connected(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Integration_connected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Integration", field, false, false, "Boolean")
+	return graphql.NewScalarFieldContext("Integration", field, true, false, "Boolean")
 }
 
-func (ec *executionContext) _Integration_metadata(ctx context.Context, field graphql.CollectedField, obj *model1.Integration) (ret graphql.Marshaler) {
+func (ec *executionContext) _Integration_metadata(ctx context.Context, field graphql.CollectedField, obj *model.Integration) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5300,7 +5350,7 @@ func (ec *executionContext) fieldContext_Integration_metadata(_ context.Context,
 	return graphql.NewScalarFieldContext("Integration", field, false, false, "JSON")
 }
 
-func (ec *executionContext) _Integration_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model1.Integration) (ret graphql.Marshaler) {
+func (ec *executionContext) _Integration_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Integration) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5320,6 +5370,52 @@ func (ec *executionContext) _Integration_updatedAt(ctx context.Context, field gr
 	)
 }
 func (ec *executionContext) fieldContext_Integration_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Integration", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Integration_status(ctx context.Context, field graphql.CollectedField, obj *model.Integration) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Integration_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.IntegrationStatus) graphql.Marshaler {
+			return ec.marshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Integration_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Integration", field, true, false, "IntegrationStatus")
+}
+
+func (ec *executionContext) _Integration_connectedAt(ctx context.Context, field graphql.CollectedField, obj *model.Integration) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Integration_connectedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConnectedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Integration_connectedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Integration", field, false, false, "Time")
 }
 
@@ -6876,11 +6972,11 @@ func (ec *executionContext) _Mutation_connectIntegration(ctx context.Context, fi
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ConnectIntegration(ctx, fc.Args["input"].(model1.ConnectIntegrationInput))
+			return ec.Resolvers.Mutation().ConnectIntegration(ctx, fc.Args["input"].(integrations.ConnectInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.Integration) graphql.Marshaler {
-			return ec.marshalNIntegration2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐIntegration(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Integration) graphql.Marshaler {
+			return ec.marshalNIntegration2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegration(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8116,8 +8212,8 @@ func (ec *executionContext) _Query_integrations(ctx context.Context, field graph
 			return ec.Resolvers.Query().Integrations(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model1.Integration) graphql.Marshaler {
-			return ec.marshalNIntegration2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐIntegrationᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Integration) graphql.Marshaler {
+			return ec.marshalNIntegration2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9232,6 +9328,38 @@ func (ec *executionContext) fieldContext_Viewer_budget(_ context.Context, field 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Budget(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Viewer_integrations(ctx context.Context, field graphql.CollectedField, obj *model1.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_integrations(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Viewer().Integrations(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.Integration) graphql.Marshaler {
+			return ec.marshalNIntegration2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_integrations(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Viewer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Integration(ctx, field)
 		},
 	}
 	return fc, nil
@@ -10366,8 +10494,8 @@ func UnmarshalCollectionInput(ctx context.Context, raw any) (model.CollectionInp
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputConnectIntegrationInput(ctx context.Context, obj any) (model1.ConnectIntegrationInput, error) {
-	var it model1.ConnectIntegrationInput
+func (ec *executionContext) unmarshalInputConnectIntegrationInput(ctx context.Context, obj any) (integrations.ConnectInput, error) {
+	var it integrations.ConnectInput
 	if obj == nil {
 		return it, nil
 	}
@@ -10437,8 +10565,8 @@ func (ec *executionContext) unmarshalInputConnectIntegrationInput(ctx context.Co
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalConnectIntegrationInput(ctx context.Context, raw any) (model1.ConnectIntegrationInput, error) {
-	var out model1.ConnectIntegrationInput
+func UnmarshalConnectIntegrationInput(ctx context.Context, raw any) (integrations.ConnectInput, error) {
+	var out integrations.ConnectInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConnectIntegrationInput", raw, &out)
 	return out, err
 }
@@ -11873,7 +12001,7 @@ func (ec *executionContext) _FeedEventEdge(ctx context.Context, sel ast.Selectio
 
 var integrationImplementors = []string{"Integration"}
 
-func (ec *executionContext) _Integration(ctx context.Context, sel ast.SelectionSet, obj *model1.Integration) graphql.Marshaler {
+func (ec *executionContext) _Integration(ctx context.Context, sel ast.SelectionSet, obj *model.Integration) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, integrationImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -11909,6 +12037,16 @@ func (ec *executionContext) _Integration(ctx context.Context, sel ast.SelectionS
 			}
 		case "updatedAt":
 			out.Values[i] = ec._Integration_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._Integration_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "connectedAt":
+			out.Values[i] = ec._Integration_connectedAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -13262,6 +13400,12 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Viewer_budget(ctx, field, obj)
 				})
+		case "integrations":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_integrations(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13874,7 +14018,7 @@ func (ec *executionContext) unmarshalNCollectionInput2githubᚗcomᚋagentgraph�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNConnectIntegrationInput2githubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐConnectIntegrationInput(ctx context.Context, v any) (model1.ConnectIntegrationInput, error) {
+func (ec *executionContext) unmarshalNConnectIntegrationInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋintegrationsᚐConnectInput(ctx context.Context, v any) (integrations.ConnectInput, error) {
 	res, err := ec.unmarshalInputConnectIntegrationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -13985,11 +14129,11 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
-func (ec *executionContext) marshalNIntegration2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐIntegrationᚄ(ctx context.Context, sel ast.SelectionSet, v []*model1.Integration) graphql.Marshaler {
+func (ec *executionContext) marshalNIntegration2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Integration) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNIntegration2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐIntegration(ctx, sel, v[i])
+		return ec.marshalNIntegration2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegration(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -14001,13 +14145,41 @@ func (ec *executionContext) marshalNIntegration2ᚕᚖgithubᚗcomᚋagentgraph�
 	return ret
 }
 
-func (ec *executionContext) marshalNIntegration2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐIntegration(ctx context.Context, sel ast.SelectionSet, v *model1.Integration) graphql.Marshaler {
+func (ec *executionContext) marshalNIntegration2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegration(ctx context.Context, sel ast.SelectionSet, v *model.Integration) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Integration!")
 		return graphql.Null
 	}
 	return ec._Integration(ctx, sel, v)
 }
+
+func (ec *executionContext) unmarshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationStatus(ctx context.Context, v any) (model.IntegrationStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationStatus(ctx context.Context, sel ast.SelectionSet, v model.IntegrationStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationStatus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "IntegrationStatus!")
+	}
+	return res
+}
+
+var (
+	unmarshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationStatus = map[string]model.IntegrationStatus{
+		"ACTIVE":         model.IntegrationActive,
+		"EXPIRED":        model.IntegrationExpired,
+		"REFRESH_FAILED": model.IntegrationRefreshFailed,
+	}
+	marshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationStatus = map[model.IntegrationStatus]string{
+		model.IntegrationActive:        "ACTIVE",
+		model.IntegrationExpired:       "EXPIRED",
+		model.IntegrationRefreshFailed: "REFRESH_FAILED",
+	}
+)
 
 func (ec *executionContext) marshalNKnowledgeAccess2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeAccessᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.KnowledgeAccess) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {

@@ -23,6 +23,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/agents"
 	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/chat"
+	"github.com/agentgraph/agentgraph/internal/integrations"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/profile"
@@ -131,7 +132,8 @@ func newEnvOpts(t testing.TB, o graph.Options) *env {
 // newResolver is the resolver over st; hub may be nil (no subscriptions).
 func newResolver(st *store.Store, hub *pubsub.Hub) *graph.Resolver {
 	return &graph.Resolver{Store: st, Agents: agents.New(st, "gpt-4o-mini", llm.DefaultPrices()), Knowledge: knowledge.New(st),
-		Profile: profile.New(st), Chat: chat.New(st, nil, nil), Spend: spend.New(st, nil), Hub: hub}
+		Profile: profile.New(st), Chat: chat.New(st, nil, nil), Spend: spend.New(st, nil), Hub: hub,
+		Integrations: integrations.New(st, integrations.Options{Keys: testKeys})}
 }
 
 // token signs an HS256 access token for user with extra claims merged in.

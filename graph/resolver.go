@@ -10,6 +10,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/chat"
+	"github.com/agentgraph/agentgraph/internal/integrations"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/live"
 	"github.com/agentgraph/agentgraph/internal/loaders"
@@ -31,6 +32,9 @@ type Resolver struct {
 	Profile   *profile.Service
 	Chat      *chat.Service
 	Spend     *spend.Service
+	// Integrations is reached as r.Resolver.Integrations from the
+	// resolvers of fields of the same name, whose methods shadow it.
+	Integrations *integrations.Service
 	// Hub delivers live events to subscriptions.
 	Hub *pubsub.Hub
 

@@ -12,6 +12,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	model1 "github.com/agentgraph/agentgraph/graph/model"
 	"github.com/agentgraph/agentgraph/internal/chat"
+	"github.com/agentgraph/agentgraph/internal/integrations"
 	"github.com/agentgraph/agentgraph/internal/loaders"
 	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/spend"
@@ -163,13 +164,13 @@ func (r *mutationResolver) CreateFeedEvent(ctx context.Context, input chat.FeedI
 }
 
 // ConnectIntegration is the resolver for the connectIntegration field.
-func (r *mutationResolver) ConnectIntegration(ctx context.Context, input model1.ConnectIntegrationInput) (*model1.Integration, error) {
-	return nil, later("connectIntegration")
+func (r *mutationResolver) ConnectIntegration(ctx context.Context, input integrations.ConnectInput) (*model.Integration, error) {
+	return r.Resolver.Integrations.Connect(ctx, input)
 }
 
 // DisconnectIntegration is the resolver for the disconnectIntegration field.
 func (r *mutationResolver) DisconnectIntegration(ctx context.Context, provider string) (bool, error) {
-	return false, later("disconnectIntegration")
+	return r.Resolver.Integrations.Disconnect(ctx, provider)
 }
 
 // UpdatePersonalization is the resolver for the updatePersonalization field.
@@ -258,8 +259,8 @@ func (r *queryResolver) Usage(ctx context.Context, from *time.Time, to *time.Tim
 }
 
 // Integrations is the resolver for the integrations field.
-func (r *queryResolver) Integrations(ctx context.Context) ([]*model1.Integration, error) {
-	return nil, later("integrations")
+func (r *queryResolver) Integrations(ctx context.Context) ([]*model.Integration, error) {
+	return r.Resolver.Integrations.List(ctx)
 }
 
 // MessageAdded is the resolver for the messageAdded field.
@@ -305,6 +306,11 @@ func (r *viewerResolver) HeadAgent(ctx context.Context, obj *model1.Viewer) (*mo
 // Budget is the resolver for the budget field.
 func (r *viewerResolver) Budget(ctx context.Context, obj *model1.Viewer) (*spend.Budget, error) {
 	return r.Spend.Viewer(ctx)
+}
+
+// Integrations is the resolver for the integrations field.
+func (r *viewerResolver) Integrations(ctx context.Context, obj *model1.Viewer) ([]*model.Integration, error) {
+	return r.Resolver.Integrations.List(ctx)
 }
 
 // Agent returns AgentResolver implementation.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"time"
 
 	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/spend"
@@ -23,27 +22,9 @@ type ChatMessageEdge struct {
 	Node   *model.Message `json:"node"`
 }
 
-type ConnectIntegrationInput struct {
-	Provider     string     `json:"provider"`
-	AccessToken  string     `json:"accessToken"`
-	RefreshToken *string    `json:"refreshToken,omitempty"`
-	ExpiresAt    *time.Time `json:"expiresAt,omitempty"`
-	Scopes       []string   `json:"scopes,omitempty"`
-	Metadata     any        `json:"metadata,omitempty"`
-}
-
 type FeedEventEdge struct {
 	Cursor string           `json:"cursor"`
 	Node   *model.FeedEvent `json:"node"`
-}
-
-type Integration struct {
-	Provider  string     `json:"provider"`
-	Scopes    []string   `json:"scopes"`
-	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
-	Connected bool       `json:"connected"`
-	Metadata  any        `json:"metadata,omitempty"`
-	UpdatedAt time.Time  `json:"updatedAt"`
 }
 
 type KnowledgeCollectionEdge struct {
@@ -97,6 +78,8 @@ type Viewer struct {
 	Personalization *model.Personalization `json:"personalization,omitempty"`
 	HeadAgent       *model.Agent           `json:"headAgent,omitempty"`
 	Budget          *spend.Budget          `json:"budget"`
+	// The viewer's connected integrations, as Query.integrations. Tokens are never returned.
+	Integrations []*model.Integration `json:"integrations"`
 }
 
 type UsageGroupBy string

@@ -32,6 +32,10 @@ const (
 	Timeout Code = "TIMEOUT"
 )
 
+// IntegrationsDisabled: no token encryption key is configured, so no
+// integration can be connected (and nothing is ever stored in the clear).
+const IntegrationsDisabled Code = "INTEGRATIONS_DISABLED"
+
 // Error is an error that is safe to show to the client as it is.
 type Error struct {
 	Code    Code

@@ -13,6 +13,7 @@ import (
 
 	"github.com/agentgraph/agentgraph/internal/limits"
 	"github.com/agentgraph/agentgraph/internal/ratelimit"
+	"github.com/agentgraph/agentgraph/internal/secrets"
 )
 
 // DefaultDatabaseURL is the local Postgres of a development machine.
@@ -67,6 +68,11 @@ type Config struct {
 	// Rates meter each caller (RATE_MUTATIONS, RATE_LLM,
 	// RATE_SUBSCRIPTIONS and their RATE_ANON_ variants).
 	Rates ratelimit.Config
+	// TokenKeys seal and open integration tokens (TOKEN_ENCRYPTION_KEYS,
+	// newest first, or the one TOKEN_ENCRYPTION_KEY); nil when neither is
+	// set: the server starts, and connecting an integration answers
+	// INTEGRATIONS_DISABLED.
+	TokenKeys *secrets.Keyring
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -116,6 +122,9 @@ func Load(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if c.Rates, err = loadRates(get); err != nil {
+		return c, err
+	}
+	if c.TokenKeys, err = loadTokenKeys(get); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -202,4 +211,36 @@ func loadRates(get func(k, def string) string) (ratelimit.Config, error) {
 		}
 	}
 	return r, nil
+}
+
+// loadTokenKeys reads the integration token keys. TOKEN_ENCRYPTION_KEYS
+// lists several, comma-separated, newest first (the newest seals, all open:
+// key rotation); TOKEN_ENCRYPTION_KEY is the one-key form. Setting both is
+// refused rather than guessing which was meant. Errors name the variable and
+// the key's position, never a key.
+func loadTokenKeys(get func(k, def string) string) (*secrets.Keyring, error) {
+	one, many := get("TOKEN_ENCRYPTION_KEY", ""), get("TOKEN_ENCRYPTION_KEYS", "")
+	switch {
+	case one != "" && many != "":
+		return nil, fmt.Errorf("set TOKEN_ENCRYPTION_KEY or TOKEN_ENCRYPTION_KEYS, not both")
+	case one != "":
+		k, err := secrets.ParseKeys([]string{one})
+		if err != nil {
+			return nil, fmt.Errorf("TOKEN_ENCRYPTION_KEY must be base64 of 32 random bytes (openssl rand -base64 32): %w", err)
+		}
+		return k, nil
+	case many != "":
+		var keys []string
+		for _, k := range strings.Split(many, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				keys = append(keys, k)
+			}
+		}
+		k, err := secrets.ParseKeys(keys)
+		if err != nil {
+			return nil, fmt.Errorf("TOKEN_ENCRYPTION_KEYS must be comma-separated base64 keys of 32 random bytes, newest first: %w", err)
+		}
+		return k, nil
+	}
+	return nil, nil
 }

@@ -128,3 +128,43 @@ func TestRates(t *testing.T) {
 		t.Fatalf("rates: %+v", r)
 	}
 }
+
+// Integration token keys: none disables integrations; one key or a list
+// (newest first) builds the keyring; a bad key is refused naming the
+// variable, never echoing the key.
+func TestTokenKeys(t *testing.T) {
+	t.Parallel()
+	const k1 = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes
+	const k2 = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=" // 32 bytes
+	c, err := Load(env(nil))
+	if err != nil || c.TokenKeys != nil {
+		t.Fatalf("no key: %v, %v", c.TokenKeys, err)
+	}
+	one, err := Load(env(map[string]string{"TOKEN_ENCRYPTION_KEY": k1}))
+	if err != nil || one.TokenKeys == nil || len(one.TokenKeys.IDs()) != 1 {
+		t.Fatalf("one key: %v", err)
+	}
+	two, err := Load(env(map[string]string{"TOKEN_ENCRYPTION_KEYS": " " + k2 + " , " + k1}))
+	if err != nil || len(two.TokenKeys.IDs()) != 2 || two.TokenKeys.IDs()[1] != one.TokenKeys.Current() {
+		t.Fatalf("two keys: %v", err)
+	}
+	for _, tc := range []struct {
+		vars map[string]string
+		want string
+	}{
+		{map[string]string{"TOKEN_ENCRYPTION_KEY": "c2hvcnQta2V5LXNlY3JldA=="}, "TOKEN_ENCRYPTION_KEY"},
+		{map[string]string{"TOKEN_ENCRYPTION_KEY": "not base64 secret!"}, "TOKEN_ENCRYPTION_KEY"},
+		{map[string]string{"TOKEN_ENCRYPTION_KEYS": k1 + ",c2hvcnQta2V5LXNlY3JldA=="}, "TOKEN_ENCRYPTION_KEYS"},
+		{map[string]string{"TOKEN_ENCRYPTION_KEYS": k1 + "," + k1}, "TOKEN_ENCRYPTION_KEYS"},
+		{map[string]string{"TOKEN_ENCRYPTION_KEY": k1, "TOKEN_ENCRYPTION_KEYS": k2}, "not both"},
+	} {
+		_, err := Load(env(tc.vars))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one naming %s", tc.vars, err, tc.want)
+		}
+		if err != nil && (strings.Contains(err.Error(), "c2hvcnQta2V5") || strings.Contains(err.Error(), "secret") ||
+			strings.Contains(err.Error(), k1[:12])) {
+			t.Errorf("%v: error echoes the key: %v", tc.vars, err)
+		}
+	}
+}

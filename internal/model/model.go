@@ -263,3 +263,49 @@ type UsageReport struct {
 	Totals  UsageTotals
 	Buckets []UsageBucket
 }
+
+// IntegrationStatus is whether an integration's tokens can be used.
+// user_integrations.status stores active or refresh_failed; expired is
+// derived from the expiry when read, since time passes without a write.
+type IntegrationStatus string
+
+// The integration statuses.
+const (
+	IntegrationActive        IntegrationStatus = "active"
+	IntegrationExpired       IntegrationStatus = "expired"
+	IntegrationRefreshFailed IntegrationStatus = "refresh_failed"
+)
+
+// Integration is a row of user_integrations without its sealed tokens, which
+// no type here carries: what the API may show of a connected account.
+type Integration struct {
+	ID       uuid.UUID
+	UserID   uuid.UUID
+	Provider string
+	Scopes   []string
+	// ExpiresAt is the access token's expiry; nil when the provider gave none.
+	ExpiresAt *time.Time
+	// Metadata is provider-specific data the app handed over (a JSON object).
+	Metadata any
+	// StoredStatus is the status column: active or refresh_failed.
+	StoredStatus IntegrationStatus
+	ConnectedAt  time.Time
+	UpdatedAt    time.Time
+}
+
+// Connected is always true: a row exists only while the account is
+// connected (disconnecting deletes it).
+func (i *Integration) Connected() bool { return true }
+
+// Status is the status the API shows: refresh_failed as stored; otherwise
+// expired once the access token's expiry has passed (a background user
+// renews it with the refresh token, if there is one, on its next use).
+func (i *Integration) Status() IntegrationStatus {
+	if i.StoredStatus == IntegrationRefreshFailed {
+		return IntegrationRefreshFailed
+	}
+	if i.ExpiresAt != nil && !time.Now().Before(*i.ExpiresAt) {
+		return IntegrationExpired
+	}
+	return IntegrationActive
+}

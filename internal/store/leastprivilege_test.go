@@ -178,6 +178,30 @@ func TestPlainServingRole(t *testing.T) {
 		t.Fatalf("thread after two messages: %+v, %v", th, err)
 	}
 
+	// Integrations: connecting writes the sealed row as service_role, listing
+	// and disconnecting run as the user, a renewal locks the row and posts a
+	// feed event, a reseal batch rewrites it.
+	if _, err := st.ConnectIntegration(actx, store.NewIntegration{Provider: "github", AccessToken: "v1.k1.sealed",
+		KeyID: "k1", Scopes: []string{"repo"}, Metadata: []byte(`{}`)}); err != nil {
+		t.Fatalf("connect an integration: %v", err)
+	}
+	if list, err := st.Integrations(actx); err != nil || len(list) != 1 || list[0].Scopes[0] != "repo" {
+		t.Fatalf("list integrations as the user: %+v, %v", list, err)
+	}
+	if err := st.RenewIntegration(ctx, alice, "github", func(r *store.SealedIntegration) (*store.Renewal, error) {
+		return &store.Renewal{Refused: "invalid_grant", FeedType: "integration_refresh_failed", FeedMessage: "reconnect"}, nil
+	}); err != nil {
+		t.Fatalf("mark an integration refresh_failed: %v", err)
+	}
+	if _, n, err := st.ResealIntegrations(ctx, uuid.Nil, 10, "k2", func(rows []*store.SealedIntegration) ([]store.Reseal, error) {
+		return []store.Reseal{{ID: rows[0].ID, AccessToken: "v1.k2.sealed", KeyID: "k2"}}, nil
+	}); err != nil || n != 1 {
+		t.Fatalf("reseal: %d rows, %v", n, err)
+	}
+	if gone, err := st.DisconnectIntegration(actx, "github"); err != nil || !gone {
+		t.Fatalf("disconnect: %v, %v", gone, err)
+	}
+
 	// FORCE ROW LEVEL SECURITY: the owner sees none of these rows and cannot write threads.
 	ownerConn, err := pgx.Connect(ctx, as(t, dbURL, owner))
 	if err != nil {

@@ -19,6 +19,13 @@ import (
 //  3. the rest: the message a reply answers, usage logs, feed events, and
 //     River's job rows (a reply job is inserted or completed after the thread).
 //
+// Integrations stand apart: a token refresh locks its one user_integrations
+// row (FOR UPDATE, held across the provider call: RenewIntegration) and then
+// inserts a feed event that names no agent; a reseal locks a batch of rows
+// in id order; connecting and disconnecting write one row. None of them
+// locks an agent or a thread, so they close no cycle with the paths above,
+// and a reseal waits for a refresh of a row rather than the reverse order.
+//
 // A reply therefore updates its agent's XP before it inserts its message:
 // the other way round, it held the thread while waiting for the agent, and
 // a user message (agent key-share, then thread) deadlocked with it.
