@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		case "migrate":
 			return migrateWithRetry(ctx, cfg.DatabaseURL)
 		case "reseal":
-			return reseal(ctx, cfg, getenv)
+			return reseal(ctx, cfg)
 		}
 		return fmt.Errorf("unknown command %q (commands: serve, migrate, reseal)", args[0])
 	}
@@ -97,26 +97,15 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	defer apq.Close()
 
-	llmCfg, err := llm.ConfigFromEnv(getenv)
-	if err != nil {
-		return fmt.Errorf("llm: %w", err)
-	}
-	if !llmCfg.Prices.Priced(cfg.DefaultModel) {
-		return fmt.Errorf("DEFAULT_MODEL %q has no price: add it to LLM_PRICES", cfg.DefaultModel)
-	}
-	oauth, err := integrations.ConfigFromEnv(getenv)
-	if err != nil {
-		return err
-	}
 	st := store.New(pool)
-	linked := integrations.New(st, integrations.Options{Keys: cfg.TokenKeys, OAuth: oauth, Logger: slog.Default()})
+	linked := integrations.New(st, integrations.Options{Keys: cfg.TokenKeys, OAuth: cfg.OAuth, Logger: slog.Default()})
 	if !linked.Enabled() {
 		slog.Warn("no TOKEN_ENCRYPTION_KEY is set: integrations are disabled (connectIntegration answers " +
 			"INTEGRATIONS_DISABLED; nothing is stored)")
 	}
 	bg := store.New(bgPool) // background work: its own connections, as service_role
 	hub := pubsub.New(bgPool, pubsub.Options{Logger: slog.Default(), Resolve: bg.EventRows})
-	replies := chat.NewWorker(bg, llm.New(llmCfg), hub, slog.Default(), chat.Limits{MaxReplyTokens: cfg.MaxReplyTokens,
+	replies := chat.NewWorker(bg, llm.New(cfg.LLM), hub, slog.Default(), chat.Limits{MaxReplyTokens: cfg.MaxReplyTokens,
 		PerUser: cfg.RepliesPerUser, Spend: spend.New(bg, cfg.MonthlyBudgetCents)})
 	workers := river.NewWorkers()
 	river.AddWorker(workers, replies)
@@ -139,7 +128,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	resolver := &graph.Resolver{
 		Store:     st,
-		Agents:    agents.New(st, cfg.DefaultModel, llmCfg.Prices),
+		Agents:    agents.New(st, cfg.DefaultModel, cfg.LLM.Prices),
 		Knowledge: knowledge.New(st),
 		Profile:   profile.New(st),
 		Chat:      chat.New(st, replies, jobClient),
@@ -343,7 +332,7 @@ func migrateWithRetry(ctx context.Context, url string) error {
 // safe while servers run and resumable: stopped anywhere, running it again
 // finishes the job. Rows that open under no configured key are listed by id
 // and make it exit 1, since dropping the old key would lose them.
-func reseal(ctx context.Context, cfg config.Config, getenv func(string) string) error {
+func reseal(ctx context.Context, cfg config.Config) error {
 	if cfg.TokenKeys == nil {
 		return errors.New("reseal needs the keys: set TOKEN_ENCRYPTION_KEYS to the new key, then the old ones")
 	}
@@ -355,11 +344,7 @@ func reseal(ctx context.Context, cfg config.Config, getenv func(string) string) 
 		return fmt.Errorf("database: %w", err)
 	}
 	defer pool.Close()
-	oauth, err := integrations.ConfigFromEnv(getenv)
-	if err != nil {
-		return err
-	}
-	svc := integrations.New(store.New(pool), integrations.Options{Keys: cfg.TokenKeys, OAuth: oauth, Logger: slog.Default()})
+	svc := integrations.New(store.New(pool), integrations.Options{Keys: cfg.TokenKeys, OAuth: cfg.OAuth, Logger: slog.Default()})
 	slog.Info("resealing integration tokens", "key_id", cfg.TokenKeys.Current())
 	done, err := svc.Reseal(ctx, integrations.DefaultResealBatch, func(p integrations.ResealProgress) {
 		slog.Info("resealed", "rows", p.Resealed, "unreadable", len(p.Unreadable))

@@ -1,5 +1,6 @@
 // Package config reads the server's settings from the environment
-// (runtime.md) and rejects bad ones with one clear message at start.
+// (runtime.md), all of them, here and nowhere else, and rejects bad ones with
+// one clear message at start.
 package config
 
 import (
@@ -11,7 +12,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/agentgraph/agentgraph/internal/integrations"
 	"github.com/agentgraph/agentgraph/internal/limits"
+	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/ratelimit"
 	"github.com/agentgraph/agentgraph/internal/secrets"
 )
@@ -73,6 +76,11 @@ type Config struct {
 	// set: the server starts, and connecting an integration answers
 	// INTEGRATIONS_DISABLED.
 	TokenKeys *secrets.Keyring
+	// LLM is the providers, timeouts and prices of replies (OPENAI_*,
+	// ANTHROPIC_*, GEMINI_*, LLM_TIMEOUT, LLM_IDLE_TIMEOUT, LLM_PRICES).
+	LLM llm.Config
+	// OAuth is each integration provider's OAuth client (OAUTH_*).
+	OAuth map[string]integrations.OAuthClient
 }
 
 // Load reads the configuration through getenv (os.Getenv in production).
@@ -125,6 +133,15 @@ func Load(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if c.TokenKeys, err = loadTokenKeys(get); err != nil {
+		return c, err
+	}
+	if c.LLM, err = loadLLM(getenv); err != nil {
+		return c, fmt.Errorf("llm: %w", err)
+	}
+	if !c.LLM.Prices.Priced(c.DefaultModel) {
+		return c, fmt.Errorf("DEFAULT_MODEL %q has no price: add it to LLM_PRICES", c.DefaultModel)
+	}
+	if c.OAuth, err = loadOAuth(getenv); err != nil {
 		return c, err
 	}
 	return c, nil

@@ -46,7 +46,7 @@ const (
 type Options struct {
 	// Keys seal and open tokens; nil disables integrations.
 	Keys *secrets.Keyring
-	// OAuth are the providers' token endpoints and clients (ConfigFromEnv).
+	// OAuth are the providers' token endpoints and clients (internal/config reads them).
 	OAuth map[string]OAuthClient
 	// HTTPClient calls the token endpoints; nil: one with a 30 s timeout.
 	HTTPClient *http.Client
@@ -73,7 +73,7 @@ func New(st *store.Store, o Options) *Service {
 		s.log = slog.Default()
 	}
 	if s.oauth == nil {
-		s.oauth = defaultClients()
+		s.oauth = DefaultClients()
 	}
 	return s
 }

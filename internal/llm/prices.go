@@ -113,9 +113,9 @@ func (p Prices) lookup(model string) (Price, bool) {
 	return p[best], true
 }
 
-// parsePrices reads LLM_PRICES. Unknown fields are errors, so a typo such as
+// ParsePrices reads LLM_PRICES (internal/config reads the environment). Unknown fields are errors, so a typo such as
 // "inputs" fails at startup instead of silently pricing a model at zero.
-func parsePrices(raw string) (Prices, error) {
+func ParsePrices(raw string) (Prices, error) {
 	var in map[string]struct {
 		Input  *float64 `json:"input"`
 		Output *float64 `json:"output"`

@@ -1,6 +1,7 @@
 package llm_test
 
 import (
+	"maps"
 	"math"
 	"strings"
 	"testing"
@@ -57,60 +58,13 @@ func TestCostPrefixNeedsSeparator(t *testing.T) {
 	}
 }
 
-func TestLLMPrices(t *testing.T) {
-	t.Parallel()
-	env := map[string]string{
-		"LLM_PRICES": `{"gpt-4o": {"input": 100, "output": 200}, "Llama3.1": {"input": 1.5, "output": 3}, "my-embedder": {"input": 4}}`,
-	}
-	cfg, err := llm.ConfigFromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	check := func(model string, want float64) {
-		t.Helper()
-		cents, known := cfg.Prices.Cost(model, 1_000_000, 1_000_000)
-		if !known || math.Abs(cents-want) > 1e-9 {
-			t.Errorf("%s: %v %v, want %v", model, cents, known, want)
-		}
-	}
-	check("gpt-4o", 300)                  // overridden
-	check("llama3.1:8b", 4.5)             // added (keys are case-insensitive)
-	check("my-embedder", 4)               // output defaults to 0
-	check("claude-3-5-haiku-latest", 480) // the rest of the default table stays
-
-	for _, bad := range []string{
-		`{"gpt-4o": {"input": 1`,                 // truncated
-		`[1, 2]`,                                 // not an object
-		`null`,                                   // not an object
-		`{"gpt-4o": {"inputs": 1, "output": 2}}`, // typo: unknown field
-		`{"gpt-4o": {"output": 2}}`,              // input missing
-		`{"gpt-4o": {"input": -1, "output": 2}}`, // negative
-		`{"gpt-4o": {"input": "1"}}`,             // not a number
-		`{"a": {"input": 1}} {}`,                 // trailing data
-	} {
-		_, err := llm.ConfigFromEnv(func(k string) string {
-			if k == "LLM_PRICES" {
-				return bad
-			}
-			return ""
-		})
-		if err == nil || !strings.Contains(err.Error(), "LLM_PRICES") {
-			t.Errorf("LLM_PRICES=%s: err %v, want an LLM_PRICES error", bad, err)
-		}
-	}
-}
-
 func TestPricedAndModels(t *testing.T) {
-	cfg, err := llm.ConfigFromEnv(func(k string) string {
-		if k == "LLM_PRICES" {
-			return `{"llama3.1:8b": {"input": 0, "output": 0}}`
-		}
-		return ""
-	})
+	over, err := llm.ParsePrices(`{"llama3.1:8b": {"input": 0, "output": 0}}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := cfg.Prices
+	p := llm.DefaultPrices()
+	maps.Copy(p, over)
 	for model, want := range map[string]bool{
 		"gpt-4o-mini": true, "GPT-4o-mini-2024-07-18": true, "llama3.1:8b": true,
 		"gpt-9000": false, "": false, "gpt-4ofree": false,

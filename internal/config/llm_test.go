@@ -1,7 +1,8 @@
-package llm_test
+package config
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -9,7 +10,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/llm"
 )
 
-func TestConfigFromEnv(t *testing.T) {
+func TestLoadLLM(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{
 		"OPENAI_API_KEY":     "sk-openai-secret",
@@ -20,7 +21,7 @@ func TestConfigFromEnv(t *testing.T) {
 		"LLM_TIMEOUT":        "90s",
 		"LLM_IDLE_TIMEOUT":   "15",
 	}
-	cfg, err := llm.ConfigFromEnv(func(k string) string { return env[k] })
+	cfg, err := loadLLM(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestConfigFromEnv(t *testing.T) {
 		}
 	}
 
-	empty, err := llm.ConfigFromEnv(func(string) string { return "" })
+	empty, err := loadLLM(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func TestConfigFromEnv(t *testing.T) {
 		"OPENAI_BASE_URL":  "localhost:11434",
 		"GEMINI_BASE_URL":  "ftp://x/",
 	} {
-		_, err := llm.ConfigFromEnv(func(key string) string {
+		_, err := loadLLM(func(key string) string {
 			if key == k {
 				return v
 			}
@@ -64,6 +65,49 @@ func TestConfigFromEnv(t *testing.T) {
 		})
 		if err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%s: err %v", k, v, err)
+		}
+	}
+}
+
+func TestLLMPrices(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"LLM_PRICES": `{"gpt-4o": {"input": 100, "output": 200}, "Llama3.1": {"input": 1.5, "output": 3}, "my-embedder": {"input": 4}}`,
+	}
+	cfg, err := loadLLM(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(model string, want float64) {
+		t.Helper()
+		cents, known := cfg.Prices.Cost(model, 1_000_000, 1_000_000)
+		if !known || math.Abs(cents-want) > 1e-9 {
+			t.Errorf("%s: %v %v, want %v", model, cents, known, want)
+		}
+	}
+	check("gpt-4o", 300)                  // overridden
+	check("llama3.1:8b", 4.5)             // added (keys are case-insensitive)
+	check("my-embedder", 4)               // output defaults to 0
+	check("claude-3-5-haiku-latest", 480) // the rest of the default table stays
+
+	for _, bad := range []string{
+		`{"gpt-4o": {"input": 1`,                 // truncated
+		`[1, 2]`,                                 // not an object
+		`null`,                                   // not an object
+		`{"gpt-4o": {"inputs": 1, "output": 2}}`, // typo: unknown field
+		`{"gpt-4o": {"output": 2}}`,              // input missing
+		`{"gpt-4o": {"input": -1, "output": 2}}`, // negative
+		`{"gpt-4o": {"input": "1"}}`,             // not a number
+		`{"a": {"input": 1}} {}`,                 // trailing data
+	} {
+		_, err := loadLLM(func(k string) string {
+			if k == "LLM_PRICES" {
+				return bad
+			}
+			return ""
+		})
+		if err == nil || !strings.Contains(err.Error(), "LLM_PRICES") {
+			t.Errorf("LLM_PRICES=%s: err %v, want an LLM_PRICES error", bad, err)
 		}
 	}
 }
