@@ -129,8 +129,7 @@ func freshLoaders(s *store.Store, wait time.Duration) graphql.ResponseMiddleware
 				return executeEvent(ctx, s, wait, q, ev, next)
 			}
 		}
-		if oc := graphql.GetOperationContext(ctx); gqlws.OnSocket(ctx) || oc != nil && oc.Operation != nil &&
-			oc.Operation.Operation == ast.Subscription {
+		if gqlws.OnSocket(ctx) || graphql.HasOperationContext(ctx) && isSubscription(graphql.GetOperationContext(ctx)) {
 			ctx = loaders.Lazy(ctx, s, wait)
 		}
 		return next(ctx)
@@ -180,4 +179,9 @@ func (c initTimeoutConn) SetReadDeadline(t time.Time) error {
 		return d.SetReadDeadline(t)
 	}
 	return nil
+}
+
+// isSubscription reports whether oc is a subscription's.
+func isSubscription(oc *graphql.OperationContext) bool {
+	return oc != nil && oc.Operation != nil && oc.Operation.Operation == ast.Subscription
 }
