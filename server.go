@@ -1,7 +1,8 @@
 // Command agentgraph serves the agentgraph GraphQL API.
 //
-//	go run .           migrate the database, then serve
-//	go run . migrate   migrate the database and exit
+//	go run .                               migrate the database, then serve
+//	go run . migrate                       migrate the database and exit
+//	go run . token --user <uuid> [--ttl 1h] print an access token signed with the configured secret
 //
 // Settings come from the environment: see runtime.md and README.md.
 package main
@@ -21,7 +22,6 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -34,12 +34,14 @@ import (
 	"github.com/agentgraph/agentgraph/internal/cache"
 	"github.com/agentgraph/agentgraph/internal/chat"
 	"github.com/agentgraph/agentgraph/internal/config"
+	"github.com/agentgraph/agentgraph/internal/devmode"
 	"github.com/agentgraph/agentgraph/internal/gqlws"
 	"github.com/agentgraph/agentgraph/internal/httpx"
 	"github.com/agentgraph/agentgraph/internal/jobs"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/migrate"
+	"github.com/agentgraph/agentgraph/internal/playground"
 	"github.com/agentgraph/agentgraph/internal/profile"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 	"github.com/agentgraph/agentgraph/internal/ratelimit"
@@ -65,11 +67,30 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	if len(args) > 0 && args[0] != "serve" {
-		if args[0] != "migrate" {
-			return fmt.Errorf("unknown command %q (commands: serve, migrate)", args[0])
-		}
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, cfg, getenv)
+	case "migrate":
 		return migrateWithRetry(ctx, cfg.DatabaseURL)
+	case "token":
+		return mintToken(cfg, args, os.Stdout)
+	}
+	return fmt.Errorf("unknown command %q (commands: serve, migrate, token)", cmd)
+}
+
+// serve migrates, wires everything and serves until ctx ends.
+func serve(ctx context.Context, cfg config.Config, getenv func(string) string) error {
+	var dev *devmode.Identity
+	if cfg.DevMode() {
+		id, err := devmode.Load(cfg.DevFile)
+		if err != nil {
+			return err
+		}
+		dev, cfg.JWTSecret = &id, id.Secret
 	}
 	if err := migrateWithRetry(ctx, cfg.DatabaseURL); err != nil {
 		return err
@@ -85,10 +106,6 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Issuer: cfg.JWTIssuer})
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
-	}
-	if !verifier.Enabled() {
-		slog.Warn("no way to verify tokens is configured: set SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL; " +
-			"until then every request is UNAUTHENTICATED (introspection and GraphiQL still work)")
 	}
 	apq, err := cache.NewStrings(32 << 20)
 	if err != nil {
@@ -153,7 +170,13 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		opts.WebSocket = websocketImpl(cfg)
 	}
 	mux.Handle("/query", graph.NewHandler(resolver, opts))
-	mux.Handle("GET /{$}", playground.Handler("agentgraph", "/query"))
+	pg := playground.Options{Endpoint: "/query"}
+	if dev != nil {
+		// Each page load gets a fresh token of the demo user: dev mode only,
+		// where the secret sits in a local file anyway.
+		pg.Token = func() (string, error) { return devmode.Token(dev.Secret, dev.User, devmode.DefaultTTL, cfg.JWTIssuer) }
+	}
+	playground.Register(mux, pg)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -192,7 +215,15 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	slog.Info("serving", "addr", ln.Addr().String(), "graphiql", fmt.Sprintf("http://localhost:%d/", cfg.Port))
+	port := ln.Addr().(*net.TCPAddr).Port
+	slog.Info("serving", "addr", ln.Addr().String(), "graphiql", fmt.Sprintf("http://localhost:%d/", port))
+	if dev != nil {
+		tok, err := devmode.Token(dev.Secret, dev.User, devmode.DefaultTTL, cfg.JWTIssuer)
+		if err != nil {
+			return err
+		}
+		devmode.Banner(os.Stdout, port, cfg.DevFile, *dev, tok)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
