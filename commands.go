@@ -1,16 +1,22 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/agentgraph/agentgraph/internal/config"
 	"github.com/agentgraph/agentgraph/internal/devmode"
+	"github.com/agentgraph/agentgraph/internal/llm"
+	"github.com/agentgraph/agentgraph/internal/seed"
+	"github.com/agentgraph/agentgraph/internal/store"
 )
 
 // mintToken prints an access token for --user (the dev user when omitted)
@@ -56,4 +62,50 @@ func mintToken(cfg config.Config, args []string, stdout io.Writer) error {
 	}
 	_, err = fmt.Fprintln(stdout, tok)
 	return err
+}
+
+// seedDemo gives --user (the dev user when omitted) the demo data of
+// internal/seed, after migrating; running it again adds nothing.
+func seedDemo(ctx context.Context, cfg config.Config, args []string, getenv func(string) string) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	user := fs.String("user", "", "the user's UUID; default: dev mode's demo user")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("seed: %w (usage: seed [--user <uuid>])", err)
+	}
+	var id uuid.UUID
+	switch {
+	case *user != "":
+		u, err := uuid.Parse(*user)
+		if err != nil {
+			return fmt.Errorf("seed: --user must be a UUID: %w", err)
+		}
+		id = u
+	case cfg.DevMode():
+		dev, err := devmode.Load(cfg.DevFile)
+		if err != nil {
+			return err
+		}
+		id = dev.User
+	default:
+		return errors.New("seed: --user is required outside dev mode")
+	}
+	llmCfg, err := llm.ConfigFromEnv(getenv)
+	if err != nil {
+		return fmt.Errorf("llm: %w", err)
+	}
+	if err := migrateWithRetry(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer pool.Close()
+	rep, err := seed.Seed(ctx, store.New(pool), llmCfg.Prices, id, time.Now())
+	if err != nil {
+		return err
+	}
+	slog.Info("seeded", "user", id, "result", rep.String())
+	return nil
 }

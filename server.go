@@ -2,6 +2,7 @@
 //
 //	go run .                               migrate the database, then serve
 //	go run . migrate                       migrate the database and exit
+//	go run . seed [--user <uuid>]          give a user (dev mode: the demo user) demo data
 //	go run . token --user <uuid> [--ttl 1h] print an access token signed with the configured secret
 //
 // Settings come from the environment: see runtime.md and README.md.
@@ -78,8 +79,10 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		return migrateWithRetry(ctx, cfg.DatabaseURL)
 	case "token":
 		return mintToken(cfg, args, os.Stdout)
+	case "seed":
+		return seedDemo(ctx, cfg, args, getenv)
 	}
-	return fmt.Errorf("unknown command %q (commands: serve, migrate, token)", cmd)
+	return fmt.Errorf("unknown command %q (commands: serve, migrate, seed, token)", cmd)
 }
 
 // serve migrates, wires everything and serves until ctx ends.
