@@ -1,8 +1,10 @@
 // Command agentgraph serves the agentgraph GraphQL API.
 //
-//	go run .           migrate the database, then serve
-//	go run . migrate   migrate the database and exit
-//	go run . reseal    seal every integration token again under the newest key
+//	go run .                               migrate the database, then serve
+//	go run . migrate                       migrate the database and exit
+//	go run . seed [--user <uuid>]          give a user (dev mode: the demo user) demo data
+//	go run . token --user <uuid> [--ttl 1h] print an access token signed with the configured secret
+//	go run . reseal                        seal every integration token again under the newest key
 //
 // Settings come from the environment: see runtime.md and README.md.
 package main
@@ -20,7 +22,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -32,6 +33,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/cache"
 	"github.com/agentgraph/agentgraph/internal/chat"
 	"github.com/agentgraph/agentgraph/internal/config"
+	"github.com/agentgraph/agentgraph/internal/devmode"
 	"github.com/agentgraph/agentgraph/internal/gqlws"
 	"github.com/agentgraph/agentgraph/internal/httpx"
 	"github.com/agentgraph/agentgraph/internal/integrations"
@@ -39,6 +41,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/migrate"
+	"github.com/agentgraph/agentgraph/internal/playground"
 	"github.com/agentgraph/agentgraph/internal/profile"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 	"github.com/agentgraph/agentgraph/internal/ratelimit"
@@ -63,14 +66,34 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	if len(args) > 0 && args[0] != "serve" {
-		switch args[0] {
-		case "migrate":
-			return migrateWithRetry(ctx, cfg.DatabaseURL)
-		case "reseal":
-			return reseal(ctx, cfg)
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, cfg)
+	case "migrate":
+		return migrateWithRetry(ctx, cfg.DatabaseURL)
+	case "token":
+		return mintToken(cfg, args, os.Stdout)
+	case "seed":
+		return seedDemo(ctx, cfg, args)
+	case "reseal":
+		return reseal(ctx, cfg)
+	}
+	return fmt.Errorf("unknown command %q (commands: serve, migrate, seed, token, reseal)", cmd)
+}
+
+// serve migrates, wires everything and serves until ctx ends.
+func serve(ctx context.Context, cfg config.Config) error {
+	var dev *devmode.Identity
+	if cfg.DevMode() {
+		id, err := devmode.Load(cfg.DevFile)
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("unknown command %q (commands: serve, migrate, reseal)", args[0])
+		dev, cfg.JWTSecret = &id, id.Secret
 	}
 	if err := migrateWithRetry(ctx, cfg.DatabaseURL); err != nil {
 		return err
@@ -86,10 +109,6 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 		Issuer: cfg.JWTIssuer})
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
-	}
-	if !verifier.Enabled() {
-		slog.Warn("no way to verify tokens is configured: set SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL; " +
-			"until then every request is UNAUTHENTICATED (introspection and GraphiQL still work)")
 	}
 	apq, err := cache.NewStrings(32 << 20)
 	if err != nil {
@@ -149,7 +168,13 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	httpx.RegisterSockets(sockets.Open)
 	opts.Sockets = sockets
 	mux.Handle("/query", graph.NewHandler(resolver, opts))
-	mux.Handle("GET /{$}", playground.Handler("agentgraph", "/query"))
+	pg := playground.Options{Endpoint: "/query"}
+	if dev != nil {
+		// Each page load gets a fresh token of the demo user: dev mode only,
+		// where the secret sits in a local file anyway.
+		pg.Token = func() (string, error) { return devmode.Token(dev.Secret, dev.User, devmode.DefaultTTL, cfg.JWTIssuer) }
+	}
+	playground.Register(mux, pg)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -188,7 +213,15 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	slog.Info("serving", "addr", ln.Addr().String(), "graphiql", fmt.Sprintf("http://localhost:%d/", cfg.Port))
+	port := ln.Addr().(*net.TCPAddr).Port
+	slog.Info("serving", "addr", ln.Addr().String(), "graphiql", fmt.Sprintf("http://localhost:%d/", port))
+	if dev != nil {
+		tok, err := devmode.Token(dev.Secret, dev.User, devmode.DefaultTTL, cfg.JWTIssuer)
+		if err != nil {
+			return err
+		}
+		devmode.Banner(os.Stdout, port, cfg.DevFile, *dev, tok)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -117,6 +117,9 @@ type serverConfig struct {
 	dbURL  string
 	llmURL string   // OPENAI_BASE_URL
 	extra  []string // more KEY=value settings
+	// devFile, when set, starts the server in dev mode (no
+	// SUPABASE_JWT_SECRET) with its identity kept there.
+	devFile string
 }
 
 // lockedBuffer collects a process's output; written by exec's copying
@@ -169,11 +172,15 @@ func launch(t *testing.T, name string, c serverConfig) *server {
 	s.cmd.Env = append(baseEnv(),
 		fmt.Sprintf("PORT=%d", port),
 		"DATABASE_URL="+c.dbURL,
-		"SUPABASE_JWT_SECRET="+testSecret,
 		"OPENAI_API_KEY=sk-test",
 		"OPENAI_BASE_URL="+c.llmURL,
 		"ALLOWED_ORIGINS="+allowedOrigin,
 	)
+	if c.devFile != "" {
+		s.cmd.Env = append(s.cmd.Env, "AGENTGRAPH_DEV_FILE="+c.devFile)
+	} else {
+		s.cmd.Env = append(s.cmd.Env, "SUPABASE_JWT_SECRET="+testSecret)
+	}
 	s.cmd.Env = append(s.cmd.Env, c.extra...)
 	s.cmd.Stdout = s.logs
 	s.cmd.Stderr = s.logs
@@ -1097,6 +1104,21 @@ func TestBadConfiguration(t *testing.T) {
 			t.Errorf("took %v: a URL that cannot parse needs no retries", took)
 		}
 	})
+	t.Run("production without auth", func(t *testing.T) {
+		t.Parallel()
+		// Dev mode's own tokens must never be accepted in production.
+		code, stdout, stderr, _ := runBinary(t, 20*time.Second, []string{"APP_ENV=production", "PORT=0",
+			"AGENTGRAPH_DEV_FILE=" + filepath.Join(t.TempDir(), "dev.json")})
+		oneLine(t, code, stderr)
+		if !strings.Contains(stderr, "SUPABASE_JWT_SECRET") || strings.Contains(stdout, "DEV MODE") {
+			t.Errorf("stderr %q, stdout %q: want a refusal naming SUPABASE_JWT_SECRET and no dev banner", stderr, stdout)
+		}
+	})
+	t.Run("token without a user outside dev mode", func(t *testing.T) {
+		t.Parallel()
+		code, _, stderr, _ := runBinary(t, 20*time.Second, []string{"SUPABASE_JWT_SECRET=" + testSecret}, "token")
+		oneLine(t, code, stderr)
+	})
 	t.Run("unknown command", func(t *testing.T) {
 		t.Parallel()
 		code, _, stderr, _ := runBinary(t, 20*time.Second, nil, "bogus")
@@ -1170,7 +1192,13 @@ func TestNodeApolloE2E(t *testing.T) {
 // `go test ./...` works on a fresh machine without .ci/test.sh.
 func ensureNodeModules(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join("e2e", "node_modules", "@apollo", "client", "package.json")); err == nil {
+	installed := true
+	for _, pkg := range []string{"@apollo/client", "graphql-http", "playwright-core"} {
+		if _, err := os.Stat(filepath.Join("e2e", "node_modules", pkg, "package.json")); err != nil {
+			installed = false
+		}
+	}
+	if installed {
 		return
 	}
 	npm, err := exec.LookPath("npm")

@@ -31,10 +31,26 @@ if ! git diff --quiet -- graph/ 2>/dev/null; then
   echo "graph/ differs from what gqlgen generates: run 'go generate ./...' and commit"; git diff --stat -- graph/; exit 1
 fi
 
-# The process-level tests (server_test.go) drive the server with Apollo Client
-# from Node too: install e2e/'s locked packages (they fail clearly without node).
+# The process-level tests (server_test.go, newcomer_test.go) drive the server
+# from Node too: Apollo Client, the graphql-http audit and, through
+# playwright-core, Debian's Chromium (playwright downloads no browser here).
 log "e2e Node packages"
 npm ci --prefix e2e --no-audit --no-fund --loglevel=error >/dev/null
+if [ ! -x /usr/bin/chromium ]; then
+  log "installing Debian's chromium for the browser tests"
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
+# The playground's assets are committed (go run . needs no Node) and the
+# build is reproducible: rebuilding from the locked packages must give the
+# same files.
+log "playground assets are up to date"
+npm ci --prefix web/playground --no-audit --no-fund --loglevel=error >/dev/null
+npm run --prefix web/playground --silent build >/dev/null
+if [ -n "$(git status --porcelain -- internal/playground/dist 2>/dev/null)" ]; then
+  echo "internal/playground/dist differs from what web/playground builds: run 'npm run build --prefix web/playground' and commit"
+  git status --short -- internal/playground/dist; exit 1
+fi
 
 log "go test"
 go test -race -count=1 -timeout 20m ./...

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/agentgraph/agentgraph/internal/devmode"
 	"github.com/agentgraph/agentgraph/internal/integrations"
 	"github.com/agentgraph/agentgraph/internal/limits"
 	"github.com/agentgraph/agentgraph/internal/llm"
@@ -81,7 +82,17 @@ type Config struct {
 	LLM llm.Config
 	// OAuth is each integration provider's OAuth client (OAUTH_*).
 	OAuth map[string]integrations.OAuthClient
+	// Production (APP_ENV=production) forbids dev mode: the server refuses
+	// to start without SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL.
+	Production bool
+	// DevFile keeps dev mode's generated secret and demo user
+	// (AGENTGRAPH_DEV_FILE, default devmode.DefaultFile).
+	DevFile string
 }
+
+// DevMode reports whether the server signs its own tokens: nothing to
+// verify real ones with, and not in production.
+func (c Config) DevMode() bool { return !c.Production && c.JWTSecret == "" && c.JWKSURL == "" }
 
 // Load reads the configuration through getenv (os.Getenv in production).
 func Load(getenv func(string) string) (Config, error) {
@@ -144,6 +155,17 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.OAuth, err = loadOAuth(getenv); err != nil {
 		return c, err
 	}
+	switch env := get("APP_ENV", "development"); env {
+	case "production":
+		c.Production = true
+		if c.JWTSecret == "" && c.JWKSURL == "" {
+			return c, fmt.Errorf("APP_ENV=production needs SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL (dev mode's own tokens are refused in production)")
+		}
+	case "development":
+	default:
+		return c, fmt.Errorf("APP_ENV must be development or production, got %q", env)
+	}
+	c.DevFile = get("AGENTGRAPH_DEV_FILE", devmode.DefaultFile)
 	return c, nil
 }
 

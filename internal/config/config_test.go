@@ -63,6 +63,8 @@ func TestBadValues(t *testing.T) {
 		{"INTROSPECTION", "maybe", "INTROSPECTION"},
 		{"RATE_LLM", "lots", "RATE_LLM"},
 		{"RATE_ANON_MUTATIONS", "5/never", "RATE_ANON_MUTATIONS"},
+		{"APP_ENV", "staging", "APP_ENV"},
+		{"APP_ENV", "production", "SUPABASE_JWT_SECRET"},
 	} {
 		_, err := Load(env(map[string]string{tc.key: tc.value}))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -165,6 +167,29 @@ func TestTokenKeys(t *testing.T) {
 		if err != nil && (strings.Contains(err.Error(), "c2hvcnQta2V5") || strings.Contains(err.Error(), "secret") ||
 			strings.Contains(err.Error(), k1[:12])) {
 			t.Errorf("%v: error echoes the key: %v", tc.vars, err)
+		}
+	}
+}
+
+// Dev mode is what a fresh clone gets, never production.
+func TestDevMode(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{nil, true},
+		{map[string]string{"APP_ENV": "development"}, true},
+		{map[string]string{"SUPABASE_JWT_SECRET": "s"}, false},
+		{map[string]string{"SUPABASE_JWKS_URL": "https://x.supabase.co/auth/v1/.well-known/jwks.json"}, false},
+		{map[string]string{"APP_ENV": "production", "SUPABASE_JWT_SECRET": "s"}, false},
+	} {
+		c, err := Load(env(tc.env))
+		if err != nil {
+			t.Fatalf("%v: %v", tc.env, err)
+		}
+		if c.DevMode() != tc.want {
+			t.Errorf("%v: DevMode %v, want %v", tc.env, c.DevMode(), tc.want)
 		}
 	}
 }

@@ -204,8 +204,13 @@ func (w *walker) spread(s *ast.FragmentSpread) level {
 // the response handler's context is the one resolvers run on.
 func Deadline(d time.Duration) graphql.ResponseMiddleware {
 	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		// A body that is not JSON reaches here with no operation context at
+		// all (gqlgen's GetOperationContext panics then): nothing will run.
+		if d <= 0 || !graphql.HasOperationContext(ctx) {
+			return next(ctx)
+		}
 		oc := graphql.GetOperationContext(ctx)
-		if d <= 0 || oc == nil || oc.Operation == nil || oc.Operation.Operation == ast.Subscription {
+		if oc.Operation == nil || oc.Operation.Operation == ast.Subscription {
 			return next(ctx)
 		}
 		ctx, cancel := context.WithTimeout(ctx, d)

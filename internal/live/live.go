@@ -136,10 +136,16 @@ func (d *Delivery) Responses() graphql.ResponseMiddleware {
 				return d.execute(ctx, q, ev, next)
 			}
 		}
-		if oc := graphql.GetOperationContext(ctx); gqlws.OnSocket(ctx) || oc != nil && oc.Operation != nil &&
-			oc.Operation.Operation == ast.Subscription {
+		// A request that failed before it was parsed (a body that is not
+		// JSON) has no operation context: asking for one would panic.
+		if gqlws.OnSocket(ctx) || graphql.HasOperationContext(ctx) && isSubscription(graphql.GetOperationContext(ctx)) {
 			ctx = loaders.Lazy(ctx, d.store, d.wait)
 		}
 		return next(ctx)
 	}
+}
+
+// isSubscription reports whether oc is a subscription's.
+func isSubscription(oc *graphql.OperationContext) bool {
+	return oc != nil && oc.Operation != nil && oc.Operation.Operation == ast.Subscription
 }
