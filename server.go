@@ -97,14 +97,28 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("llm: %w", err)
 	}
+	knowledgeCfg, err := knowledge.ConfigFromEnv(getenv)
+	if err != nil {
+		return err
+	}
 	st := store.New(pool)
 	bg := store.New(bgPool) // background work: its own connections, as service_role
 	hub := pubsub.New(bgPool, pubsub.Options{Logger: slog.Default(), Resolve: bg.EventRows})
-	replies := chat.NewWorker(bg, llm.New(llmCfg), hub, slog.Default())
+	llmClient := llm.New(llmCfg)
+	replies := chat.NewWorker(bg, llmClient, hub, slog.Default())
+	index, err := knowledge.NewEngine(bg, llmClient, knowledgeCfg, slog.Default())
+	if err != nil {
+		return err
+	}
+	defer index.Close()
+	replies.SetRetriever(index)
+	slog.Info("knowledge search", "mode", index.Mode(), "embedding_model", knowledgeCfg.EmbeddingModel)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, replies)
-	jobClient, err := jobs.New(bgPool, jobs.Config{Workers: workers, Queues: map[string]int{chat.Queue: cfg.ReplyWorkers},
-		RescueAfter: replies.RescueAfter(), Logger: slog.Default()})
+	index.Workers(workers)
+	jobClient, err := jobs.New(bgPool, jobs.Config{Workers: workers,
+		Queues:      map[string]int{chat.Queue: cfg.ReplyWorkers, knowledge.Queue: knowledgeWorkers},
+		RescueAfter: max(replies.RescueAfter(), index.RescueAfter()), Logger: slog.Default()})
 	if err != nil {
 		return err
 	}
@@ -123,7 +137,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	resolver := &graph.Resolver{
 		Store:     st,
 		Agents:    agents.New(st, cfg.DefaultModel),
-		Knowledge: knowledge.New(st),
+		Knowledge: knowledge.New(st, index, jobClient),
 		Profile:   profile.New(st),
 		Chat:      chat.New(st, replies, jobClient),
 		Hub:       hub,
@@ -262,6 +276,10 @@ func servePprof(addr string) error {
 	go func() { _ = http.Serve(ln, mux) }() // lives as long as the process
 	return nil
 }
+
+// knowledgeWorkers is how many index jobs (one per user with pending
+// entries, each embedding batches of entries) run at once on one instance.
+const knowledgeWorkers = 4
 
 // socketCloseWait bounds the wait for clients to answer the sockets' close
 // at shutdown.

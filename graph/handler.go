@@ -15,6 +15,7 @@ import (
 
 	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/gqlws"
+	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/loaders"
 	domain "github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/page"
@@ -106,6 +107,14 @@ func setComplexity(c *ComplexityRoot) {
 		return 1 + child*size(first)
 	}
 	c.Query.Collections = func(child int, first *int, _ *string) int { return 1 + child*size(first) }
+	// A search costs what it may return: limit hits (10 by default).
+	c.Query.SearchKnowledge = func(child int, _ string, _ *string, _ []string, limit *int) int {
+		n := knowledge.DefaultLimit
+		if limit != nil && *limit > 0 {
+			n = *limit
+		}
+		return 1 + child*n
+	}
 	c.KnowledgeCollection.Entries = func(child int, first *int, _ *string, _ *domain.KnowledgeType) int {
 		return 1 + child*size(first)
 	}

@@ -121,7 +121,7 @@ func newEnvWait(t testing.TB, wait time.Duration) *env {
 
 // newResolver is the resolver over st; hub may be nil (no subscriptions).
 func newResolver(st *store.Store, hub *pubsub.Hub) *graph.Resolver {
-	return &graph.Resolver{Store: st, Agents: agents.New(st, "gpt-4o-mini"), Knowledge: knowledge.New(st),
+	return &graph.Resolver{Store: st, Agents: agents.New(st, "gpt-4o-mini"), Knowledge: knowledge.New(st, nil, nil),
 		Profile: profile.New(st), Chat: chat.New(st, nil, nil), Hub: hub}
 }
 
