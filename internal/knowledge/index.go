@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/agentgraph/agentgraph/internal/llm"
@@ -19,9 +21,9 @@ import (
 const Queue = "knowledge"
 
 // IndexArgs is a user's index job: it embeds the user's pending entries, a
-// batch at a time, until none is left. One waits per user at most (unique by
-// args, except while running: an entry added while the job runs gets a job
-// of its own behind it, and the entries' leases keep the two apart).
+// batch at a time, until none is left. A user has at most one, waiting or
+// running (unique by args): an entry added while it runs is picked up by it
+// (Store.CompleteIfNoPending closes the gap at its end).
 type IndexArgs struct {
 	UserID uuid.UUID `json:"user_id" river:"unique"`
 }
@@ -34,7 +36,7 @@ func (IndexArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: Queue, UniqueOpts: river.UniqueOpts{
 		ByArgs: true,
 		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
-			rivertype.JobStateRetryable, rivertype.JobStateScheduled},
+			rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled},
 	}}
 }
 
@@ -104,6 +106,7 @@ func (w *IndexWorker) Work(ctx context.Context, job *river.Job[IndexArgs]) error
 	e, user := w.e, job.Args.UserID
 	last := job.Attempt >= min(job.MaxAttempts, e.MaxAttempts)
 	start := time.Now()
+	idle := 0
 	for {
 		if time.Since(start) > runBudget {
 			return river.JobSnooze(0)
@@ -113,8 +116,24 @@ func (w *IndexWorker) Work(ctx context.Context, job *river.Job[IndexArgs]) error
 			return fmt.Errorf("claim entries: %w", err)
 		}
 		if len(items) == 0 {
-			return nil
+			done, err := e.bg.CompleteIfNoPending(ctx, user, job.ID, func(ctx context.Context, tx pgx.Tx) error {
+				_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("complete: %w", err)
+			}
+			if done {
+				return nil
+			}
+			// Pending but leased: by a run of this job that died, until its
+			// lease runs out. Entries that just arrived are claimed at once.
+			if idle++; idle > 1 {
+				return river.JobSnooze(time.Second)
+			}
+			continue
 		}
+		idle = 0
 		if err := e.indexBatch(ctx, user, items); err != nil {
 			if last {
 				e.log.Warn("indexing failed for good", "user", user, "entries", len(items), "err", err)

@@ -134,13 +134,32 @@ func (s *Store) FailIndex(ctx context.Context, user uuid.UUID, failed []ToIndex,
 	return s.runService(ctx, b)
 }
 
-// HasPending reports whether user has entries waiting for an index job.
-func (s *Store) HasPending(ctx context.Context, user uuid.UUID) (bool, error) {
-	var ok bool
-	b := &pgx.Batch{}
-	b.Queue(`select exists (select 1 from knowledge_entries where user_id = $1 and index_status = 'pending')`, user).
-		QueryRow(func(r pgx.Row) error { return r.Scan(&ok) })
-	return ok, s.runService(ctx, b)
+// CompleteIfNoPending ends a user's index job (complete, in the same
+// transaction) when none of the user's entries is pending. The job's own row
+// is locked first: an entry write that commits meanwhile has tried to insert
+// the user's job, found this one running and locked its row (River's unique
+// insert is an ON CONFLICT DO UPDATE), so the lock waits for that write and
+// the check below sees its entry; a write that comes after the lock waits
+// until the job is complete, and then inserts a job of its own.
+func (s *Store) CompleteIfNoPending(ctx context.Context, user uuid.UUID, jobID int64, complete func(context.Context, pgx.Tx) error) (bool, error) {
+	done := false
+	err := s.serviceTx(ctx, func(tx pgx.Tx) error {
+		done = false
+		if _, err := tx.Exec(ctx, `select 1 from river.river_job where id = $1 for update`, jobID); err != nil {
+			return err
+		}
+		var pending bool
+		if err := tx.QueryRow(ctx, `select exists (select 1 from knowledge_entries where user_id = $1 and index_status = 'pending')`,
+			user).Scan(&pending); err != nil {
+			return err
+		}
+		if pending {
+			return nil
+		}
+		done = true
+		return complete(ctx, tx)
+	})
+	return done, err
 }
 
 // Scope is the set of collections one search may read, all of one user.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/pinecone-io/go-pinecone/v5/pinecone"
@@ -40,6 +41,10 @@ func NewPinecone(apiKey, host string) (*Pinecone, error) {
 	return &Pinecone{idx: idx}, nil
 }
 
+// callTimeout bounds one call to the index: a stalled index must not hold a
+// search (which then falls back to full text) or a job for long.
+const callTimeout = 10 * time.Second
+
 // Namespace is a user's namespace.
 func Namespace(user uuid.UUID) string { return "user-" + user.String() }
 
@@ -63,6 +68,8 @@ func (p *Pinecone) Upsert(ctx context.Context, user uuid.UUID, items []Item) err
 		values := it.Values
 		vs[i] = &pinecone.Vector{Id: it.ID.String(), Values: &values, Metadata: md}
 	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	if _, err := p.idx.WithNamespace(Namespace(user)).UpsertVectors(ctx, vs); err != nil {
 		return fmt.Errorf("pinecone: upsert %d vectors: %w", len(vs), err)
 	}
@@ -83,6 +90,8 @@ func (p *Pinecone) Query(ctx context.Context, user uuid.UUID, q []float32, colle
 	if err != nil {
 		return nil, fmt.Errorf("pinecone: filter: %w", err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	res, err := p.idx.WithNamespace(Namespace(user)).QueryByVectorValues(ctx, &pinecone.QueryByVectorValuesRequest{
 		Vector: q, TopK: uint32(k), MetadataFilter: filter,
 	})
@@ -112,6 +121,8 @@ func (p *Pinecone) Delete(ctx context.Context, user uuid.UUID, ids []uuid.UUID) 
 	for i, id := range ids {
 		s[i] = id.String()
 	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	if err := p.idx.WithNamespace(Namespace(user)).DeleteVectorsById(ctx, s); err != nil {
 		return fmt.Errorf("pinecone: delete %d vectors: %w", len(s), err)
 	}

@@ -48,6 +48,10 @@ type Call struct {
 	APIKey    string
 	// Filter is a query's or delete's metadata filter.
 	Filter map[string]any
+	// IDs are the ids of an upsert's vectors or a delete's.
+	IDs []string
+	// Failed: the call was failed or stalled on demand.
+	Failed bool
 }
 
 // Server is the stand-in; its controls are safe for concurrent use.
@@ -152,9 +156,23 @@ func (s *Server) handle(_ any, stream grpc.ServerStream) error {
 	if f := field(in, "filter"); f != nil && in.Has(f) {
 		call.Filter = toStruct(in.Get(f).Message()).AsMap()
 	}
+	switch md.Name() {
+	case "Upsert":
+		list := in.Get(field(in, "vectors")).List()
+		for i := 0; i < list.Len(); i++ {
+			v := list.Get(i).Message()
+			call.IDs = append(call.IDs, v.Get(field(v, "id")).String())
+		}
+	case "Delete":
+		list := in.Get(field(in, "ids")).List()
+		for i := 0; i < list.Len(); i++ {
+			call.IDs = append(call.IDs, list.Get(i).String())
+		}
+	}
 	s.mu.Lock()
-	s.calls = append(s.calls, call)
 	fail, stall := s.fail, s.stall
+	call.Failed = stall || fail != codes.OK
+	s.calls = append(s.calls, call)
 	s.mu.Unlock()
 	if stall {
 		<-stream.Context().Done()
@@ -352,4 +370,3 @@ func matches(md map[string]any, filter map[string]any) bool {
 	}
 	return true
 }
-
