@@ -44,7 +44,9 @@ type rig struct {
 
 const dims = 64 // small vectors keep the suite fast; benchmarks use 1,536
 
-func newRig(t *testing.T, mode knowledge.Mode) *rig {
+func newRig(t testing.TB, mode knowledge.Mode) *rig { return newRigDims(t, mode, dims) }
+
+func newRigDims(t testing.TB, mode knowledge.Mode, dims int) *rig {
 	t.Helper()
 	r := &rig{pool: testdb.Pool(t), llm: llmtest.NewServer(t)}
 	r.st = store.New(r.pool)
@@ -67,7 +69,7 @@ func newRig(t *testing.T, mode knowledge.Mode) *rig {
 
 // start runs an engine and its jobs on a River client of its own, stopped
 // when the test ends (or earlier, by the returned client's Stop).
-func (r *rig) start(t *testing.T) (*knowledge.Engine, *jobs.Client) {
+func (r *rig) start(t testing.TB) (*knowledge.Engine, *jobs.Client) {
 	t.Helper()
 	e, err := knowledge.NewEngine(r.st, llm.New(r.llmCfg), r.cfg, quiet())
 	if err != nil {
@@ -98,7 +100,7 @@ func as(user uuid.UUID) context.Context {
 	return auth.WithUser(context.Background(), auth.User{ID: user, Role: "authenticated"})
 }
 
-func (r *rig) collection(t *testing.T, user uuid.UUID, name string) uuid.UUID {
+func (r *rig) collection(t testing.TB, user uuid.UUID, name string) uuid.UUID {
 	t.Helper()
 	c, err := r.svc.CreateCollection(as(user), model.CollectionInput{Name: name})
 	if err != nil {
@@ -131,7 +133,7 @@ func (r *rig) agent(t *testing.T, user uuid.UUID) uuid.UUID {
 }
 
 // waitIndexed waits until no entry is pending.
-func (r *rig) waitIndexed(t *testing.T) {
+func (r *rig) waitIndexed(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
