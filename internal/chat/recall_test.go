@@ -43,6 +43,11 @@ func TestReplyRecallsGrantedKnowledge(t *testing.T) {
 	t.Cleanup(engine.Close)
 	w := chat.NewWorker(st, client, hub, quietLog())
 	w.SetRetriever(engine)
+	// River has one rescue bound for every kind: index jobs must not
+	// lengthen the takeover of a dead instance's replies.
+	if engine.RescueAfter() > w.RescueAfter() {
+		t.Errorf("index jobs are rescued after %v, replies after %v", engine.RescueAfter(), w.RescueAfter())
+	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
 	engine.Workers(workers)

@@ -102,10 +102,10 @@ func NewEngine(bg *store.Store, c *llm.Client, cfg Config, log *slog.Logger) (*E
 		return nil, fmt.Errorf("knowledge: cache: %w", err)
 	}
 	e := &Engine{bg: bg, llm: c, cfg: cfg, mode: ModeText, cache: cache, log: log,
-		Batch: 64, MaxAttempts: 25, MaxBackoff: 10 * time.Minute, Lease: 2 * time.Minute}
+		Batch: 64, MaxAttempts: 25, MaxBackoff: 10 * time.Minute, Lease: leaseMargin}
 	if c != nil && c.Available(cfg.EmbeddingModel) == nil {
 		e.mode = ModePostgres
-		e.Lease = c.Timeout() + time.Minute
+		e.Lease = c.Timeout() + leaseMargin
 	}
 	if cfg.PineconeKey != "" {
 		if e.mode == ModeText {

@@ -78,8 +78,11 @@ func (e *Engine) Workers(w *river.Workers) {
 // of batches; the job hands over to a fresh run (JobSnooze) after runBudget.
 func (w *IndexWorker) Timeout(*river.Job[IndexArgs]) time.Duration { return w.e.Lease + runBudget }
 
-// runBudget: an index job starts no new batch after running this long.
-const runBudget = time.Minute
+// runBudget: an index job starts no new batch after running this long. Kept
+// short, with the lease, so that RescueAfter stays within the reply job's:
+// River's rescue bound is one for all kinds, and a longer one here would
+// delay the takeover of a dead instance's replies.
+const runBudget = 10 * time.Second
 
 // NextRetry backs off exponentially from one second, capped at MaxBackoff.
 func (w *IndexWorker) NextRetry(job *river.Job[IndexArgs]) time.Time {
@@ -256,3 +259,7 @@ func ids(items []store.ToIndex) []uuid.UUID {
 // RescueAfter is how long an index job may run before River takes its
 // instance for dead (jobs.Config.RescueAfter must be at least this).
 func (e *Engine) RescueAfter() time.Duration { return e.Lease + runBudget + 5*time.Second }
+
+// leaseMargin is what a batch may take beyond its embedding call: the
+// Pinecone upsert (bounded at 10 s) and the writes.
+const leaseMargin = 10 * time.Second
