@@ -14,6 +14,7 @@ import (
 
 	"github.com/agentgraph/agentgraph/internal/config"
 	"github.com/agentgraph/agentgraph/internal/devmode"
+	"github.com/agentgraph/agentgraph/internal/jobs"
 	"github.com/agentgraph/agentgraph/internal/seed"
 	"github.com/agentgraph/agentgraph/internal/store"
 )
@@ -97,7 +98,12 @@ func seedDemo(ctx context.Context, cfg config.Config, args []string) error {
 		return fmt.Errorf("database: %w", err)
 	}
 	defer pool.Close()
-	rep, err := seed.Seed(ctx, store.New(pool), cfg.LLM.Prices, id, time.Now())
+	// Insert-only: a running server works the entries' index jobs.
+	jc, err := jobs.New(pool, jobs.Config{})
+	if err != nil {
+		return err
+	}
+	rep, err := seed.Seed(ctx, store.New(pool), jc, cfg.LLM.Prices, id, time.Now())
 	if err != nil {
 		return err
 	}

@@ -124,12 +124,22 @@ func serve(ctx context.Context, cfg config.Config) error {
 	}
 	bg := store.New(bgPool) // background work: its own connections, as service_role
 	hub := pubsub.New(bgPool, pubsub.Options{Logger: slog.Default(), Resolve: bg.EventRows})
-	replies := chat.NewWorker(bg, llm.New(cfg.LLM), hub, slog.Default(), chat.Limits{MaxReplyTokens: cfg.MaxReplyTokens,
+	llmClient := llm.New(cfg.LLM)
+	replies := chat.NewWorker(bg, llmClient, hub, slog.Default(), chat.Limits{MaxReplyTokens: cfg.MaxReplyTokens,
 		PerUser: cfg.RepliesPerUser, Spend: spend.New(bg, cfg.MonthlyBudgetCents)})
+	index, err := knowledge.NewEngine(bg, llmClient, cfg.Knowledge, slog.Default())
+	if err != nil {
+		return err
+	}
+	defer index.Close()
+	replies.SetRetriever(index)
+	slog.Info("knowledge search", "mode", index.Mode(), "embedding_model", cfg.Knowledge.EmbeddingModel)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, replies)
-	jobClient, err := jobs.New(bgPool, jobs.Config{Workers: workers, Queues: map[string]int{chat.Queue: cfg.ReplyWorkers},
-		RescueAfter: replies.RescueAfter(), Logger: slog.Default()})
+	index.Workers(workers)
+	jobClient, err := jobs.New(bgPool, jobs.Config{Workers: workers,
+		Queues:      map[string]int{chat.Queue: cfg.ReplyWorkers, knowledge.Queue: knowledgeWorkers},
+		RescueAfter: max(replies.RescueAfter(), index.RescueAfter()), Logger: slog.Default()})
 	if err != nil {
 		return err
 	}
@@ -148,7 +158,7 @@ func serve(ctx context.Context, cfg config.Config) error {
 	resolver := &graph.Resolver{
 		Store:     st,
 		Agents:    agents.New(st, cfg.DefaultModel, cfg.LLM.Prices),
-		Knowledge: knowledge.New(st),
+		Knowledge: knowledge.New(st, index, jobClient),
 		Profile:   profile.New(st),
 		Chat:      chat.New(st, replies, jobClient),
 		Spend:     spend.New(st, cfg.MonthlyBudgetCents),
@@ -331,6 +341,10 @@ const (
 	readTimeout = 15 * time.Second
 	writeSlack  = 10 * time.Second
 )
+
+// knowledgeWorkers is how many index jobs (one per user with pending
+// entries, each embedding batches of entries) run at once on one instance.
+const knowledgeWorkers = 4
 
 // socketCloseWait bounds the wait for clients to answer the sockets' close
 // at shutdown.

@@ -19,6 +19,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/integrations"
 	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/spend"
+	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/google/uuid"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -40,6 +41,7 @@ type ResolverRoot interface {
 	KnowledgeAccess() KnowledgeAccessResolver
 	KnowledgeCollection() KnowledgeCollectionResolver
 	KnowledgeEntry() KnowledgeEntryResolver
+	KnowledgeHit() KnowledgeHitResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Subscription() SubscriptionResolver
@@ -185,14 +187,17 @@ type ComplexityRoot struct {
 	}
 
 	KnowledgeEntry struct {
-		Collection func(childComplexity int) int
-		Content    func(childComplexity int) int
-		CreatedAt  func(childComplexity int) int
-		ID         func(childComplexity int) int
-		Importance func(childComplexity int) int
-		Source     func(childComplexity int) int
-		Type       func(childComplexity int) int
-		UpdatedAt  func(childComplexity int) int
+		Collection  func(childComplexity int) int
+		Content     func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Importance  func(childComplexity int) int
+		IndexError  func(childComplexity int) int
+		IndexStatus func(childComplexity int) int
+		IndexedAt   func(childComplexity int) int
+		Source      func(childComplexity int) int
+		Type        func(childComplexity int) int
+		UpdatedAt   func(childComplexity int) int
 	}
 
 	KnowledgeEntryConnection struct {
@@ -240,6 +245,7 @@ type ComplexityRoot struct {
 		UninstallSkill         func(childComplexity int, agentID string, slug string) int
 		UpdateAgent            func(childComplexity int, id string, input model.UpdateAgentInput) int
 		UpdateCollection       func(childComplexity int, id string, input model.UpdateCollectionInput) int
+		UpdateKnowledgeEntry   func(childComplexity int, id string, input model.UpdateKnowledgeEntryInput) int
 		UpdatePersonalization  func(childComplexity int, input model.Personalization) int
 		UpdateTrainingData     func(childComplexity int, id string, input model.UpdateTrainingDataInput) int
 	}
@@ -381,6 +387,9 @@ type KnowledgeCollectionResolver interface {
 type KnowledgeEntryResolver interface {
 	Collection(ctx context.Context, obj *model.Entry) (*model.Collection, error)
 }
+type KnowledgeHitResolver interface {
+	Entry(ctx context.Context, obj *store.Hit) (*model.Entry, error)
+}
 type MutationResolver interface {
 	CreateAgent(ctx context.Context, input model.CreateAgentInput) (*model.Agent, error)
 	UpdateAgent(ctx context.Context, id string, input model.UpdateAgentInput) (*model.Agent, error)
@@ -404,6 +413,7 @@ type MutationResolver interface {
 	UpdateCollection(ctx context.Context, id string, input model.UpdateCollectionInput) (*model.Collection, error)
 	DeleteCollection(ctx context.Context, id string) (bool, error)
 	SetMonthlyBudget(ctx context.Context, cents *float64) (*spend.Budget, error)
+	UpdateKnowledgeEntry(ctx context.Context, id string, input model.UpdateKnowledgeEntryInput) (*model.Entry, error)
 }
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*model1.Viewer, error)
@@ -414,7 +424,7 @@ type QueryResolver interface {
 	Thread(ctx context.Context, id string) (*model.Thread, error)
 	Threads(ctx context.Context, first *int, after *string, agentID *string) (*model1.ThreadConnection, error)
 	Feed(ctx context.Context, first *int, after *string, agentID *string, types []string) (*model1.FeedEventConnection, error)
-	SearchKnowledge(ctx context.Context, query string, agentID *string, collectionIds []string, limit *int) ([]*model1.KnowledgeHit, error)
+	SearchKnowledge(ctx context.Context, query string, agentID *string, collectionIds []string, limit *int) ([]*store.Hit, error)
 	Usage(ctx context.Context, from *time.Time, to *time.Time, groupBy model1.UsageGroupBy) (*model.UsageReport, error)
 	Integrations(ctx context.Context) ([]*model.Integration, error)
 }
@@ -1024,6 +1034,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.KnowledgeEntry.Importance(childComplexity), true
+	case "KnowledgeEntry.indexError":
+		if e.ComplexityRoot.KnowledgeEntry.IndexError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KnowledgeEntry.IndexError(childComplexity), true
+	case "KnowledgeEntry.indexStatus":
+		if e.ComplexityRoot.KnowledgeEntry.IndexStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KnowledgeEntry.IndexStatus(childComplexity), true
+	case "KnowledgeEntry.indexedAt":
+		if e.ComplexityRoot.KnowledgeEntry.IndexedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.KnowledgeEntry.IndexedAt(childComplexity), true
 	case "KnowledgeEntry.source":
 		if e.ComplexityRoot.KnowledgeEntry.Source == nil {
 			break
@@ -1339,6 +1367,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateCollection(childComplexity, args["id"].(string), args["input"].(model.UpdateCollectionInput)), true
+	case "Mutation.updateKnowledgeEntry":
+		if e.ComplexityRoot.Mutation.UpdateKnowledgeEntry == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateKnowledgeEntry_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateKnowledgeEntry(childComplexity, args["id"].(string), args["input"].(model.UpdateKnowledgeEntryInput)), true
 	case "Mutation.updatePersonalization":
 		if e.ComplexityRoot.Mutation.UpdatePersonalization == nil {
 			break
@@ -1864,6 +1903,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("TrainingDataInput", ec.unmarshalInputTrainingDataInput),
 			graphql.NewInputUnmarshaler("UpdateAgentInput", ec.unmarshalInputUpdateAgentInput),
 			graphql.NewInputUnmarshaler("UpdateCollectionInput", ec.unmarshalInputUpdateCollectionInput),
+			graphql.NewInputUnmarshaler("UpdateKnowledgeEntryInput", ec.unmarshalInputUpdateKnowledgeEntryInput),
 			graphql.NewInputUnmarshaler("UpdateTrainingDataInput", ec.unmarshalInputUpdateTrainingDataInput),
 		)
 	}
@@ -2194,6 +2234,35 @@ extend type Viewer {
   "The viewer's connected integrations, as Query.integrations. Tokens are never returned."
   integrations: [Integration!]!
 }
+
+# ---------------------------------------------------------------------------
+# Knowledge index (issue 8)
+# ---------------------------------------------------------------------------
+
+extend type Mutation {
+  "Changes a knowledge entry. Omitted fields keep their value. A change of content, type or importance puts the entry back to PENDING and indexes it again."
+  updateKnowledgeEntry(id: ID!, input: UpdateKnowledgeEntryInput!): KnowledgeEntry!
+}
+
+input UpdateKnowledgeEntryInput { content: String type: KnowledgeType importance: Float source: String }
+
+"Where an entry's search index stands. Entries not INDEXED are found by full-text search meanwhile."
+enum IndexStatus {
+  "Waiting for its index job (just added or changed, or the embedding provider is failing and the job retries)."
+  PENDING
+  "Its current content is embedded and searchable by meaning."
+  INDEXED
+  "Indexing failed after its retries; indexError says why. Editing the entry tries again."
+  FAILED
+}
+
+extend type KnowledgeEntry {
+  indexStatus: IndexStatus!
+  "When the entry was last indexed; null before its first indexing."
+  indexedAt: Time
+  "Why indexing failed (indexStatus FAILED), in words a user can act on."
+  indexError: String
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2486,6 +2555,12 @@ func (ec *executionContext) childFields_KnowledgeEntry(ctx context.Context, fiel
 		return ec.fieldContext_KnowledgeEntry_createdAt(ctx, field)
 	case "updatedAt":
 		return ec.fieldContext_KnowledgeEntry_updatedAt(ctx, field)
+	case "indexStatus":
+		return ec.fieldContext_KnowledgeEntry_indexStatus(ctx, field)
+	case "indexedAt":
+		return ec.fieldContext_KnowledgeEntry_indexedAt(ctx, field)
+	case "indexError":
+		return ec.fieldContext_KnowledgeEntry_indexError(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type KnowledgeEntry", field.Name)
 }
@@ -3244,6 +3319,28 @@ func (ec *executionContext) field_Mutation_updateCollection_args(ctx context.Con
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateCollectionInput, error) {
 			return ec.unmarshalNUpdateCollectionInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUpdateCollectionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateKnowledgeEntry_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateKnowledgeEntryInput, error) {
+			return ec.unmarshalNUpdateKnowledgeEntryInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUpdateKnowledgeEntryInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6078,6 +6175,75 @@ func (ec *executionContext) fieldContext_KnowledgeEntry_updatedAt(_ context.Cont
 	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "Time")
 }
 
+func (ec *executionContext) _KnowledgeEntry_indexStatus(ctx context.Context, field graphql.CollectedField, obj *model.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KnowledgeEntry_indexStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IndexStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.IndexStatus) graphql.Marshaler {
+			return ec.marshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIndexStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_KnowledgeEntry_indexStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "IndexStatus")
+}
+
+func (ec *executionContext) _KnowledgeEntry_indexedAt(ctx context.Context, field graphql.CollectedField, obj *model.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KnowledgeEntry_indexedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IndexedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_KnowledgeEntry_indexedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _KnowledgeEntry_indexError(ctx context.Context, field graphql.CollectedField, obj *model.Entry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_KnowledgeEntry_indexError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IndexError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_KnowledgeEntry_indexError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "String")
+}
+
 func (ec *executionContext) _KnowledgeEntryConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model1.KnowledgeEntryConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6220,7 +6386,7 @@ func (ec *executionContext) fieldContext_KnowledgeEntryEdge_node(_ context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _KnowledgeHit_entry(ctx context.Context, field graphql.CollectedField, obj *model1.KnowledgeHit) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeHit_entry(ctx context.Context, field graphql.CollectedField, obj *store.Hit) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6229,7 +6395,7 @@ func (ec *executionContext) _KnowledgeHit_entry(ctx context.Context, field graph
 			return ec.fieldContext_KnowledgeHit_entry(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Entry, nil
+			return ec.Resolvers.KnowledgeHit().Entry(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Entry) graphql.Marshaler {
@@ -6243,8 +6409,8 @@ func (ec *executionContext) fieldContext_KnowledgeHit_entry(_ context.Context, f
 	fc = &graphql.FieldContext{
 		Object:     "KnowledgeHit",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_KnowledgeEntry(ctx, field)
 		},
@@ -6252,7 +6418,7 @@ func (ec *executionContext) fieldContext_KnowledgeHit_entry(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _KnowledgeHit_score(ctx context.Context, field graphql.CollectedField, obj *model1.KnowledgeHit) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeHit_score(ctx context.Context, field graphql.CollectedField, obj *store.Hit) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7358,6 +7524,50 @@ func (ec *executionContext) fieldContext_Mutation_setMonthlyBudget(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_updateKnowledgeEntry(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateKnowledgeEntry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateKnowledgeEntry(ctx, fc.Args["id"].(string), fc.Args["input"].(model.UpdateKnowledgeEntryInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Entry) graphql.Marshaler {
+			return ec.marshalNKnowledgeEntry2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐEntry(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateKnowledgeEntry(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_KnowledgeEntry(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateKnowledgeEntry_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model1.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8125,8 +8335,8 @@ func (ec *executionContext) _Query_searchKnowledge(ctx context.Context, field gr
 			return ec.Resolvers.Query().SearchKnowledge(ctx, fc.Args["query"].(string), fc.Args["agentId"].(*string), fc.Args["collectionIds"].([]string), fc.Args["limit"].(*int))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model1.KnowledgeHit) graphql.Marshaler {
-			return ec.marshalNKnowledgeHit2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeHitᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.Hit) graphql.Marshaler {
+			return ec.marshalNKnowledgeHit2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋstoreᚐHitᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -11310,6 +11520,69 @@ func UnmarshalUpdateCollectionInput(ctx context.Context, raw any) (model.UpdateC
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateKnowledgeEntryInput(ctx context.Context, obj any) (model.UpdateKnowledgeEntryInput, error) {
+	var it model.UpdateKnowledgeEntryInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"content", "type", "importance", "source"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "content":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("content"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Content = data
+		case "type":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
+			data, err := ec.unmarshalOKnowledgeType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Type = data
+		case "importance":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("importance"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Importance = data
+		case "source":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("source"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Source = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateKnowledgeEntryInput unmarshals raw into the UpdateKnowledgeEntryInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateKnowledgeEntryInput(ctx context.Context, raw any) (model.UpdateKnowledgeEntryInput, error) {
+	var out model.UpdateKnowledgeEntryInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateKnowledgeEntryInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateTrainingDataInput(ctx context.Context, obj any) (model.UpdateTrainingDataInput, error) {
 	var it model.UpdateTrainingDataInput
 	if obj == nil {
@@ -12322,6 +12595,21 @@ func (ec *executionContext) _KnowledgeEntry(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "indexStatus":
+			out.Values[i] = ec._KnowledgeEntry_indexStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "indexedAt":
+			out.Values[i] = ec._KnowledgeEntry_indexedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "indexError":
+			out.Values[i] = ec._KnowledgeEntry_indexError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12423,7 +12711,7 @@ func (ec *executionContext) _KnowledgeEntryEdge(ctx context.Context, sel ast.Sel
 
 var knowledgeHitImplementors = []string{"KnowledgeHit"}
 
-func (ec *executionContext) _KnowledgeHit(ctx context.Context, sel ast.SelectionSet, obj *model1.KnowledgeHit) graphql.Marshaler {
+func (ec *executionContext) _KnowledgeHit(ctx context.Context, sel ast.SelectionSet, obj *store.Hit) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, knowledgeHitImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12433,14 +12721,15 @@ func (ec *executionContext) _KnowledgeHit(ctx context.Context, sel ast.Selection
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("KnowledgeHit")
 		case "entry":
-			out.Values[i] = ec._KnowledgeHit_entry(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._KnowledgeHit_entry(ctx, field, obj)
+				})
 		case "score":
 			out.Values[i] = ec._KnowledgeHit_score(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -12681,6 +12970,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "setMonthlyBudget":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setMonthlyBudget(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateKnowledgeEntry":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateKnowledgeEntry(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -14115,6 +14411,34 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIndexStatus(ctx context.Context, v any) (model.IndexStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := unmarshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIndexStatus[tmp]
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIndexStatus(ctx context.Context, sel ast.SelectionSet, v model.IndexStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(marshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIndexStatus[v])
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "IndexStatus!")
+	}
+	return res
+}
+
+var (
+	unmarshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIndexStatus = map[string]model.IndexStatus{
+		"PENDING": model.IndexPending,
+		"INDEXED": model.IndexIndexed,
+		"FAILED":  model.IndexFailed,
+	}
+	marshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIndexStatus = map[model.IndexStatus]string{
+		model.IndexPending: "PENDING",
+		model.IndexIndexed: "INDEXED",
+		model.IndexFailed:  "FAILED",
+	}
+)
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -14290,11 +14614,11 @@ func (ec *executionContext) unmarshalNKnowledgeEntryInput2githubᚗcomᚋagentgr
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNKnowledgeHit2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeHitᚄ(ctx context.Context, sel ast.SelectionSet, v []*model1.KnowledgeHit) graphql.Marshaler {
+func (ec *executionContext) marshalNKnowledgeHit2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋstoreᚐHitᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Hit) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNKnowledgeHit2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeHit(ctx, sel, v[i])
+		return ec.marshalNKnowledgeHit2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋstoreᚐHit(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -14306,7 +14630,7 @@ func (ec *executionContext) marshalNKnowledgeHit2ᚕᚖgithubᚗcomᚋagentgraph
 	return ret
 }
 
-func (ec *executionContext) marshalNKnowledgeHit2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeHit(ctx context.Context, sel ast.SelectionSet, v *model1.KnowledgeHit) graphql.Marshaler {
+func (ec *executionContext) marshalNKnowledgeHit2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋstoreᚐHit(ctx context.Context, sel ast.SelectionSet, v *store.Hit) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "KnowledgeHit!")
 		return graphql.Null
@@ -14634,6 +14958,11 @@ func (ec *executionContext) unmarshalNUpdateAgentInput2githubᚗcomᚋagentgraph
 
 func (ec *executionContext) unmarshalNUpdateCollectionInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUpdateCollectionInput(ctx context.Context, v any) (model.UpdateCollectionInput, error) {
 	res, err := ec.unmarshalInputUpdateCollectionInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateKnowledgeEntryInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUpdateKnowledgeEntryInput(ctx context.Context, v any) (model.UpdateKnowledgeEntryInput, error) {
+	res, err := ec.unmarshalInputUpdateKnowledgeEntryInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 

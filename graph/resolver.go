@@ -41,11 +41,6 @@ type Resolver struct {
 	live *live.Delivery // set by NewHandler
 }
 
-// later answers an operation whose issue has not landed yet.
-func later(op string) error {
-	return apperr.New(apperr.NotImplemented, "%s is not available yet", op)
-}
-
 // done turns an operation's error into the Boolean! of delete mutations.
 func done(err error) (bool, error) { return err == nil, err }
 

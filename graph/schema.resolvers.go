@@ -93,6 +93,12 @@ func (r *knowledgeEntryResolver) Collection(ctx context.Context, obj *model.Entr
 	return loadCollection(ctx, obj.CollectionID)
 }
 
+// Entry is the resolver for the entry field.
+func (r *knowledgeHitResolver) Entry(ctx context.Context, obj *store.Hit) (*model.Entry, error) {
+	e, err := loaders.For(ctx).Entry.Load(ctx, obj.ID)
+	return e, loaders.NotFound(err, "knowledge entry")
+}
+
 // CreateAgent is the resolver for the createAgent field.
 func (r *mutationResolver) CreateAgent(ctx context.Context, input model.CreateAgentInput) (*model.Agent, error) {
 	return r.Agents.Create(ctx, input)
@@ -208,6 +214,11 @@ func (r *mutationResolver) SetMonthlyBudget(ctx context.Context, cents *float64)
 	return r.Spend.Set(ctx, cents)
 }
 
+// UpdateKnowledgeEntry is the resolver for the updateKnowledgeEntry field.
+func (r *mutationResolver) UpdateKnowledgeEntry(ctx context.Context, id string, input model.UpdateKnowledgeEntryInput) (*model.Entry, error) {
+	return r.Knowledge.UpdateEntry(ctx, id, input)
+}
+
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*model1.Viewer, error) {
 	return viewer(ctx)
@@ -249,8 +260,8 @@ func (r *queryResolver) Feed(ctx context.Context, first *int, after *string, age
 }
 
 // SearchKnowledge is the resolver for the searchKnowledge field.
-func (r *queryResolver) SearchKnowledge(ctx context.Context, query string, agentID *string, collectionIds []string, limit *int) ([]*model1.KnowledgeHit, error) {
-	return nil, later("searchKnowledge")
+func (r *queryResolver) SearchKnowledge(ctx context.Context, query string, agentID *string, collectionIds []string, limit *int) ([]*store.Hit, error) {
+	return r.Knowledge.Search(ctx, query, agentID, collectionIds, limit)
 }
 
 // Usage is the resolver for the usage field.
@@ -333,6 +344,9 @@ func (r *Resolver) KnowledgeCollection() KnowledgeCollectionResolver {
 // KnowledgeEntry returns KnowledgeEntryResolver implementation.
 func (r *Resolver) KnowledgeEntry() KnowledgeEntryResolver { return &knowledgeEntryResolver{r} }
 
+// KnowledgeHit returns KnowledgeHitResolver implementation.
+func (r *Resolver) KnowledgeHit() KnowledgeHitResolver { return &knowledgeHitResolver{r} }
+
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
@@ -355,6 +369,7 @@ type (
 	knowledgeAccessResolver     struct{ *Resolver }
 	knowledgeCollectionResolver struct{ *Resolver }
 	knowledgeEntryResolver      struct{ *Resolver }
+	knowledgeHitResolver        struct{ *Resolver }
 	mutationResolver            struct{ *Resolver }
 	queryResolver               struct{ *Resolver }
 	subscriptionResolver        struct{ *Resolver }

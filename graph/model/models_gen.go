@@ -37,11 +37,6 @@ type KnowledgeEntryEdge struct {
 	Node   *model.Entry `json:"node"`
 }
 
-type KnowledgeHit struct {
-	Entry *model.Entry `json:"entry"`
-	Score float64      `json:"score"`
-}
-
 type MessageChunk struct {
 	ThreadID  string `json:"threadId"`
 	MessageID string `json:"messageId"`

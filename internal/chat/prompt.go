@@ -9,9 +9,14 @@ import (
 	"github.com/agentgraph/agentgraph/internal/store"
 )
 
+// knowledgeTokenBudget bounds the recalled knowledge in a prompt (4
+// characters a token, like the history).
+const knowledgeTokenBudget = 1500
+
 // BuildPrompt assembles a reply's messages: a system message from the agent
 // (name, personality, objective, instructions, background), its enabled
-// training data and the user's personalization, then the latest messages of
+// training data, the user's personalization and the knowledge recalled for
+// the message (each entry marked with its collection), then the latest messages of
 // the thread that fit historyTokenBudget, oldest first.
 func BuildPrompt(a *model.Agent, pc *store.PromptContext) []llm.Message {
 	var sb strings.Builder
@@ -56,6 +61,7 @@ func BuildPrompt(a *model.Agent, pc *store.PromptContext) []llm.Message {
 			}
 		}
 	}
+	knowledgeSection(&sb, pc.Knowledge)
 	msgs := []llm.Message{{Role: "system", Content: sb.String()}}
 	// Walk back from the newest message while the budget lasts.
 	budget, start := historyTokenBudget, len(pc.History)
@@ -71,4 +77,22 @@ func BuildPrompt(a *model.Agent, pc *store.PromptContext) []llm.Message {
 		msgs = append(msgs, llm.Message{Role: string(m.Role), Content: m.Content})
 	}
 	return msgs
+}
+
+// knowledgeSection writes the recalled entries, most relevant first, each
+// marked with its collection, skipping those that no longer fit the budget.
+func knowledgeSection(sb *strings.Builder, recalled []store.Recalled) {
+	budget, first := knowledgeTokenBudget, true
+	for _, r := range recalled {
+		cost := (len(r.Collection)+len(r.Entry.Content))/4 + 6
+		if cost > budget {
+			continue
+		}
+		budget -= cost
+		if first {
+			sb.WriteString("\n\nKnowledge from your collections (most relevant first):")
+			first = false
+		}
+		fmt.Fprintf(sb, "\n- [%s] %s", r.Collection, r.Entry.Content)
+	}
 }

@@ -119,6 +119,8 @@ type Worker struct {
 	lim   Limits
 	// draining: the instance is shutting down; a job starts no new reply.
 	draining atomic.Bool
+	// recall retrieves knowledge for a reply (SetRetriever); nil: none.
+	recall Retriever
 }
 
 // Limits bound what replies may cost.
@@ -139,6 +141,19 @@ const (
 	DefaultMaxReplyTokens = 4096
 	DefaultPerUser        = 4
 )
+
+// Retriever finds the entries of the collections an agent may read that are
+// relevant to a message (knowledge.Engine), logging the query's embedding.
+type Retriever interface {
+	Recall(ctx context.Context, user, agent uuid.UUID, query string, limit int) ([]store.Recalled, error)
+}
+
+// SetRetriever makes replies recall knowledge; call before jobs start.
+func (w *Worker) SetRetriever(r Retriever) { w.recall = r }
+
+// recallLimit is how many entries a reply retrieves at most; BuildPrompt
+// keeps those that fit knowledgeTokenBudget.
+const recallLimit = 8
 
 // NewWorker returns a Worker; register it with river.AddWorker.
 func NewWorker(s *store.Store, c *llm.Client, hub Hub, log *slog.Logger, lim Limits) *Worker {
@@ -299,6 +314,16 @@ func (w *Worker) answer(ctx context.Context, next *store.Awaiting) error {
 			return errShutdown
 		}
 		return fmt.Errorf("load prompt context: %w", err)
+	}
+	if w.recall != nil {
+		// Access is read now, so a revoked collection is gone from this
+		// reply on. A reply without knowledge beats no reply.
+		if pc.Knowledge, err = w.recall.Recall(ctx, user, agent.ID, msg.Content, recallLimit); err != nil {
+			if ctx.Err() != nil {
+				return errShutdown
+			}
+			log.Warn("reply: knowledge retrieval failed; replying without it", "err", err)
+		}
 	}
 	req := llm.Request{Model: agent.Personality.Model, Messages: BuildPrompt(agent, pc), MaxTokens: w.maxTokens(agent)}
 	// A reply begun before and cut (its instance stopped or died) tells the

@@ -14,6 +14,7 @@ import (
 
 	"github.com/agentgraph/agentgraph/internal/devmode"
 	"github.com/agentgraph/agentgraph/internal/integrations"
+	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/limits"
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/ratelimit"
@@ -82,6 +83,9 @@ type Config struct {
 	LLM llm.Config
 	// OAuth is each integration provider's OAuth client (OAUTH_*).
 	OAuth map[string]integrations.OAuthClient
+	// Knowledge is the embedding model and the vector store (EMBEDDING_*,
+	// PINECONE_*).
+	Knowledge knowledge.Config
 	// Production (APP_ENV=production) forbids dev mode: the server refuses
 	// to start without SUPABASE_JWT_SECRET or SUPABASE_JWKS_URL.
 	Production bool
@@ -153,6 +157,9 @@ func Load(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("DEFAULT_MODEL %q has no price: add it to LLM_PRICES", c.DefaultModel)
 	}
 	if c.OAuth, err = loadOAuth(getenv); err != nil {
+		return c, err
+	}
+	if c.Knowledge, err = loadKnowledge(getenv); err != nil {
 		return c, err
 	}
 	switch env := get("APP_ENV", "development"); env {

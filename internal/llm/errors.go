@@ -161,3 +161,11 @@ func statusMessage(p Provider, model string, status int) string {
 		return fmt.Sprintf("the %s model provider failed (HTTP %d); try again shortly", p, status)
 	}
 }
+
+// IsRequestError reports whether the provider refused the request itself
+// (HTTP 400, 413 or 422: input too long or invalid), which no retry fixes.
+func IsRequestError(err error) bool {
+	status, ok := httpStatus(err)
+	return ok && (status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge ||
+		status == http.StatusUnprocessableEntity)
+}

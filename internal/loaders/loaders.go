@@ -34,6 +34,7 @@ type Loaders struct {
 	Training         *dataloadgen.Loader[uuid.UUID, []*model.TrainingData]
 	Access           *dataloadgen.Loader[uuid.UUID, []*model.KnowledgeAccess]
 	CollectionAgents *dataloadgen.Loader[uuid.UUID, []*model.Agent]
+	Entry            *dataloadgen.Loader[uuid.UUID, *model.Entry]
 	EntryPage        *dataloadgen.Loader[store.EntriesKey, page.Page[*model.Entry]]
 	EntryCount       *dataloadgen.Loader[store.CountKey, int]
 	Message          *dataloadgen.Loader[uuid.UUID, *model.Message]
@@ -53,6 +54,7 @@ func New(s *store.Store, wait time.Duration) *Loaders {
 		Training:         dataloadgen.NewMappedLoader(lists(s.TrainingByAgent), o),
 		Access:           dataloadgen.NewMappedLoader(lists(s.AccessByAgent), o),
 		CollectionAgents: dataloadgen.NewMappedLoader(lists(s.AgentsByCollection), o),
+		Entry:            dataloadgen.NewMappedLoader(s.EntriesByID, o),
 		EntryPage:        dataloadgen.NewMappedLoader(s.EntryPages, o),
 		EntryCount:       dataloadgen.NewMappedLoader(s.CountEntries, o),
 		Message:          dataloadgen.NewMappedLoader(s.MessagesByID, o),

@@ -88,3 +88,12 @@ type KnowledgeEntryInput struct {
 
 // PersonalizationInput is the input of updatePersonalization.
 type PersonalizationInput = Personalization
+
+// UpdateKnowledgeEntryInput is the input of updateKnowledgeEntry: nil keeps
+// a value.
+type UpdateKnowledgeEntryInput struct {
+	Content    *string
+	Type       *KnowledgeType
+	Importance *float64
+	Source     *string
+}

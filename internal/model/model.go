@@ -180,7 +180,23 @@ type Entry struct {
 	PineconeID   *string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// IndexStatus is where the entry's search index stands (migration 00010).
+	IndexStatus IndexStatus
+	// IndexError says why indexing failed, in words a user can act on.
+	IndexError *string
+	// IndexedAt is when the entry's content was last indexed.
+	IndexedAt *time.Time
 }
+
+// IndexStatus is where a knowledge entry's search index stands.
+type IndexStatus string
+
+// Index statuses, as stored in knowledge_entries.index_status.
+const (
+	IndexPending IndexStatus = "pending"
+	IndexIndexed IndexStatus = "indexed"
+	IndexFailed  IndexStatus = "failed"
+)
 
 // Personalization is the viewer's row of user_personalization.
 type Personalization struct {

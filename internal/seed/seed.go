@@ -19,6 +19,7 @@ import (
 
 	"github.com/agentgraph/agentgraph/internal/agents"
 	"github.com/agentgraph/agentgraph/internal/auth"
+	"github.com/agentgraph/agentgraph/internal/jobs"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/model"
@@ -44,12 +45,14 @@ func yesNo(b bool) string {
 	return "already there"
 }
 
-// Seed writes the demo for user through st; now dates the history.
-func Seed(ctx context.Context, st *store.Store, prices llm.Prices, user uuid.UUID, now time.Time) (Report, error) {
+// Seed writes the demo for user through st; now dates the history. jc,
+// when set, inserts the index jobs of the knowledge entries, so a server
+// indexes them (nil: they stay PENDING, found by full text).
+func Seed(ctx context.Context, st *store.Store, jc *jobs.Client, prices llm.Prices, user uuid.UUID, now time.Time) (Report, error) {
 	var rep Report
 	ctx = auth.WithUser(ctx, auth.User{ID: user, Role: "authenticated", ExpiresAt: now.Add(time.Hour)})
 	svc := agents.New(st, "gpt-4o-mini", prices)
-	kn := knowledge.New(st)
+	kn := knowledge.New(st, nil, jc)
 
 	existing, err := st.Agents(ctx, store.AgentFilter{}, page.Args{Size: page.MaxSize})
 	if err != nil {

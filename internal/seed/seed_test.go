@@ -22,7 +22,7 @@ func TestSeedIsIdempotent(t *testing.T) {
 	user := uuid.New()
 	now := time.Now()
 
-	first, err := Seed(ctx, st, llm.DefaultPrices(), user, now)
+	first, err := Seed(ctx, st, nil, llm.DefaultPrices(), user, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestSeedIsIdempotent(t *testing.T) {
 		t.Errorf("awaiting %d (want 0), assistant replies %d, head agents %d (want 1)", awaiting, assistant, heads)
 	}
 
-	second, err := Seed(ctx, st, llm.DefaultPrices(), user, now.Add(time.Hour))
+	second, err := Seed(ctx, st, nil, llm.DefaultPrices(), user, now.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

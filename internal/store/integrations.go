@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 )
@@ -169,7 +170,7 @@ func (s *Store) RenewIntegration(ctx context.Context, user uuid.UUID, provider s
 		row, err := pgx.CollectExactlyOneRow(rows, scanSealed)
 		if err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
-				return notFound(IntegrationNotConnected)
+				return apperr.NotFoundf("%s", IntegrationNotConnected)
 			}
 			return err
 		}

@@ -106,17 +106,36 @@ func (s *Store) UpdateCollection(ctx context.Context, id uuid.UUID, p model.Upda
 }
 
 // DeleteCollection deletes a collection with its entries and access rows.
-func (s *Store) DeleteCollection(ctx context.Context, id uuid.UUID) error {
-	var n int64
+// With gone, the ids of the deleted entries are handed to it in the same
+// transaction (as the service role), to enqueue the deletion of their vectors.
+func (s *Store) DeleteCollection(ctx context.Context, id uuid.UUID, gone EntriesGone) error {
 	b := &pgx.Batch{}
-	affected(b, &n, `delete from knowledge_collections where id = $1`, id)
-	if err := s.run(ctx, b); err != nil {
+	found(b, collectionNotFound, `select exists (select 1 from knowledge_collections where id = $1)`, id)
+	ids := new([]uuid.UUID)
+	if gone != nil {
+		// Deleted before the cascade only to learn their ids.
+		ids = deletedIDs(b, `delete from knowledge_entries where collection_id = $1 returning id`, id)
+	}
+	b.Queue(`delete from knowledge_collections where id = $1`, id)
+	if gone == nil {
+		return s.run(ctx, b)
+	}
+	return s.userTx(ctx, b, func(ctx context.Context, tx pgx.Tx) error { return gone(ctx, tx, *ids) })
+}
+
+// EntriesGone is called, inside the transaction that deleted them, with the
+// ids of deleted entries (possibly none).
+type EntriesGone func(ctx context.Context, tx pgx.Tx, ids []uuid.UUID) error
+
+// deletedIDs queues a "delete … returning id" and returns where its ids land.
+func deletedIDs(b *pgx.Batch, sql string, args ...any) *[]uuid.UUID {
+	ids := new([]uuid.UUID)
+	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+		got, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		*ids = got
 		return err
-	}
-	if n == 0 {
-		return notFound(collectionNotFound)
-	}
-	return nil
+	})
+	return ids
 }
 
 func scanAccess(row pgx.CollectableRow) (*model.KnowledgeAccess, error) {
@@ -171,15 +190,15 @@ func (s *Store) RevokeAccess(ctx context.Context, agentID, collectionID uuid.UUI
 	return n > 0, s.run(ctx, b)
 }
 
-const entryCols = `id, user_id, collection_id, content, type, importance, source, pinecone_id, created_at, updated_at`
-
 var entryColumns = []string{"id", "user_id", "collection_id", "content", "type", "importance", "source",
-	"pinecone_id", "created_at", "updated_at"}
+	"pinecone_id", "created_at", "updated_at", "index_status", "index_error", "indexed_at"}
+
+var entryCols = strings.Join(entryColumns, ", ")
 
 func scanEntry(row pgx.CollectableRow) (*model.Entry, error) {
 	var e model.Entry
 	return &e, row.Scan(&e.ID, &e.UserID, &e.CollectionID, &e.Content, &e.Type, &e.Importance, &e.Source,
-		&e.PineconeID, &e.CreatedAt, &e.UpdatedAt)
+		&e.PineconeID, &e.CreatedAt, &e.UpdatedAt, &e.IndexStatus, &e.IndexError, &e.IndexedAt)
 }
 
 const entryNotFound = "knowledge entry not found"
@@ -271,10 +290,23 @@ type NewEntry struct {
 	Type         model.KnowledgeType
 	Importance   float64
 	Source       string
+	// Agent is the agent a source "agent:<id>" names: it must be the
+	// caller's and have READ_WRITE access to the collection.
+	Agent *uuid.UUID
 }
 
-// AddEntry adds an entry to one of the caller's collections.
-func (s *Store) AddEntry(ctx context.Context, n NewEntry) (*model.Entry, error) {
+// agentWriterSQL checks that agent $1 may write the collection the
+// expression collection names (entries that agents add need READ_WRITE).
+func agentWriterSQL(collection string) string {
+	return `select agentgraph_check(exists (select 1 from agent_knowledge_access k
+	join agents a on a.id = k.agent_id where k.agent_id = $1 and k.collection_id = ` + collection + `
+	and k.access_level = 'read_write' and a.status <> 'destroyed'),
+	'` + codeBadInput + `', 'the agent named by source needs READ_WRITE access to the collection', 'input.source')`
+}
+
+// AddEntry adds an entry to one of the caller's collections and, in the same
+// transaction, calls enqueue (as the service role) to add its index job.
+func (s *Store) AddEntry(ctx context.Context, n NewEntry, enqueue Enqueue) (*model.Entry, error) {
 	uid, err := userID(ctx)
 	if err != nil {
 		return nil, err
@@ -282,23 +314,56 @@ func (s *Store) AddEntry(ctx context.Context, n NewEntry) (*model.Entry, error) 
 	var e *model.Entry
 	b := &pgx.Batch{}
 	found(b, collectionNotFound, `select exists (select 1 from knowledge_collections where id = $1)`, n.CollectionID)
+	if n.Agent != nil {
+		b.Queue(agentWriterSQL("$2"), *n.Agent, n.CollectionID)
+	}
 	one(b, &e, scanEntry, collectionNotFound, `insert into knowledge_entries (user_id, collection_id, content, type, importance, source)
 		values ($1, $2, $3, $4, $5, $6) returning `+entryCols, uid, n.CollectionID, n.Content, n.Type, n.Importance, n.Source)
-	return e, s.run(ctx, b)
+	if enqueue == nil {
+		return e, s.run(ctx, b)
+	}
+	return e, s.userTx(ctx, b, enqueue)
 }
 
-// DeleteEntry deletes one of the caller's entries.
-func (s *Store) DeleteEntry(ctx context.Context, id uuid.UUID) error {
-	var n int64
+// EntryPatch is a validated change to an entry: nil keeps a value; Agent as
+// in NewEntry, when Source names one.
+type EntryPatch struct {
+	Content    *string
+	Type       *model.KnowledgeType
+	Importance *float64
+	Source     *string
+	Agent      *uuid.UUID
+}
+
+// UpdateEntry changes one of the caller's entries and, in the same
+// transaction, calls enqueue to add its index job. A change to what is
+// indexed puts the entry back to PENDING (the reindex trigger of 00010).
+func (s *Store) UpdateEntry(ctx context.Context, id uuid.UUID, p EntryPatch, enqueue Enqueue) (*model.Entry, error) {
+	var e *model.Entry
 	b := &pgx.Batch{}
-	affected(b, &n, `delete from knowledge_entries where id = $1`, id)
-	if err := s.run(ctx, b); err != nil {
-		return err
+	found(b, entryNotFound, `select exists (select 1 from knowledge_entries where id = $1)`, id)
+	if p.Agent != nil {
+		b.Queue(agentWriterSQL("(select collection_id from knowledge_entries where id = $2)"), *p.Agent, id)
 	}
-	if n == 0 {
-		return notFound(entryNotFound)
+	one(b, &e, scanEntry, entryNotFound, `update knowledge_entries set content = coalesce($2, content),
+		type = coalesce($3, type), importance = coalesce($4, importance), source = coalesce($5, source)
+		where id = $1 returning `+entryCols, id, p.Content, p.Type, p.Importance, p.Source)
+	if enqueue == nil {
+		return e, s.run(ctx, b)
 	}
-	return nil
+	return e, s.userTx(ctx, b, enqueue)
+}
+
+// DeleteEntry deletes one of the caller's entries; gone as in
+// DeleteCollection.
+func (s *Store) DeleteEntry(ctx context.Context, id uuid.UUID, gone EntriesGone) error {
+	b := &pgx.Batch{}
+	found(b, entryNotFound, `select exists (select 1 from knowledge_entries where id = $1)`, id)
+	ids := deletedIDs(b, `delete from knowledge_entries where id = $1 returning id`, id)
+	if gone == nil {
+		return s.run(ctx, b)
+	}
+	return s.userTx(ctx, b, func(ctx context.Context, tx pgx.Tx) error { return gone(ctx, tx, *ids) })
 }
 
 func nullIfEmpty(s string) *string {

@@ -102,6 +102,17 @@ type PromptContext struct {
 	// Attempt counts the replies to the message that began, this one
 	// included: more than 1 means an earlier one was cut.
 	Attempt int
+	// Knowledge is what the agent recalled from the collections it may
+	// read, most relevant first (set by the reply worker, not loaded here).
+	Knowledge []Recalled
+}
+
+// Recalled is a knowledge entry retrieved for a reply, with its
+// collection's name.
+type Recalled struct {
+	Entry      *model.Entry
+	Collection string
+	Score      float64
 }
 
 // LoadPromptContext reads an agent's enabled training data, the user's

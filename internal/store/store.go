@@ -255,5 +255,3 @@ func qualified(alias string, columns []string) string {
 	}
 	return sb.String()
 }
-
-func notFound(msg string) error { return apperr.NotFoundf("%s", msg) }

@@ -29,6 +29,7 @@ func TestUserPrivileges(t *testing.T) {
 		a.id, "gone", "custom", "m", "destroyed")
 	thread := a.agent.String() + ":direct"
 	message := a.rows["chat_messages"][0]
+	entry := a.rows["knowledge_entries"][0]
 
 	const (
 		denied = "permission denied for table "               // a missing privilege
@@ -94,6 +95,18 @@ func TestUserPrivileges(t *testing.T) {
 		{"claim a reply", `insert into chat_messages (user_id, thread_id, role, content, reply_to) values ($1, 't', 'user', 'x', gen_random_uuid())`,
 			[]any{a.id}, denied + "chat_messages"},
 
+		// knowledge_entries: the index columns are the server's record of what the
+		// index holds (migration 00010).
+		{"mark an entry indexed", `update knowledge_entries set index_status = 'indexed' where id = $1`, []any{entry}, denied + "knowledge_entries"},
+		{"write an embedding", `update knowledge_entries set embedding = '\x00000000' where id = $1`, []any{entry}, denied + "knowledge_entries"},
+		{"set a pinecone id", `update knowledge_entries set pinecone_id = 'other' where id = $1`, []any{entry}, denied + "knowledge_entries"},
+		{"roll back an index version", `update knowledge_entries set index_version = 0 where id = $1`, []any{entry}, denied + "knowledge_entries"},
+		{"take an index lease", `update knowledge_entries set index_lease = now() + interval '1 year' where id = $1`, []any{entry}, denied + "knowledge_entries"},
+		{"clear an index error", `update knowledge_entries set index_error = null, indexed_at = now() where id = $1`, []any{entry}, denied + "knowledge_entries"},
+		{"insert an entry already indexed",
+			`insert into knowledge_entries (user_id, collection_id, content, type, index_status, embedding) values ($1, $2, 'x', 'fact', 'indexed', '\x00000000')`,
+			[]any{a.id, a.coll}, denied + "knowledge_entries"},
+
 		// threads: kept by the touch_thread trigger only.
 		{"insert a thread", `insert into threads (user_id, id) values ($1, 'mine')`, []any{a.id}, denied + "threads"},
 		{"update a thread", `update threads set message_count = 0 where user_id = $1`, []any{a.id}, denied + "threads"},
@@ -147,6 +160,9 @@ func TestUserPrivileges(t *testing.T) {
 			{"read an integration without its tokens",
 				`select id, user_id, provider, token_expires_at, scopes, metadata, created_at, updated_at from user_integrations`, nil},
 			{"disconnect an integration", `delete from user_integrations where provider = 'github'`, nil},
+			{"add an entry", `insert into knowledge_entries (id, user_id, collection_id, content, type, importance, source)
+				values (gen_random_uuid(), $1, $2, 'new', 'fact', 0.5, 'manual')`, []any{a.id, a.coll}},
+			{"edit an entry", `update knowledge_entries set content = 'edited', type = 'note', importance = 1, source = 'manual' where id = $1`, []any{entry}},
 		} {
 			tag, err := execAs(ctx, pool, a.claims, s.sql, s.args...)
 			if err != nil || tag.RowsAffected() != 1 {
@@ -178,8 +194,19 @@ func TestUserPrivileges(t *testing.T) {
 		batch.Queue(`insert into usage_logs (user_id, model, provider, operation) values ($1, 'm', 'openai', 'chat')`, a.id)
 		batch.Queue(`update agents set status = 'active' where id = $1`, destroyed) // an operator's restore
 		batch.Queue(`select access_token_encrypted from user_integrations where user_id = $1`, b.id)
+		batch.Queue(`update knowledge_entries set index_status = 'indexed', embedding = '\x0000803f', indexed_at = now() where id = $1`, entry)
 		if err := pool.SendBatch(ctx, batch).Close(); err != nil {
 			t.Fatal(err)
+		}
+		// The user's edit above put the entry back to pending with a new version (the
+		// reindex trigger); the service role's write, of no indexed column, kept it indexed.
+		var status string
+		var version int64
+		if err := pool.QueryRow(ctx, `select index_status, index_version from knowledge_entries where id = $1`, entry).Scan(&status, &version); err != nil {
+			t.Fatal(err)
+		}
+		if status != "indexed" || version != 2 {
+			t.Errorf("entry after the edit and the service role's write: %s, version %d; want indexed, version 2", status, version)
 		}
 	})
 }

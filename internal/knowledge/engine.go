@@ -1,0 +1,158 @@
+package knowledge
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/dgraph-io/ristretto/v2"
+	"github.com/google/uuid"
+
+	"github.com/agentgraph/agentgraph/internal/llm"
+	"github.com/agentgraph/agentgraph/internal/store"
+	"github.com/agentgraph/agentgraph/internal/vectors"
+)
+
+// Mode is where search runs; the API is the same in every mode.
+type Mode string
+
+// Modes, chosen at start from the configuration (Engine.Mode).
+const (
+	// ModePinecone: vectors in Pinecone (PINECONE_API_KEY and
+	// PINECONE_INDEX_HOST set, and an embedding provider).
+	ModePinecone Mode = "pinecone"
+	// ModePostgres: vectors in knowledge_entries.embedding, exact cosine.
+	ModePostgres Mode = "postgres"
+	// ModeText: no embedding provider; Postgres full-text search only.
+	ModeText Mode = "text"
+)
+
+// Config is what the knowledge index reads from the environment.
+type Config struct {
+	// EmbeddingModel embeds entries and queries (EMBEDDING_MODEL); its
+	// provider is chosen like a chat model's (llm.ProviderFor).
+	EmbeddingModel string
+	// Dimensions asks the model for vectors of this size
+	// (EMBEDDING_DIMENSIONS; 0: the model's own size).
+	Dimensions   int
+	PineconeKey  string
+	PineconeHost string
+}
+
+// DefaultEmbeddingModel is EMBEDDING_MODEL's default.
+const DefaultEmbeddingModel = "text-embedding-3-small"
+
+// Engine indexes and searches knowledge: it embeds (with a cache), writes
+// vectors where the mode keeps them, and ranks hits. It runs its own
+// statements as the service role on the background store; user searches
+// pass the request's store.
+type Engine struct {
+	bg       *store.Store
+	llm      *llm.Client
+	cfg      Config
+	mode     Mode
+	pinecone *vectors.Pinecone
+	cache    *ristretto.Cache[string, []float32]
+	log      *slog.Logger
+
+	// Tuning, exported for tests: entries embedded per call, attempts of an
+	// index job before its entries are marked FAILED, the longest backoff
+	// between attempts, and how long a job holds the entries it embeds.
+	Batch       int
+	MaxAttempts int
+	MaxBackoff  time.Duration
+	Lease       time.Duration
+}
+
+// NewEngine returns the engine for cfg: Pinecone when it is configured and
+// embeddings are available, Postgres vectors when only embeddings are, full
+// text otherwise. c may be nil (no provider).
+func NewEngine(bg *store.Store, c *llm.Client, cfg Config, log *slog.Logger) (*Engine, error) {
+	cache, err := ristretto.NewCache(&ristretto.Config[string, []float32]{
+		NumCounters: 100_000, MaxCost: 64 << 20, BufferItems: 64,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("knowledge: cache: %w", err)
+	}
+	e := &Engine{bg: bg, llm: c, cfg: cfg, mode: ModeText, cache: cache, log: log,
+		Batch: 64, MaxAttempts: 25, MaxBackoff: 10 * time.Minute, Lease: leaseMargin}
+	if c != nil && c.Available(cfg.EmbeddingModel) == nil {
+		e.mode = ModePostgres
+		e.Lease = c.Timeout() + leaseMargin
+	}
+	if cfg.PineconeKey != "" {
+		if e.mode == ModeText {
+			log.Warn("PINECONE_API_KEY is set but no embedding provider is: searching by full text only",
+				"embedding_model", cfg.EmbeddingModel)
+		} else {
+			p, err := vectors.NewPinecone(cfg.PineconeKey, cfg.PineconeHost)
+			if err != nil {
+				cache.Close()
+				return nil, err
+			}
+			e.pinecone, e.mode = p, ModePinecone
+		}
+	}
+	return e, nil
+}
+
+// Mode is where search runs.
+func (e *Engine) Mode() Mode { return e.mode }
+
+// Close releases the cache and the Pinecone connection.
+func (e *Engine) Close() {
+	e.cache.Close()
+	if e.pinecone != nil {
+		_ = e.pinecone.Close()
+	}
+}
+
+// embed returns unit vectors for texts, from the cache where it has them
+// (keyed by model, dimensions and a hash of the text: the same text embeds
+// the same, whoever wrote it, so sharing leaks nothing), and the usage of
+// the call made for the rest (zero when all were cached).
+func (e *Engine) embed(ctx context.Context, texts []string) ([][]float32, llm.Usage, error) {
+	out := make([][]float32, len(texts))
+	keys := make([]string, len(texts))
+	var missing []int
+	for i, t := range texts {
+		sum := sha256.Sum256([]byte(t))
+		keys[i] = e.cfg.EmbeddingModel + "\x00" + strconv.Itoa(e.cfg.Dimensions) + "\x00" + hex.EncodeToString(sum[:])
+		if v, ok := e.cache.Get(keys[i]); ok {
+			out[i] = v
+		} else {
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) == 0 {
+		return out, llm.Usage{}, nil
+	}
+	inputs := make([]string, len(missing))
+	for j, i := range missing {
+		inputs[j] = texts[i]
+	}
+	vecs, usage, err := e.llm.Embed(ctx, e.cfg.EmbeddingModel, e.cfg.Dimensions, inputs)
+	if err != nil {
+		return nil, llm.Usage{}, err
+	}
+	for j, i := range missing {
+		v := vectors.Normalize(vecs[j])
+		out[i] = v
+		e.cache.Set(keys[i], v, int64(4*len(v)+len(keys[i])))
+	}
+	return out, usage, nil
+}
+
+// usageRow is the usage_logs row of an embedding call.
+func (e *Engine) usageRow(user uuid.UUID, agent *uuid.UUID, u llm.Usage) *store.Usage {
+	if u.InputTokens == 0 {
+		return nil
+	}
+	cost, _ := e.llm.Cost(e.cfg.EmbeddingModel, u.InputTokens, 0)
+	return &store.Usage{UserID: user, AgentID: agent, Model: e.cfg.EmbeddingModel,
+		Provider: string(llm.ProviderFor(e.cfg.EmbeddingModel)), Operation: "embedding", Input: u.InputTokens, CostCents: cost}
+}

@@ -1,0 +1,37 @@
+package knowledge
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/agentgraph/agentgraph/internal/llm/llmtest"
+	"github.com/agentgraph/agentgraph/internal/vectors"
+)
+
+// UpsertForBench puts vectors for user's entries of col into e's Pinecone,
+// as index jobs would have, for the search benchmark.
+func UpsertForBench(e *Engine, user, col uuid.UUID, n, dims int) error {
+	ctx := context.Background()
+	rows, err := e.bg.Pool().Query(ctx, `select id from knowledge_entries where collection_id = $1`, col)
+	if err != nil {
+		return err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return err
+	}
+	for start := 0; start < len(ids); start += 500 {
+		end := min(start+500, len(ids))
+		items := make([]vectors.Item, 0, end-start)
+		for _, id := range ids[start:end] {
+			items = append(items, vectors.Item{ID: id, Collection: col, Type: "note", Importance: 0.5,
+				Values: llmtest.Vector("m", id.String(), dims)})
+		}
+		if err := e.pinecone.Upsert(ctx, user, items); err != nil {
+			return err
+		}
+	}
+	return nil
+}
