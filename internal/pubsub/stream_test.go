@@ -81,7 +81,11 @@ func TestStreamChecksEvents(t *testing.T) {
 func TestStreamBoundsWhatWaitsForPostgres(t *testing.T) {
 	t.Parallel()
 	// A server that accepts connections and never answers: the sender's
-	// first batch waits for a connection until its timeout.
+	// first batch waits for a connection until its sendTimeout (5 s; the
+	// connect timeout is longer), which the 45,000 events below must beat
+	// to pile up. With a 1 s connect timeout a loaded machine (the race
+	// detector, other tests) let the sender drain the queue between
+	// attempts, and nothing was dropped.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +111,7 @@ func TestStreamBoundsWhatWaitsForPostgres(t *testing.T) {
 		}
 		mu.Unlock()
 	})
-	pool, err := pgxpool.New(context.Background(), "postgres://nobody@"+ln.Addr().String()+"/none?sslmode=disable&connect_timeout=1")
+	pool, err := pgxpool.New(context.Background(), "postgres://nobody@"+ln.Addr().String()+"/none?sslmode=disable&connect_timeout=60")
 	if err != nil {
 		t.Fatal(err)
 	}
