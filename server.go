@@ -125,13 +125,15 @@ func serve(ctx context.Context, cfg config.Config) error {
 	bg := store.New(bgPool) // background work: its own connections, as service_role
 	hub := pubsub.New(bgPool, pubsub.Options{Logger: slog.Default(), Resolve: bg.EventRows})
 	llmClient := llm.New(cfg.LLM)
+	budgets := spend.New(bg, cfg.MonthlyBudgetCents) // replies and embeddings stop at the user's budget
 	replies := chat.NewWorker(bg, llmClient, hub, slog.Default(), chat.Limits{MaxReplyTokens: cfg.MaxReplyTokens,
-		PerUser: cfg.RepliesPerUser, Spend: spend.New(bg, cfg.MonthlyBudgetCents)})
+		PerUser: cfg.RepliesPerUser, Spend: budgets})
 	index, err := knowledge.NewEngine(bg, llmClient, cfg.Knowledge, slog.Default())
 	if err != nil {
 		return err
 	}
 	defer index.Close()
+	index.SetSpend(budgets)
 	replies.SetRetriever(index)
 	slog.Info("knowledge search", "mode", index.Mode(), "embedding_model", cfg.Knowledge.EmbeddingModel)
 	workers := river.NewWorkers()

@@ -12,7 +12,9 @@ import (
 	"github.com/dgraph-io/ristretto/v2"
 	"github.com/google/uuid"
 
+	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/llm"
+	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/vectors"
 )
@@ -59,6 +61,9 @@ type Engine struct {
 	cache    *ristretto.Cache[string, []float32]
 	log      *slog.Logger
 
+	// spend, when set, keeps embeddings within each user's monthly budget.
+	spend *spend.Service
+
 	// Tuning, exported for tests: entries embedded per call, attempts of an
 	// index job before its entries are marked FAILED, the longest backoff
 	// between attempts, and how long a job holds the entries it embeds.
@@ -66,6 +71,9 @@ type Engine struct {
 	MaxAttempts int
 	MaxBackoff  time.Duration
 	Lease       time.Duration
+	// BudgetRecheck is how long an index job past its user's budget waits
+	// before looking again (for a raised budget or the next month).
+	BudgetRecheck time.Duration
 }
 
 // NewEngine returns the engine for cfg: Pinecone when it is configured and
@@ -79,7 +87,7 @@ func NewEngine(bg *store.Store, c *llm.Client, cfg Config, log *slog.Logger) (*E
 		return nil, fmt.Errorf("knowledge: cache: %w", err)
 	}
 	e := &Engine{bg: bg, llm: c, cfg: cfg, mode: ModeText, cache: cache, log: log,
-		Batch: 64, MaxAttempts: 25, MaxBackoff: 10 * time.Minute, Lease: leaseMargin}
+		Batch: 64, MaxAttempts: 25, MaxBackoff: 10 * time.Minute, Lease: leaseMargin, BudgetRecheck: 15 * time.Minute}
 	if c != nil && c.Available(cfg.EmbeddingModel) == nil {
 		e.mode = ModePostgres
 		e.Lease = c.Timeout() + leaseMargin
@@ -98,6 +106,21 @@ func NewEngine(bg *store.Store, c *llm.Client, cfg Config, log *slog.Logger) (*E
 		}
 	}
 	return e, nil
+}
+
+// SetSpend makes indexing and query embeddings respect each user's monthly
+// budget: past it, entries wait PENDING (found by full text) and searches
+// run by full text, with no embedding call. Call it before jobs start.
+func (e *Engine) SetSpend(s *spend.Service) { e.spend = s }
+
+// overBudget reports whether user has spent this month's budget (the feed
+// says so once; spend.Check).
+func (e *Engine) overBudget(ctx context.Context, user uuid.UUID) (bool, error) {
+	err := e.spend.Check(ctx, user)
+	if apperr.Is(err, apperr.BudgetExceeded) {
+		return true, nil
+	}
+	return false, err
 }
 
 // Mode is where search runs.

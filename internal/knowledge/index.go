@@ -137,6 +137,18 @@ func (w *IndexWorker) Work(ctx context.Context, job *river.Job[IndexArgs]) error
 			continue
 		}
 		idle = 0
+		if over, err := e.overBudget(ctx, user); err != nil || over {
+			if rerr := e.bg.ReleaseClaims(context.WithoutCancel(ctx), user, ids(items)); rerr != nil {
+				e.log.Warn("index: release claims", "err", rerr)
+			}
+			if err != nil {
+				return fmt.Errorf("budget: %w", err)
+			}
+			// Past the month's budget: the entries wait PENDING (found by
+			// full text) and the job looks again later, for a raised budget
+			// or the next month.
+			return river.JobSnooze(e.BudgetRecheck)
+		}
 		if err := e.indexBatch(ctx, user, items); err != nil {
 			if last {
 				e.log.Warn("indexing failed for good", "user", user, "entries", len(items), "err", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/llm/llmtest"
 	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/testdb"
 	"github.com/agentgraph/agentgraph/internal/vectors"
@@ -495,4 +496,42 @@ func TestRefusedContentFailsAlone(t *testing.T) {
 	if s, _ := r.status(t, ok); s != model.IndexIndexed {
 		t.Errorf("the next entry: %s", s)
 	}
+}
+
+// Past the user's monthly budget no embedding is paid for: entries wait
+// PENDING and are found by full text, searches run by full text, and the
+// feed says why once.
+func TestBudgetStopsEmbeddings(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, knowledge.ModePostgres)
+	r.engine.SetSpend(spend.New(r.st, nil))
+	r.engine.BudgetRecheck = 200 * time.Millisecond
+	user := uuid.New()
+	zero := 0.0
+	if err := r.st.SetBudget(as(user), &zero); err != nil {
+		t.Fatal(err)
+	}
+	col := r.collection(t, user, "Notes")
+	id := r.add(t, user, col, "the quarterly report is due on friday", 0.5)
+	time.Sleep(500 * time.Millisecond) // an index job would have run by now
+	if s, _ := r.status(t, id); s != model.IndexPending {
+		t.Fatalf("entry %s past the budget, want PENDING", s)
+	}
+	hits := r.search(t, user, "quarterly report", nil, nil, 10)
+	if len(hits) != 1 || hits[0].ID != id {
+		t.Fatalf("hits %+v, want the entry by full text", hits)
+	}
+	if n := len(r.llm.EmbeddingRequests()); n != 0 {
+		t.Fatalf("%d embedding calls past the budget", n)
+	}
+	var notes int
+	if err := r.pool.QueryRow(context.Background(), `select count(*) from feed_events where user_id = $1 and type = 'budget_exceeded'`,
+		user).Scan(&notes); err != nil || notes != 1 {
+		t.Fatalf("budget_exceeded events %d (%v)", notes, err)
+	}
+	// Raised, the entry is indexed when the job looks again.
+	if err := r.st.SetBudget(as(user), nil); err != nil {
+		t.Fatal(err)
+	}
+	r.waitIndexed(t)
 }

@@ -32,6 +32,12 @@ func (e *Engine) search(ctx context.Context, st *store.Store, sc store.Scope, qu
 	if e.mode == ModeText {
 		return st.TextHits(ctx, sc, textQuery, limit, false)
 	}
+	if over, err := e.overBudget(ctx, sc.User); err != nil || over {
+		if err != nil {
+			return nil, err
+		}
+		return st.TextHits(ctx, sc, textQuery, limit, false) // no paid call past the budget
+	}
 	vecs, usage, err := e.embed(ctx, []string{query})
 	if err != nil {
 		e.log.Warn("search: embedding the query failed; searching by full text", "err", err)
