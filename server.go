@@ -34,6 +34,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/chat"
 	"github.com/agentgraph/agentgraph/internal/config"
 	"github.com/agentgraph/agentgraph/internal/devmode"
+	"github.com/agentgraph/agentgraph/internal/feed"
 	"github.com/agentgraph/agentgraph/internal/gqlws"
 	"github.com/agentgraph/agentgraph/internal/httpx"
 	"github.com/agentgraph/agentgraph/internal/integrations"
@@ -163,6 +164,7 @@ func serve(ctx context.Context, cfg config.Config) error {
 		Knowledge: knowledge.New(st, index, jobClient),
 		Profile:   profile.New(st),
 		Chat:      chat.New(st, replies, jobClient),
+		Feed:      feed.New(st),
 		Spend:     spend.New(st, cfg.MonthlyBudgetCents),
 		Hub:       hub,
 

@@ -9,8 +9,8 @@ import (
 
 	"github.com/agentgraph/agentgraph/graph/model"
 	"github.com/agentgraph/agentgraph/internal/apperr"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/loaders"
-	domain "github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/page"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/validate"

@@ -1,7 +1,7 @@
 package graph
 
 import (
-	domain "github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/page"
 )
 

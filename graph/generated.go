@@ -14,10 +14,8 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
-	model1 "github.com/agentgraph/agentgraph/graph/model"
-	"github.com/agentgraph/agentgraph/internal/chat"
-	"github.com/agentgraph/agentgraph/internal/integrations"
-	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/graph/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/google/uuid"
@@ -167,7 +165,7 @@ type ComplexityRoot struct {
 		Agents      func(childComplexity int) int
 		CreatedAt   func(childComplexity int) int
 		Description func(childComplexity int) int
-		Entries     func(childComplexity int, first *int, after *string, typeArg *model.KnowledgeType) int
+		Entries     func(childComplexity int, first *int, after *string, typeArg *domain.KnowledgeType) int
 		EntryCount  func(childComplexity int) int
 		ID          func(childComplexity int) int
 		IsDefault   func(childComplexity int) int
@@ -225,29 +223,29 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddKnowledgeEntry      func(childComplexity int, input model.KnowledgeEntryInput) int
-		AddTrainingData        func(childComplexity int, agentID string, input model.TrainingDataInput) int
-		ConnectIntegration     func(childComplexity int, input integrations.ConnectInput) int
-		CreateAgent            func(childComplexity int, input model.CreateAgentInput) int
-		CreateCollection       func(childComplexity int, input model.CollectionInput) int
-		CreateFeedEvent        func(childComplexity int, input chat.FeedInput) int
+		AddKnowledgeEntry      func(childComplexity int, input domain.KnowledgeEntryInput) int
+		AddTrainingData        func(childComplexity int, agentID string, input domain.TrainingDataInput) int
+		ConnectIntegration     func(childComplexity int, input domain.ConnectIntegrationInput) int
+		CreateAgent            func(childComplexity int, input domain.CreateAgentInput) int
+		CreateCollection       func(childComplexity int, input domain.CollectionInput) int
+		CreateFeedEvent        func(childComplexity int, input domain.FeedEventInput) int
 		DeleteCollection       func(childComplexity int, id string) int
 		DeleteKnowledgeEntry   func(childComplexity int, id string) int
 		DestroyAgent           func(childComplexity int, id string) int
 		DisconnectIntegration  func(childComplexity int, provider string) int
-		GrantKnowledgeAccess   func(childComplexity int, agentID string, collectionID string, accessLevel model.AccessLevel) int
-		InstallSkill           func(childComplexity int, agentID string, input model.SkillInput) int
+		GrantKnowledgeAccess   func(childComplexity int, agentID string, collectionID string, accessLevel domain.AccessLevel) int
+		InstallSkill           func(childComplexity int, agentID string, input domain.SkillInput) int
 		RemoveTrainingData     func(childComplexity int, id string) int
 		RevokeKnowledgeAccess  func(childComplexity int, agentID string, collectionID string) int
-		SendMessage            func(childComplexity int, input chat.SendInput) int
+		SendMessage            func(childComplexity int, input domain.SendMessageInput) int
 		SetMonthlyBudget       func(childComplexity int, cents *float64) int
 		SetTrainingDataEnabled func(childComplexity int, id string, enabled bool) int
 		UninstallSkill         func(childComplexity int, agentID string, slug string) int
-		UpdateAgent            func(childComplexity int, id string, input model.UpdateAgentInput) int
-		UpdateCollection       func(childComplexity int, id string, input model.UpdateCollectionInput) int
-		UpdateKnowledgeEntry   func(childComplexity int, id string, input model.UpdateKnowledgeEntryInput) int
-		UpdatePersonalization  func(childComplexity int, input model.Personalization) int
-		UpdateTrainingData     func(childComplexity int, id string, input model.UpdateTrainingDataInput) int
+		UpdateAgent            func(childComplexity int, id string, input domain.UpdateAgentInput) int
+		UpdateCollection       func(childComplexity int, id string, input domain.UpdateCollectionInput) int
+		UpdateKnowledgeEntry   func(childComplexity int, id string, input domain.UpdateKnowledgeEntryInput) int
+		UpdatePersonalization  func(childComplexity int, input domain.Personalization) int
+		UpdateTrainingData     func(childComplexity int, id string, input domain.UpdateTrainingDataInput) int
 	}
 
 	PageInfo struct {
@@ -279,7 +277,7 @@ type ComplexityRoot struct {
 
 	Query struct {
 		Agent           func(childComplexity int, id string) int
-		Agents          func(childComplexity int, first *int, after *string, status *model.AgentStatus, typeArg *model.AgentType) int
+		Agents          func(childComplexity int, first *int, after *string, status *domain.AgentStatus, typeArg *domain.AgentType) int
 		Collection      func(childComplexity int, id string) int
 		Collections     func(childComplexity int, first *int, after *string) int
 		Feed            func(childComplexity int, first *int, after *string, agentID *string, types []string) int
@@ -287,7 +285,7 @@ type ComplexityRoot struct {
 		SearchKnowledge func(childComplexity int, query string, agentID *string, collectionIds []string, limit *int) int
 		Thread          func(childComplexity int, id string) int
 		Threads         func(childComplexity int, first *int, after *string, agentID *string) int
-		Usage           func(childComplexity int, from *time.Time, to *time.Time, groupBy model1.UsageGroupBy) int
+		Usage           func(childComplexity int, from *time.Time, to *time.Time, groupBy model.UsageGroupBy) int
 		Viewer          func(childComplexity int) int
 	}
 
@@ -362,87 +360,87 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type AgentResolver interface {
-	Skills(ctx context.Context, obj *model.Agent) ([]*model.Skill, error)
-	TrainingData(ctx context.Context, obj *model.Agent) ([]*model.TrainingData, error)
-	KnowledgeAccess(ctx context.Context, obj *model.Agent) ([]*model.KnowledgeAccess, error)
-	Threads(ctx context.Context, obj *model.Agent, first *int, after *string) (*model1.ThreadConnection, error)
-	Usage(ctx context.Context, obj *model.Agent, from *time.Time, to *time.Time) (*model.UsageTotals, error)
+	Skills(ctx context.Context, obj *domain.Agent) ([]*domain.Skill, error)
+	TrainingData(ctx context.Context, obj *domain.Agent) ([]*domain.TrainingData, error)
+	KnowledgeAccess(ctx context.Context, obj *domain.Agent) ([]*domain.KnowledgeAccess, error)
+	Threads(ctx context.Context, obj *domain.Agent, first *int, after *string) (*model.ThreadConnection, error)
+	Usage(ctx context.Context, obj *domain.Agent, from *time.Time, to *time.Time) (*domain.UsageTotals, error)
 }
 type ChatMessageResolver interface {
-	Agent(ctx context.Context, obj *model.Message) (*model.Agent, error)
+	Agent(ctx context.Context, obj *domain.Message) (*domain.Agent, error)
 }
 type FeedEventResolver interface {
-	Agent(ctx context.Context, obj *model.FeedEvent) (*model.Agent, error)
+	Agent(ctx context.Context, obj *domain.FeedEvent) (*domain.Agent, error)
 }
 type KnowledgeAccessResolver interface {
-	Collection(ctx context.Context, obj *model.KnowledgeAccess) (*model.Collection, error)
+	Collection(ctx context.Context, obj *domain.KnowledgeAccess) (*domain.Collection, error)
 
-	Agent(ctx context.Context, obj *model.KnowledgeAccess) (*model.Agent, error)
+	Agent(ctx context.Context, obj *domain.KnowledgeAccess) (*domain.Agent, error)
 }
 type KnowledgeCollectionResolver interface {
-	Entries(ctx context.Context, obj *model.Collection, first *int, after *string, typeArg *model.KnowledgeType) (*model1.KnowledgeEntryConnection, error)
-	EntryCount(ctx context.Context, obj *model.Collection) (int, error)
-	Agents(ctx context.Context, obj *model.Collection) ([]*model.Agent, error)
+	Entries(ctx context.Context, obj *domain.Collection, first *int, after *string, typeArg *domain.KnowledgeType) (*model.KnowledgeEntryConnection, error)
+	EntryCount(ctx context.Context, obj *domain.Collection) (int, error)
+	Agents(ctx context.Context, obj *domain.Collection) ([]*domain.Agent, error)
 }
 type KnowledgeEntryResolver interface {
-	Collection(ctx context.Context, obj *model.Entry) (*model.Collection, error)
+	Collection(ctx context.Context, obj *domain.Entry) (*domain.Collection, error)
 }
 type KnowledgeHitResolver interface {
-	Entry(ctx context.Context, obj *store.Hit) (*model.Entry, error)
+	Entry(ctx context.Context, obj *store.Hit) (*domain.Entry, error)
 }
 type MutationResolver interface {
-	CreateAgent(ctx context.Context, input model.CreateAgentInput) (*model.Agent, error)
-	UpdateAgent(ctx context.Context, id string, input model.UpdateAgentInput) (*model.Agent, error)
-	DestroyAgent(ctx context.Context, id string) (*model.Agent, error)
-	AddTrainingData(ctx context.Context, agentID string, input model.TrainingDataInput) (*model.TrainingData, error)
-	InstallSkill(ctx context.Context, agentID string, input model.SkillInput) (*model.Skill, error)
+	CreateAgent(ctx context.Context, input domain.CreateAgentInput) (*domain.Agent, error)
+	UpdateAgent(ctx context.Context, id string, input domain.UpdateAgentInput) (*domain.Agent, error)
+	DestroyAgent(ctx context.Context, id string) (*domain.Agent, error)
+	AddTrainingData(ctx context.Context, agentID string, input domain.TrainingDataInput) (*domain.TrainingData, error)
+	InstallSkill(ctx context.Context, agentID string, input domain.SkillInput) (*domain.Skill, error)
 	UninstallSkill(ctx context.Context, agentID string, slug string) (bool, error)
-	GrantKnowledgeAccess(ctx context.Context, agentID string, collectionID string, accessLevel model.AccessLevel) (*model.KnowledgeAccess, error)
+	GrantKnowledgeAccess(ctx context.Context, agentID string, collectionID string, accessLevel domain.AccessLevel) (*domain.KnowledgeAccess, error)
 	RevokeKnowledgeAccess(ctx context.Context, agentID string, collectionID string) (bool, error)
-	CreateCollection(ctx context.Context, input model.CollectionInput) (*model.Collection, error)
-	AddKnowledgeEntry(ctx context.Context, input model.KnowledgeEntryInput) (*model.Entry, error)
+	CreateCollection(ctx context.Context, input domain.CollectionInput) (*domain.Collection, error)
+	AddKnowledgeEntry(ctx context.Context, input domain.KnowledgeEntryInput) (*domain.Entry, error)
 	DeleteKnowledgeEntry(ctx context.Context, id string) (bool, error)
-	SendMessage(ctx context.Context, input chat.SendInput) (*model.Message, error)
-	CreateFeedEvent(ctx context.Context, input chat.FeedInput) (*model.FeedEvent, error)
-	ConnectIntegration(ctx context.Context, input integrations.ConnectInput) (*model.Integration, error)
+	SendMessage(ctx context.Context, input domain.SendMessageInput) (*domain.Message, error)
+	CreateFeedEvent(ctx context.Context, input domain.FeedEventInput) (*domain.FeedEvent, error)
+	ConnectIntegration(ctx context.Context, input domain.ConnectIntegrationInput) (*domain.Integration, error)
 	DisconnectIntegration(ctx context.Context, provider string) (bool, error)
-	UpdatePersonalization(ctx context.Context, input model.Personalization) (*model.Personalization, error)
-	UpdateTrainingData(ctx context.Context, id string, input model.UpdateTrainingDataInput) (*model.TrainingData, error)
+	UpdatePersonalization(ctx context.Context, input domain.Personalization) (*domain.Personalization, error)
+	UpdateTrainingData(ctx context.Context, id string, input domain.UpdateTrainingDataInput) (*domain.TrainingData, error)
 	RemoveTrainingData(ctx context.Context, id string) (bool, error)
-	SetTrainingDataEnabled(ctx context.Context, id string, enabled bool) (*model.TrainingData, error)
-	UpdateCollection(ctx context.Context, id string, input model.UpdateCollectionInput) (*model.Collection, error)
+	SetTrainingDataEnabled(ctx context.Context, id string, enabled bool) (*domain.TrainingData, error)
+	UpdateCollection(ctx context.Context, id string, input domain.UpdateCollectionInput) (*domain.Collection, error)
 	DeleteCollection(ctx context.Context, id string) (bool, error)
 	SetMonthlyBudget(ctx context.Context, cents *float64) (*spend.Budget, error)
-	UpdateKnowledgeEntry(ctx context.Context, id string, input model.UpdateKnowledgeEntryInput) (*model.Entry, error)
+	UpdateKnowledgeEntry(ctx context.Context, id string, input domain.UpdateKnowledgeEntryInput) (*domain.Entry, error)
 }
 type QueryResolver interface {
-	Viewer(ctx context.Context) (*model1.Viewer, error)
-	Agent(ctx context.Context, id string) (*model.Agent, error)
-	Agents(ctx context.Context, first *int, after *string, status *model.AgentStatus, typeArg *model.AgentType) (*model1.AgentConnection, error)
-	Collection(ctx context.Context, id string) (*model.Collection, error)
-	Collections(ctx context.Context, first *int, after *string) (*model1.KnowledgeCollectionConnection, error)
-	Thread(ctx context.Context, id string) (*model.Thread, error)
-	Threads(ctx context.Context, first *int, after *string, agentID *string) (*model1.ThreadConnection, error)
-	Feed(ctx context.Context, first *int, after *string, agentID *string, types []string) (*model1.FeedEventConnection, error)
+	Viewer(ctx context.Context) (*model.Viewer, error)
+	Agent(ctx context.Context, id string) (*domain.Agent, error)
+	Agents(ctx context.Context, first *int, after *string, status *domain.AgentStatus, typeArg *domain.AgentType) (*model.AgentConnection, error)
+	Collection(ctx context.Context, id string) (*domain.Collection, error)
+	Collections(ctx context.Context, first *int, after *string) (*model.KnowledgeCollectionConnection, error)
+	Thread(ctx context.Context, id string) (*domain.Thread, error)
+	Threads(ctx context.Context, first *int, after *string, agentID *string) (*model.ThreadConnection, error)
+	Feed(ctx context.Context, first *int, after *string, agentID *string, types []string) (*model.FeedEventConnection, error)
 	SearchKnowledge(ctx context.Context, query string, agentID *string, collectionIds []string, limit *int) ([]*store.Hit, error)
-	Usage(ctx context.Context, from *time.Time, to *time.Time, groupBy model1.UsageGroupBy) (*model.UsageReport, error)
-	Integrations(ctx context.Context) ([]*model.Integration, error)
+	Usage(ctx context.Context, from *time.Time, to *time.Time, groupBy model.UsageGroupBy) (*domain.UsageReport, error)
+	Integrations(ctx context.Context) ([]*domain.Integration, error)
 }
 type SubscriptionResolver interface {
-	MessageAdded(ctx context.Context, threadID string) (<-chan *model.Message, error)
-	MessageStream(ctx context.Context, threadID string) (<-chan *model1.MessageChunk, error)
-	FeedEventAdded(ctx context.Context, agentID *string) (<-chan *model.FeedEvent, error)
+	MessageAdded(ctx context.Context, threadID string) (<-chan *domain.Message, error)
+	MessageStream(ctx context.Context, threadID string) (<-chan *model.MessageChunk, error)
+	FeedEventAdded(ctx context.Context, agentID *string) (<-chan *domain.FeedEvent, error)
 }
 type ThreadResolver interface {
-	Agent(ctx context.Context, obj *model.Thread) (*model.Agent, error)
-	Messages(ctx context.Context, obj *model.Thread, last *int, before *string) (*model1.ChatMessageConnection, error)
-	LastMessage(ctx context.Context, obj *model.Thread) (*model.Message, error)
+	Agent(ctx context.Context, obj *domain.Thread) (*domain.Agent, error)
+	Messages(ctx context.Context, obj *domain.Thread, last *int, before *string) (*model.ChatMessageConnection, error)
+	LastMessage(ctx context.Context, obj *domain.Thread) (*domain.Message, error)
 }
 type ViewerResolver interface {
-	Personalization(ctx context.Context, obj *model1.Viewer) (*model.Personalization, error)
-	HeadAgent(ctx context.Context, obj *model1.Viewer) (*model.Agent, error)
-	Budget(ctx context.Context, obj *model1.Viewer) (*spend.Budget, error)
-	Integrations(ctx context.Context, obj *model1.Viewer) ([]*model.Integration, error)
+	Personalization(ctx context.Context, obj *model.Viewer) (*domain.Personalization, error)
+	HeadAgent(ctx context.Context, obj *model.Viewer) (*domain.Agent, error)
+	Budget(ctx context.Context, obj *model.Viewer) (*spend.Budget, error)
+	Integrations(ctx context.Context, obj *model.Viewer) ([]*domain.Integration, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -940,7 +938,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.KnowledgeCollection.Entries(childComplexity, args["first"].(*int), args["after"].(*string), args["type"].(*model.KnowledgeType)), true
+		return e.ComplexityRoot.KnowledgeCollection.Entries(childComplexity, args["first"].(*int), args["after"].(*string), args["type"].(*domain.KnowledgeType)), true
 	case "KnowledgeCollection.entryCount":
 		if e.ComplexityRoot.KnowledgeCollection.EntryCount == nil {
 			break
@@ -1157,7 +1155,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.AddKnowledgeEntry(childComplexity, args["input"].(model.KnowledgeEntryInput)), true
+		return e.ComplexityRoot.Mutation.AddKnowledgeEntry(childComplexity, args["input"].(domain.KnowledgeEntryInput)), true
 	case "Mutation.addTrainingData":
 		if e.ComplexityRoot.Mutation.AddTrainingData == nil {
 			break
@@ -1168,7 +1166,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.AddTrainingData(childComplexity, args["agentId"].(string), args["input"].(model.TrainingDataInput)), true
+		return e.ComplexityRoot.Mutation.AddTrainingData(childComplexity, args["agentId"].(string), args["input"].(domain.TrainingDataInput)), true
 	case "Mutation.connectIntegration":
 		if e.ComplexityRoot.Mutation.ConnectIntegration == nil {
 			break
@@ -1179,7 +1177,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.ConnectIntegration(childComplexity, args["input"].(integrations.ConnectInput)), true
+		return e.ComplexityRoot.Mutation.ConnectIntegration(childComplexity, args["input"].(domain.ConnectIntegrationInput)), true
 	case "Mutation.createAgent":
 		if e.ComplexityRoot.Mutation.CreateAgent == nil {
 			break
@@ -1190,7 +1188,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateAgent(childComplexity, args["input"].(model.CreateAgentInput)), true
+		return e.ComplexityRoot.Mutation.CreateAgent(childComplexity, args["input"].(domain.CreateAgentInput)), true
 	case "Mutation.createCollection":
 		if e.ComplexityRoot.Mutation.CreateCollection == nil {
 			break
@@ -1201,7 +1199,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateCollection(childComplexity, args["input"].(model.CollectionInput)), true
+		return e.ComplexityRoot.Mutation.CreateCollection(childComplexity, args["input"].(domain.CollectionInput)), true
 	case "Mutation.createFeedEvent":
 		if e.ComplexityRoot.Mutation.CreateFeedEvent == nil {
 			break
@@ -1212,7 +1210,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.CreateFeedEvent(childComplexity, args["input"].(chat.FeedInput)), true
+		return e.ComplexityRoot.Mutation.CreateFeedEvent(childComplexity, args["input"].(domain.FeedEventInput)), true
 	case "Mutation.deleteCollection":
 		if e.ComplexityRoot.Mutation.DeleteCollection == nil {
 			break
@@ -1267,7 +1265,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.GrantKnowledgeAccess(childComplexity, args["agentId"].(string), args["collectionId"].(string), args["accessLevel"].(model.AccessLevel)), true
+		return e.ComplexityRoot.Mutation.GrantKnowledgeAccess(childComplexity, args["agentId"].(string), args["collectionId"].(string), args["accessLevel"].(domain.AccessLevel)), true
 	case "Mutation.installSkill":
 		if e.ComplexityRoot.Mutation.InstallSkill == nil {
 			break
@@ -1278,7 +1276,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.InstallSkill(childComplexity, args["agentId"].(string), args["input"].(model.SkillInput)), true
+		return e.ComplexityRoot.Mutation.InstallSkill(childComplexity, args["agentId"].(string), args["input"].(domain.SkillInput)), true
 	case "Mutation.removeTrainingData":
 		if e.ComplexityRoot.Mutation.RemoveTrainingData == nil {
 			break
@@ -1311,7 +1309,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SendMessage(childComplexity, args["input"].(chat.SendInput)), true
+		return e.ComplexityRoot.Mutation.SendMessage(childComplexity, args["input"].(domain.SendMessageInput)), true
 	case "Mutation.setMonthlyBudget":
 		if e.ComplexityRoot.Mutation.SetMonthlyBudget == nil {
 			break
@@ -1355,7 +1353,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateAgent(childComplexity, args["id"].(string), args["input"].(model.UpdateAgentInput)), true
+		return e.ComplexityRoot.Mutation.UpdateAgent(childComplexity, args["id"].(string), args["input"].(domain.UpdateAgentInput)), true
 	case "Mutation.updateCollection":
 		if e.ComplexityRoot.Mutation.UpdateCollection == nil {
 			break
@@ -1366,7 +1364,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateCollection(childComplexity, args["id"].(string), args["input"].(model.UpdateCollectionInput)), true
+		return e.ComplexityRoot.Mutation.UpdateCollection(childComplexity, args["id"].(string), args["input"].(domain.UpdateCollectionInput)), true
 	case "Mutation.updateKnowledgeEntry":
 		if e.ComplexityRoot.Mutation.UpdateKnowledgeEntry == nil {
 			break
@@ -1377,7 +1375,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateKnowledgeEntry(childComplexity, args["id"].(string), args["input"].(model.UpdateKnowledgeEntryInput)), true
+		return e.ComplexityRoot.Mutation.UpdateKnowledgeEntry(childComplexity, args["id"].(string), args["input"].(domain.UpdateKnowledgeEntryInput)), true
 	case "Mutation.updatePersonalization":
 		if e.ComplexityRoot.Mutation.UpdatePersonalization == nil {
 			break
@@ -1388,7 +1386,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdatePersonalization(childComplexity, args["input"].(model.Personalization)), true
+		return e.ComplexityRoot.Mutation.UpdatePersonalization(childComplexity, args["input"].(domain.Personalization)), true
 	case "Mutation.updateTrainingData":
 		if e.ComplexityRoot.Mutation.UpdateTrainingData == nil {
 			break
@@ -1399,7 +1397,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.UpdateTrainingData(childComplexity, args["id"].(string), args["input"].(model.UpdateTrainingDataInput)), true
+		return e.ComplexityRoot.Mutation.UpdateTrainingData(childComplexity, args["id"].(string), args["input"].(domain.UpdateTrainingDataInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1533,7 +1531,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Agents(childComplexity, args["first"].(*int), args["after"].(*string), args["status"].(*model.AgentStatus), args["type"].(*model.AgentType)), true
+		return e.ComplexityRoot.Query.Agents(childComplexity, args["first"].(*int), args["after"].(*string), args["status"].(*domain.AgentStatus), args["type"].(*domain.AgentType)), true
 	case "Query.collection":
 		if e.ComplexityRoot.Query.Collection == nil {
 			break
@@ -1617,7 +1615,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Usage(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time), args["groupBy"].(model1.UsageGroupBy)), true
+		return e.ComplexityRoot.Query.Usage(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time), args["groupBy"].(model.UsageGroupBy)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -2965,8 +2963,8 @@ func (ec *executionContext) field_KnowledgeCollection_entries_args(ctx context.C
 	}
 	args["after"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "type",
-		func(ctx context.Context, v any) (*model.KnowledgeType, error) {
-			return ec.unmarshalOKnowledgeType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeType(ctx, v)
+		func(ctx context.Context, v any) (*domain.KnowledgeType, error) {
+			return ec.unmarshalOKnowledgeType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeType(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2979,8 +2977,8 @@ func (ec *executionContext) field_Mutation_addKnowledgeEntry_args(ctx context.Co
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.KnowledgeEntryInput, error) {
-			return ec.unmarshalNKnowledgeEntryInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeEntryInput(ctx, v)
+		func(ctx context.Context, v any) (domain.KnowledgeEntryInput, error) {
+			return ec.unmarshalNKnowledgeEntryInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeEntryInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3001,8 +2999,8 @@ func (ec *executionContext) field_Mutation_addTrainingData_args(ctx context.Cont
 	}
 	args["agentId"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.TrainingDataInput, error) {
-			return ec.unmarshalNTrainingDataInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingDataInput(ctx, v)
+		func(ctx context.Context, v any) (domain.TrainingDataInput, error) {
+			return ec.unmarshalNTrainingDataInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3015,8 +3013,8 @@ func (ec *executionContext) field_Mutation_connectIntegration_args(ctx context.C
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (integrations.ConnectInput, error) {
-			return ec.unmarshalNConnectIntegrationInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋintegrationsᚐConnectInput(ctx, v)
+		func(ctx context.Context, v any) (domain.ConnectIntegrationInput, error) {
+			return ec.unmarshalNConnectIntegrationInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐConnectIntegrationInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3029,8 +3027,8 @@ func (ec *executionContext) field_Mutation_createAgent_args(ctx context.Context,
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CreateAgentInput, error) {
-			return ec.unmarshalNCreateAgentInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐCreateAgentInput(ctx, v)
+		func(ctx context.Context, v any) (domain.CreateAgentInput, error) {
+			return ec.unmarshalNCreateAgentInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐCreateAgentInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3043,8 +3041,8 @@ func (ec *executionContext) field_Mutation_createCollection_args(ctx context.Con
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.CollectionInput, error) {
-			return ec.unmarshalNCollectionInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐCollectionInput(ctx, v)
+		func(ctx context.Context, v any) (domain.CollectionInput, error) {
+			return ec.unmarshalNCollectionInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐCollectionInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3057,8 +3055,8 @@ func (ec *executionContext) field_Mutation_createFeedEvent_args(ctx context.Cont
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (chat.FeedInput, error) {
-			return ec.unmarshalNFeedEventInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋchatᚐFeedInput(ctx, v)
+		func(ctx context.Context, v any) (domain.FeedEventInput, error) {
+			return ec.unmarshalNFeedEventInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐFeedEventInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3143,8 +3141,8 @@ func (ec *executionContext) field_Mutation_grantKnowledgeAccess_args(ctx context
 	}
 	args["collectionId"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "accessLevel",
-		func(ctx context.Context, v any) (model.AccessLevel, error) {
-			return ec.unmarshalNAccessLevel2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAccessLevel(ctx, v)
+		func(ctx context.Context, v any) (domain.AccessLevel, error) {
+			return ec.unmarshalNAccessLevel2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAccessLevel(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3165,8 +3163,8 @@ func (ec *executionContext) field_Mutation_installSkill_args(ctx context.Context
 	}
 	args["agentId"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.SkillInput, error) {
-			return ec.unmarshalNSkillInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐSkillInput(ctx, v)
+		func(ctx context.Context, v any) (domain.SkillInput, error) {
+			return ec.unmarshalNSkillInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐSkillInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3215,8 +3213,8 @@ func (ec *executionContext) field_Mutation_sendMessage_args(ctx context.Context,
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (chat.SendInput, error) {
-			return ec.unmarshalNSendMessageInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋchatᚐSendInput(ctx, v)
+		func(ctx context.Context, v any) (domain.SendMessageInput, error) {
+			return ec.unmarshalNSendMessageInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐSendMessageInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3295,8 +3293,8 @@ func (ec *executionContext) field_Mutation_updateAgent_args(ctx context.Context,
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateAgentInput, error) {
-			return ec.unmarshalNUpdateAgentInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUpdateAgentInput(ctx, v)
+		func(ctx context.Context, v any) (domain.UpdateAgentInput, error) {
+			return ec.unmarshalNUpdateAgentInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐUpdateAgentInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3317,8 +3315,8 @@ func (ec *executionContext) field_Mutation_updateCollection_args(ctx context.Con
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateCollectionInput, error) {
-			return ec.unmarshalNUpdateCollectionInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUpdateCollectionInput(ctx, v)
+		func(ctx context.Context, v any) (domain.UpdateCollectionInput, error) {
+			return ec.unmarshalNUpdateCollectionInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐUpdateCollectionInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3339,8 +3337,8 @@ func (ec *executionContext) field_Mutation_updateKnowledgeEntry_args(ctx context
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateKnowledgeEntryInput, error) {
-			return ec.unmarshalNUpdateKnowledgeEntryInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUpdateKnowledgeEntryInput(ctx, v)
+		func(ctx context.Context, v any) (domain.UpdateKnowledgeEntryInput, error) {
+			return ec.unmarshalNUpdateKnowledgeEntryInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐUpdateKnowledgeEntryInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3353,8 +3351,8 @@ func (ec *executionContext) field_Mutation_updatePersonalization_args(ctx contex
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.Personalization, error) {
-			return ec.unmarshalNPersonalizationInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐPersonalization(ctx, v)
+		func(ctx context.Context, v any) (domain.Personalization, error) {
+			return ec.unmarshalNPersonalizationInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐPersonalization(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3375,8 +3373,8 @@ func (ec *executionContext) field_Mutation_updateTrainingData_args(ctx context.C
 	}
 	args["id"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "input",
-		func(ctx context.Context, v any) (model.UpdateTrainingDataInput, error) {
-			return ec.unmarshalNUpdateTrainingDataInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUpdateTrainingDataInput(ctx, v)
+		func(ctx context.Context, v any) (domain.UpdateTrainingDataInput, error) {
+			return ec.unmarshalNUpdateTrainingDataInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐUpdateTrainingDataInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3433,16 +3431,16 @@ func (ec *executionContext) field_Query_agents_args(ctx context.Context, rawArgs
 	}
 	args["after"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "status",
-		func(ctx context.Context, v any) (*model.AgentStatus, error) {
-			return ec.unmarshalOAgentStatus2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentStatus(ctx, v)
+		func(ctx context.Context, v any) (*domain.AgentStatus, error) {
+			return ec.unmarshalOAgentStatus2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentStatus(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
 	args["status"] = arg2
 	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "type",
-		func(ctx context.Context, v any) (*model.AgentType, error) {
-			return ec.unmarshalOAgentType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentType(ctx, v)
+		func(ctx context.Context, v any) (*domain.AgentType, error) {
+			return ec.unmarshalOAgentType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentType(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3627,7 +3625,7 @@ func (ec *executionContext) field_Query_usage_args(ctx context.Context, rawArgs 
 	}
 	args["to"] = arg1
 	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
-		func(ctx context.Context, v any) (model1.UsageGroupBy, error) {
+		func(ctx context.Context, v any) (model.UsageGroupBy, error) {
 			return ec.unmarshalNUsageGroupBy2githubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐUsageGroupBy(ctx, v)
 		})
 	if err != nil {
@@ -3775,7 +3773,7 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 
 // region    **************************** field.gotpl *****************************
 
-func (ec *executionContext) _Agent_id(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_id(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3798,7 +3796,7 @@ func (ec *executionContext) fieldContext_Agent_id(_ context.Context, field graph
 	return graphql.NewScalarFieldContext("Agent", field, false, false, "ID")
 }
 
-func (ec *executionContext) _Agent_name(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_name(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3821,7 +3819,7 @@ func (ec *executionContext) fieldContext_Agent_name(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Agent", field, false, false, "String")
 }
 
-func (ec *executionContext) _Agent_type(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_type(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3833,8 +3831,8 @@ func (ec *executionContext) _Agent_type(ctx context.Context, field graphql.Colle
 			return obj.Type, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.AgentType) graphql.Marshaler {
-			return ec.marshalNAgentType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentType(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v domain.AgentType) graphql.Marshaler {
+			return ec.marshalNAgentType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentType(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3844,7 +3842,7 @@ func (ec *executionContext) fieldContext_Agent_type(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Agent", field, false, false, "AgentType")
 }
 
-func (ec *executionContext) _Agent_status(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_status(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3856,8 +3854,8 @@ func (ec *executionContext) _Agent_status(ctx context.Context, field graphql.Col
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.AgentStatus) graphql.Marshaler {
-			return ec.marshalNAgentStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v domain.AgentStatus) graphql.Marshaler {
+			return ec.marshalNAgentStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3867,7 +3865,7 @@ func (ec *executionContext) fieldContext_Agent_status(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Agent", field, false, false, "AgentStatus")
 }
 
-func (ec *executionContext) _Agent_trustTier(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_trustTier(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3879,8 +3877,8 @@ func (ec *executionContext) _Agent_trustTier(ctx context.Context, field graphql.
 			return obj.TrustTier, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.TrustTier) graphql.Marshaler {
-			return ec.marshalNTrustTier2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrustTier(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v domain.TrustTier) graphql.Marshaler {
+			return ec.marshalNTrustTier2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrustTier(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3890,7 +3888,7 @@ func (ec *executionContext) fieldContext_Agent_trustTier(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Agent", field, false, false, "TrustTier")
 }
 
-func (ec *executionContext) _Agent_personality(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_personality(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3902,8 +3900,8 @@ func (ec *executionContext) _Agent_personality(ctx context.Context, field graphq
 			return obj.Personality, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.Personality) graphql.Marshaler {
-			return ec.marshalNPersonality2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐPersonality(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v domain.Personality) graphql.Marshaler {
+			return ec.marshalNPersonality2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐPersonality(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3922,7 +3920,7 @@ func (ec *executionContext) fieldContext_Agent_personality(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Agent_objective(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_objective(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3945,7 +3943,7 @@ func (ec *executionContext) fieldContext_Agent_objective(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Agent", field, false, false, "String")
 }
 
-func (ec *executionContext) _Agent_instructions(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_instructions(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3968,7 +3966,7 @@ func (ec *executionContext) fieldContext_Agent_instructions(_ context.Context, f
 	return graphql.NewScalarFieldContext("Agent", field, false, false, "String")
 }
 
-func (ec *executionContext) _Agent_background(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_background(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3991,7 +3989,7 @@ func (ec *executionContext) fieldContext_Agent_background(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Agent", field, false, false, "String")
 }
 
-func (ec *executionContext) _Agent_emailAddress(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_emailAddress(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4014,7 +4012,7 @@ func (ec *executionContext) fieldContext_Agent_emailAddress(_ context.Context, f
 	return graphql.NewScalarFieldContext("Agent", field, false, false, "String")
 }
 
-func (ec *executionContext) _Agent_isHead(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_isHead(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4037,7 +4035,7 @@ func (ec *executionContext) fieldContext_Agent_isHead(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Agent", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _Agent_level(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_level(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4060,7 +4058,7 @@ func (ec *executionContext) fieldContext_Agent_level(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Agent", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Agent_xp(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_xp(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4083,7 +4081,7 @@ func (ec *executionContext) fieldContext_Agent_xp(_ context.Context, field graph
 	return graphql.NewScalarFieldContext("Agent", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Agent_skills(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_skills(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4095,8 +4093,8 @@ func (ec *executionContext) _Agent_skills(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Agent().Skills(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.Skill) graphql.Marshaler {
-			return ec.marshalNAgentSkill2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐSkillᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*domain.Skill) graphql.Marshaler {
+			return ec.marshalNAgentSkill2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐSkillᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4115,7 +4113,7 @@ func (ec *executionContext) fieldContext_Agent_skills(_ context.Context, field g
 	return fc, nil
 }
 
-func (ec *executionContext) _Agent_trainingData(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_trainingData(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4127,8 +4125,8 @@ func (ec *executionContext) _Agent_trainingData(ctx context.Context, field graph
 			return ec.Resolvers.Agent().TrainingData(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.TrainingData) graphql.Marshaler {
-			return ec.marshalNTrainingData2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingDataᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*domain.TrainingData) graphql.Marshaler {
+			return ec.marshalNTrainingData2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4147,7 +4145,7 @@ func (ec *executionContext) fieldContext_Agent_trainingData(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _Agent_knowledgeAccess(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_knowledgeAccess(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4159,8 +4157,8 @@ func (ec *executionContext) _Agent_knowledgeAccess(ctx context.Context, field gr
 			return ec.Resolvers.Agent().KnowledgeAccess(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.KnowledgeAccess) graphql.Marshaler {
-			return ec.marshalNKnowledgeAccess2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeAccessᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*domain.KnowledgeAccess) graphql.Marshaler {
+			return ec.marshalNKnowledgeAccess2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeAccessᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4179,7 +4177,7 @@ func (ec *executionContext) fieldContext_Agent_knowledgeAccess(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _Agent_threads(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_threads(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4192,7 +4190,7 @@ func (ec *executionContext) _Agent_threads(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Agent().Threads(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.ThreadConnection) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ThreadConnection) graphql.Marshaler {
 			return ec.marshalNThreadConnection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐThreadConnection(ctx, selections, v)
 		},
 		true,
@@ -4223,7 +4221,7 @@ func (ec *executionContext) fieldContext_Agent_threads(ctx context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _Agent_usage(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_usage(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4236,8 +4234,8 @@ func (ec *executionContext) _Agent_usage(ctx context.Context, field graphql.Coll
 			return ec.Resolvers.Agent().Usage(ctx, obj, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.UsageTotals) graphql.Marshaler {
-			return ec.marshalNUsageTotals2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageTotals(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.UsageTotals) graphql.Marshaler {
+			return ec.marshalNUsageTotals2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐUsageTotals(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4267,7 +4265,7 @@ func (ec *executionContext) fieldContext_Agent_usage(ctx context.Context, field 
 	return fc, nil
 }
 
-func (ec *executionContext) _Agent_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_createdAt(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4290,7 +4288,7 @@ func (ec *executionContext) fieldContext_Agent_createdAt(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Agent", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Agent_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Agent) (ret graphql.Marshaler) {
+func (ec *executionContext) _Agent_updatedAt(ctx context.Context, field graphql.CollectedField, obj *domain.Agent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4313,7 +4311,7 @@ func (ec *executionContext) fieldContext_Agent_updatedAt(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Agent", field, false, false, "Time")
 }
 
-func (ec *executionContext) _AgentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model1.AgentConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _AgentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.AgentConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4325,7 +4323,7 @@ func (ec *executionContext) _AgentConnection_edges(ctx context.Context, field gr
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model1.AgentEdge) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AgentEdge) graphql.Marshaler {
 			return ec.marshalNAgentEdge2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐAgentEdgeᚄ(ctx, selections, v)
 		},
 		true,
@@ -4345,7 +4343,7 @@ func (ec *executionContext) fieldContext_AgentConnection_edges(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _AgentConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model1.AgentConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _AgentConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.AgentConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4357,7 +4355,7 @@ func (ec *executionContext) _AgentConnection_pageInfo(ctx context.Context, field
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.PageInfo) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
@@ -4377,7 +4375,7 @@ func (ec *executionContext) fieldContext_AgentConnection_pageInfo(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _AgentConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model1.AgentConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _AgentConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.AgentConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4400,7 +4398,7 @@ func (ec *executionContext) fieldContext_AgentConnection_totalCount(_ context.Co
 	return graphql.NewScalarFieldContext("AgentConnection", field, true, false, "Int")
 }
 
-func (ec *executionContext) _AgentEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model1.AgentEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _AgentEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.AgentEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4423,7 +4421,7 @@ func (ec *executionContext) fieldContext_AgentEdge_cursor(_ context.Context, fie
 	return graphql.NewScalarFieldContext("AgentEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _AgentEdge_node(ctx context.Context, field graphql.CollectedField, obj *model1.AgentEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _AgentEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AgentEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4435,8 +4433,8 @@ func (ec *executionContext) _AgentEdge_node(ctx context.Context, field graphql.C
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Agent) graphql.Marshaler {
-			return ec.marshalNAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Agent) graphql.Marshaler {
+			return ec.marshalNAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgent(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4455,7 +4453,7 @@ func (ec *executionContext) fieldContext_AgentEdge_node(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _AgentSkill_id(ctx context.Context, field graphql.CollectedField, obj *model.Skill) (ret graphql.Marshaler) {
+func (ec *executionContext) _AgentSkill_id(ctx context.Context, field graphql.CollectedField, obj *domain.Skill) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4478,7 +4476,7 @@ func (ec *executionContext) fieldContext_AgentSkill_id(_ context.Context, field 
 	return graphql.NewScalarFieldContext("AgentSkill", field, false, false, "ID")
 }
 
-func (ec *executionContext) _AgentSkill_slug(ctx context.Context, field graphql.CollectedField, obj *model.Skill) (ret graphql.Marshaler) {
+func (ec *executionContext) _AgentSkill_slug(ctx context.Context, field graphql.CollectedField, obj *domain.Skill) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4501,7 +4499,7 @@ func (ec *executionContext) fieldContext_AgentSkill_slug(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("AgentSkill", field, false, false, "String")
 }
 
-func (ec *executionContext) _AgentSkill_name(ctx context.Context, field graphql.CollectedField, obj *model.Skill) (ret graphql.Marshaler) {
+func (ec *executionContext) _AgentSkill_name(ctx context.Context, field graphql.CollectedField, obj *domain.Skill) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4524,7 +4522,7 @@ func (ec *executionContext) fieldContext_AgentSkill_name(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("AgentSkill", field, false, false, "String")
 }
 
-func (ec *executionContext) _AgentSkill_category(ctx context.Context, field graphql.CollectedField, obj *model.Skill) (ret graphql.Marshaler) {
+func (ec *executionContext) _AgentSkill_category(ctx context.Context, field graphql.CollectedField, obj *domain.Skill) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4547,7 +4545,7 @@ func (ec *executionContext) fieldContext_AgentSkill_category(_ context.Context, 
 	return graphql.NewScalarFieldContext("AgentSkill", field, false, false, "String")
 }
 
-func (ec *executionContext) _AgentSkill_level(ctx context.Context, field graphql.CollectedField, obj *model.Skill) (ret graphql.Marshaler) {
+func (ec *executionContext) _AgentSkill_level(ctx context.Context, field graphql.CollectedField, obj *domain.Skill) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4570,7 +4568,7 @@ func (ec *executionContext) fieldContext_AgentSkill_level(_ context.Context, fie
 	return graphql.NewScalarFieldContext("AgentSkill", field, false, false, "Int")
 }
 
-func (ec *executionContext) _AgentSkill_installedAt(ctx context.Context, field graphql.CollectedField, obj *model.Skill) (ret graphql.Marshaler) {
+func (ec *executionContext) _AgentSkill_installedAt(ctx context.Context, field graphql.CollectedField, obj *domain.Skill) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4708,7 +4706,7 @@ func (ec *executionContext) fieldContext_Budget_exceeded(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("Budget", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _ChatMessage_id(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessage_id(ctx context.Context, field graphql.CollectedField, obj *domain.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4731,7 +4729,7 @@ func (ec *executionContext) fieldContext_ChatMessage_id(_ context.Context, field
 	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "ID")
 }
 
-func (ec *executionContext) _ChatMessage_threadId(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessage_threadId(ctx context.Context, field graphql.CollectedField, obj *domain.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4754,7 +4752,7 @@ func (ec *executionContext) fieldContext_ChatMessage_threadId(_ context.Context,
 	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "ID")
 }
 
-func (ec *executionContext) _ChatMessage_role(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessage_role(ctx context.Context, field graphql.CollectedField, obj *domain.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4766,8 +4764,8 @@ func (ec *executionContext) _ChatMessage_role(ctx context.Context, field graphql
 			return obj.Role, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.MessageRole) graphql.Marshaler {
-			return ec.marshalNMessageRole2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageRole(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v domain.MessageRole) graphql.Marshaler {
+			return ec.marshalNMessageRole2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessageRole(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4777,7 +4775,7 @@ func (ec *executionContext) fieldContext_ChatMessage_role(_ context.Context, fie
 	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "MessageRole")
 }
 
-func (ec *executionContext) _ChatMessage_content(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessage_content(ctx context.Context, field graphql.CollectedField, obj *domain.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4800,7 +4798,7 @@ func (ec *executionContext) fieldContext_ChatMessage_content(_ context.Context, 
 	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "String")
 }
 
-func (ec *executionContext) _ChatMessage_agent(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessage_agent(ctx context.Context, field graphql.CollectedField, obj *domain.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4812,8 +4810,8 @@ func (ec *executionContext) _ChatMessage_agent(ctx context.Context, field graphq
 			return ec.Resolvers.ChatMessage().Agent(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Agent) graphql.Marshaler {
-			return ec.marshalOAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Agent) graphql.Marshaler {
+			return ec.marshalOAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgent(ctx, selections, v)
 		},
 		true,
 		false,
@@ -4832,7 +4830,7 @@ func (ec *executionContext) fieldContext_ChatMessage_agent(_ context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _ChatMessage_agentName(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessage_agentName(ctx context.Context, field graphql.CollectedField, obj *domain.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4855,7 +4853,7 @@ func (ec *executionContext) fieldContext_ChatMessage_agentName(_ context.Context
 	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "String")
 }
 
-func (ec *executionContext) _ChatMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessage_createdAt(ctx context.Context, field graphql.CollectedField, obj *domain.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4878,7 +4876,7 @@ func (ec *executionContext) fieldContext_ChatMessage_createdAt(_ context.Context
 	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "Time")
 }
 
-func (ec *executionContext) _ChatMessage_status(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessage_status(ctx context.Context, field graphql.CollectedField, obj *domain.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4890,8 +4888,8 @@ func (ec *executionContext) _ChatMessage_status(ctx context.Context, field graph
 			return obj.Status, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.MessageStatus) graphql.Marshaler {
-			return ec.marshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v domain.MessageStatus) graphql.Marshaler {
+			return ec.marshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessageStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -4901,7 +4899,7 @@ func (ec *executionContext) fieldContext_ChatMessage_status(_ context.Context, f
 	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "MessageStatus")
 }
 
-func (ec *executionContext) _ChatMessage_replyTo(ctx context.Context, field graphql.CollectedField, obj *model.Message) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessage_replyTo(ctx context.Context, field graphql.CollectedField, obj *domain.Message) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4924,7 +4922,7 @@ func (ec *executionContext) fieldContext_ChatMessage_replyTo(_ context.Context, 
 	return graphql.NewScalarFieldContext("ChatMessage", field, false, false, "ID")
 }
 
-func (ec *executionContext) _ChatMessageConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model1.ChatMessageConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessageConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ChatMessageConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4936,7 +4934,7 @@ func (ec *executionContext) _ChatMessageConnection_edges(ctx context.Context, fi
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model1.ChatMessageEdge) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ChatMessageEdge) graphql.Marshaler {
 			return ec.marshalNChatMessageEdge2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐChatMessageEdgeᚄ(ctx, selections, v)
 		},
 		true,
@@ -4956,7 +4954,7 @@ func (ec *executionContext) fieldContext_ChatMessageConnection_edges(_ context.C
 	return fc, nil
 }
 
-func (ec *executionContext) _ChatMessageConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model1.ChatMessageConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessageConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ChatMessageConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -4968,7 +4966,7 @@ func (ec *executionContext) _ChatMessageConnection_pageInfo(ctx context.Context,
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.PageInfo) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
@@ -4988,7 +4986,7 @@ func (ec *executionContext) fieldContext_ChatMessageConnection_pageInfo(_ contex
 	return fc, nil
 }
 
-func (ec *executionContext) _ChatMessageConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model1.ChatMessageConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessageConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ChatMessageConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5011,7 +5009,7 @@ func (ec *executionContext) fieldContext_ChatMessageConnection_totalCount(_ cont
 	return graphql.NewScalarFieldContext("ChatMessageConnection", field, true, false, "Int")
 }
 
-func (ec *executionContext) _ChatMessageEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model1.ChatMessageEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessageEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ChatMessageEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5034,7 +5032,7 @@ func (ec *executionContext) fieldContext_ChatMessageEdge_cursor(_ context.Contex
 	return graphql.NewScalarFieldContext("ChatMessageEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _ChatMessageEdge_node(ctx context.Context, field graphql.CollectedField, obj *model1.ChatMessageEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChatMessageEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ChatMessageEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5046,8 +5044,8 @@ func (ec *executionContext) _ChatMessageEdge_node(ctx context.Context, field gra
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Message) graphql.Marshaler {
-			return ec.marshalNChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessage(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Message) graphql.Marshaler {
+			return ec.marshalNChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessage(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5066,7 +5064,7 @@ func (ec *executionContext) fieldContext_ChatMessageEdge_node(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _FeedEvent_id(ctx context.Context, field graphql.CollectedField, obj *model.FeedEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeedEvent_id(ctx context.Context, field graphql.CollectedField, obj *domain.FeedEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5089,7 +5087,7 @@ func (ec *executionContext) fieldContext_FeedEvent_id(_ context.Context, field g
 	return graphql.NewScalarFieldContext("FeedEvent", field, false, false, "ID")
 }
 
-func (ec *executionContext) _FeedEvent_type(ctx context.Context, field graphql.CollectedField, obj *model.FeedEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeedEvent_type(ctx context.Context, field graphql.CollectedField, obj *domain.FeedEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5112,7 +5110,7 @@ func (ec *executionContext) fieldContext_FeedEvent_type(_ context.Context, field
 	return graphql.NewScalarFieldContext("FeedEvent", field, false, false, "String")
 }
 
-func (ec *executionContext) _FeedEvent_message(ctx context.Context, field graphql.CollectedField, obj *model.FeedEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeedEvent_message(ctx context.Context, field graphql.CollectedField, obj *domain.FeedEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5135,7 +5133,7 @@ func (ec *executionContext) fieldContext_FeedEvent_message(_ context.Context, fi
 	return graphql.NewScalarFieldContext("FeedEvent", field, false, false, "String")
 }
 
-func (ec *executionContext) _FeedEvent_agent(ctx context.Context, field graphql.CollectedField, obj *model.FeedEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeedEvent_agent(ctx context.Context, field graphql.CollectedField, obj *domain.FeedEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5147,8 +5145,8 @@ func (ec *executionContext) _FeedEvent_agent(ctx context.Context, field graphql.
 			return ec.Resolvers.FeedEvent().Agent(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Agent) graphql.Marshaler {
-			return ec.marshalOAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Agent) graphql.Marshaler {
+			return ec.marshalOAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgent(ctx, selections, v)
 		},
 		true,
 		false,
@@ -5167,7 +5165,7 @@ func (ec *executionContext) fieldContext_FeedEvent_agent(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _FeedEvent_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.FeedEvent) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeedEvent_createdAt(ctx context.Context, field graphql.CollectedField, obj *domain.FeedEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5190,7 +5188,7 @@ func (ec *executionContext) fieldContext_FeedEvent_createdAt(_ context.Context, 
 	return graphql.NewScalarFieldContext("FeedEvent", field, false, false, "Time")
 }
 
-func (ec *executionContext) _FeedEventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model1.FeedEventConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeedEventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.FeedEventConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5202,7 +5200,7 @@ func (ec *executionContext) _FeedEventConnection_edges(ctx context.Context, fiel
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model1.FeedEventEdge) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FeedEventEdge) graphql.Marshaler {
 			return ec.marshalNFeedEventEdge2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐFeedEventEdgeᚄ(ctx, selections, v)
 		},
 		true,
@@ -5222,7 +5220,7 @@ func (ec *executionContext) fieldContext_FeedEventConnection_edges(_ context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _FeedEventConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model1.FeedEventConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeedEventConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.FeedEventConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5234,7 +5232,7 @@ func (ec *executionContext) _FeedEventConnection_pageInfo(ctx context.Context, f
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.PageInfo) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
@@ -5254,7 +5252,7 @@ func (ec *executionContext) fieldContext_FeedEventConnection_pageInfo(_ context.
 	return fc, nil
 }
 
-func (ec *executionContext) _FeedEventConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model1.FeedEventConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeedEventConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.FeedEventConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5277,7 +5275,7 @@ func (ec *executionContext) fieldContext_FeedEventConnection_totalCount(_ contex
 	return graphql.NewScalarFieldContext("FeedEventConnection", field, true, false, "Int")
 }
 
-func (ec *executionContext) _FeedEventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model1.FeedEventEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeedEventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.FeedEventEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5300,7 +5298,7 @@ func (ec *executionContext) fieldContext_FeedEventEdge_cursor(_ context.Context,
 	return graphql.NewScalarFieldContext("FeedEventEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _FeedEventEdge_node(ctx context.Context, field graphql.CollectedField, obj *model1.FeedEventEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _FeedEventEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.FeedEventEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5312,8 +5310,8 @@ func (ec *executionContext) _FeedEventEdge_node(ctx context.Context, field graph
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.FeedEvent) graphql.Marshaler {
-			return ec.marshalNFeedEvent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐFeedEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.FeedEvent) graphql.Marshaler {
+			return ec.marshalNFeedEvent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐFeedEvent(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5332,7 +5330,7 @@ func (ec *executionContext) fieldContext_FeedEventEdge_node(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _Integration_provider(ctx context.Context, field graphql.CollectedField, obj *model.Integration) (ret graphql.Marshaler) {
+func (ec *executionContext) _Integration_provider(ctx context.Context, field graphql.CollectedField, obj *domain.Integration) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5355,7 +5353,7 @@ func (ec *executionContext) fieldContext_Integration_provider(_ context.Context,
 	return graphql.NewScalarFieldContext("Integration", field, false, false, "String")
 }
 
-func (ec *executionContext) _Integration_scopes(ctx context.Context, field graphql.CollectedField, obj *model.Integration) (ret graphql.Marshaler) {
+func (ec *executionContext) _Integration_scopes(ctx context.Context, field graphql.CollectedField, obj *domain.Integration) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5378,7 +5376,7 @@ func (ec *executionContext) fieldContext_Integration_scopes(_ context.Context, f
 	return graphql.NewScalarFieldContext("Integration", field, false, false, "String")
 }
 
-func (ec *executionContext) _Integration_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.Integration) (ret graphql.Marshaler) {
+func (ec *executionContext) _Integration_expiresAt(ctx context.Context, field graphql.CollectedField, obj *domain.Integration) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5401,7 +5399,7 @@ func (ec *executionContext) fieldContext_Integration_expiresAt(_ context.Context
 	return graphql.NewScalarFieldContext("Integration", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Integration_connected(ctx context.Context, field graphql.CollectedField, obj *model.Integration) (ret graphql.Marshaler) {
+func (ec *executionContext) _Integration_connected(ctx context.Context, field graphql.CollectedField, obj *domain.Integration) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5424,7 +5422,7 @@ func (ec *executionContext) fieldContext_Integration_connected(_ context.Context
 	return graphql.NewScalarFieldContext("Integration", field, true, false, "Boolean")
 }
 
-func (ec *executionContext) _Integration_metadata(ctx context.Context, field graphql.CollectedField, obj *model.Integration) (ret graphql.Marshaler) {
+func (ec *executionContext) _Integration_metadata(ctx context.Context, field graphql.CollectedField, obj *domain.Integration) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5447,7 +5445,7 @@ func (ec *executionContext) fieldContext_Integration_metadata(_ context.Context,
 	return graphql.NewScalarFieldContext("Integration", field, false, false, "JSON")
 }
 
-func (ec *executionContext) _Integration_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Integration) (ret graphql.Marshaler) {
+func (ec *executionContext) _Integration_updatedAt(ctx context.Context, field graphql.CollectedField, obj *domain.Integration) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5470,7 +5468,7 @@ func (ec *executionContext) fieldContext_Integration_updatedAt(_ context.Context
 	return graphql.NewScalarFieldContext("Integration", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Integration_status(ctx context.Context, field graphql.CollectedField, obj *model.Integration) (ret graphql.Marshaler) {
+func (ec *executionContext) _Integration_status(ctx context.Context, field graphql.CollectedField, obj *domain.Integration) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5482,8 +5480,8 @@ func (ec *executionContext) _Integration_status(ctx context.Context, field graph
 			return obj.Status(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.IntegrationStatus) graphql.Marshaler {
-			return ec.marshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v domain.IntegrationStatus) graphql.Marshaler {
+			return ec.marshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIntegrationStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5493,7 +5491,7 @@ func (ec *executionContext) fieldContext_Integration_status(_ context.Context, f
 	return graphql.NewScalarFieldContext("Integration", field, true, false, "IntegrationStatus")
 }
 
-func (ec *executionContext) _Integration_connectedAt(ctx context.Context, field graphql.CollectedField, obj *model.Integration) (ret graphql.Marshaler) {
+func (ec *executionContext) _Integration_connectedAt(ctx context.Context, field graphql.CollectedField, obj *domain.Integration) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5516,7 +5514,7 @@ func (ec *executionContext) fieldContext_Integration_connectedAt(_ context.Conte
 	return graphql.NewScalarFieldContext("Integration", field, false, false, "Time")
 }
 
-func (ec *executionContext) _KnowledgeAccess_collection(ctx context.Context, field graphql.CollectedField, obj *model.KnowledgeAccess) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeAccess_collection(ctx context.Context, field graphql.CollectedField, obj *domain.KnowledgeAccess) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5528,8 +5526,8 @@ func (ec *executionContext) _KnowledgeAccess_collection(ctx context.Context, fie
 			return ec.Resolvers.KnowledgeAccess().Collection(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Collection) graphql.Marshaler {
-			return ec.marshalNKnowledgeCollection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐCollection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Collection) graphql.Marshaler {
+			return ec.marshalNKnowledgeCollection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐCollection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5548,7 +5546,7 @@ func (ec *executionContext) fieldContext_KnowledgeAccess_collection(_ context.Co
 	return fc, nil
 }
 
-func (ec *executionContext) _KnowledgeAccess_accessLevel(ctx context.Context, field graphql.CollectedField, obj *model.KnowledgeAccess) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeAccess_accessLevel(ctx context.Context, field graphql.CollectedField, obj *domain.KnowledgeAccess) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5560,8 +5558,8 @@ func (ec *executionContext) _KnowledgeAccess_accessLevel(ctx context.Context, fi
 			return obj.AccessLevel, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.AccessLevel) graphql.Marshaler {
-			return ec.marshalNAccessLevel2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAccessLevel(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v domain.AccessLevel) graphql.Marshaler {
+			return ec.marshalNAccessLevel2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAccessLevel(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5571,7 +5569,7 @@ func (ec *executionContext) fieldContext_KnowledgeAccess_accessLevel(_ context.C
 	return graphql.NewScalarFieldContext("KnowledgeAccess", field, false, false, "AccessLevel")
 }
 
-func (ec *executionContext) _KnowledgeAccess_agent(ctx context.Context, field graphql.CollectedField, obj *model.KnowledgeAccess) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeAccess_agent(ctx context.Context, field graphql.CollectedField, obj *domain.KnowledgeAccess) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5583,8 +5581,8 @@ func (ec *executionContext) _KnowledgeAccess_agent(ctx context.Context, field gr
 			return ec.Resolvers.KnowledgeAccess().Agent(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Agent) graphql.Marshaler {
-			return ec.marshalNAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Agent) graphql.Marshaler {
+			return ec.marshalNAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgent(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5603,7 +5601,7 @@ func (ec *executionContext) fieldContext_KnowledgeAccess_agent(_ context.Context
 	return fc, nil
 }
 
-func (ec *executionContext) _KnowledgeCollection_id(ctx context.Context, field graphql.CollectedField, obj *model.Collection) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeCollection_id(ctx context.Context, field graphql.CollectedField, obj *domain.Collection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5626,7 +5624,7 @@ func (ec *executionContext) fieldContext_KnowledgeCollection_id(_ context.Contex
 	return graphql.NewScalarFieldContext("KnowledgeCollection", field, false, false, "ID")
 }
 
-func (ec *executionContext) _KnowledgeCollection_name(ctx context.Context, field graphql.CollectedField, obj *model.Collection) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeCollection_name(ctx context.Context, field graphql.CollectedField, obj *domain.Collection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5649,7 +5647,7 @@ func (ec *executionContext) fieldContext_KnowledgeCollection_name(_ context.Cont
 	return graphql.NewScalarFieldContext("KnowledgeCollection", field, false, false, "String")
 }
 
-func (ec *executionContext) _KnowledgeCollection_description(ctx context.Context, field graphql.CollectedField, obj *model.Collection) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeCollection_description(ctx context.Context, field graphql.CollectedField, obj *domain.Collection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5672,7 +5670,7 @@ func (ec *executionContext) fieldContext_KnowledgeCollection_description(_ conte
 	return graphql.NewScalarFieldContext("KnowledgeCollection", field, false, false, "String")
 }
 
-func (ec *executionContext) _KnowledgeCollection_isDefault(ctx context.Context, field graphql.CollectedField, obj *model.Collection) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeCollection_isDefault(ctx context.Context, field graphql.CollectedField, obj *domain.Collection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5695,7 +5693,7 @@ func (ec *executionContext) fieldContext_KnowledgeCollection_isDefault(_ context
 	return graphql.NewScalarFieldContext("KnowledgeCollection", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _KnowledgeCollection_entries(ctx context.Context, field graphql.CollectedField, obj *model.Collection) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeCollection_entries(ctx context.Context, field graphql.CollectedField, obj *domain.Collection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5705,10 +5703,10 @@ func (ec *executionContext) _KnowledgeCollection_entries(ctx context.Context, fi
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.KnowledgeCollection().Entries(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["type"].(*model.KnowledgeType))
+			return ec.Resolvers.KnowledgeCollection().Entries(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["type"].(*domain.KnowledgeType))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.KnowledgeEntryConnection) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KnowledgeEntryConnection) graphql.Marshaler {
 			return ec.marshalNKnowledgeEntryConnection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeEntryConnection(ctx, selections, v)
 		},
 		true,
@@ -5739,7 +5737,7 @@ func (ec *executionContext) fieldContext_KnowledgeCollection_entries(ctx context
 	return fc, nil
 }
 
-func (ec *executionContext) _KnowledgeCollection_entryCount(ctx context.Context, field graphql.CollectedField, obj *model.Collection) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeCollection_entryCount(ctx context.Context, field graphql.CollectedField, obj *domain.Collection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5762,7 +5760,7 @@ func (ec *executionContext) fieldContext_KnowledgeCollection_entryCount(_ contex
 	return graphql.NewScalarFieldContext("KnowledgeCollection", field, true, true, "Int")
 }
 
-func (ec *executionContext) _KnowledgeCollection_agents(ctx context.Context, field graphql.CollectedField, obj *model.Collection) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeCollection_agents(ctx context.Context, field graphql.CollectedField, obj *domain.Collection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5774,8 +5772,8 @@ func (ec *executionContext) _KnowledgeCollection_agents(ctx context.Context, fie
 			return ec.Resolvers.KnowledgeCollection().Agents(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.Agent) graphql.Marshaler {
-			return ec.marshalNAgent2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*domain.Agent) graphql.Marshaler {
+			return ec.marshalNAgent2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5794,7 +5792,7 @@ func (ec *executionContext) fieldContext_KnowledgeCollection_agents(_ context.Co
 	return fc, nil
 }
 
-func (ec *executionContext) _KnowledgeCollection_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Collection) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeCollection_createdAt(ctx context.Context, field graphql.CollectedField, obj *domain.Collection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5817,7 +5815,7 @@ func (ec *executionContext) fieldContext_KnowledgeCollection_createdAt(_ context
 	return graphql.NewScalarFieldContext("KnowledgeCollection", field, false, false, "Time")
 }
 
-func (ec *executionContext) _KnowledgeCollection_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Collection) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeCollection_updatedAt(ctx context.Context, field graphql.CollectedField, obj *domain.Collection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5840,7 +5838,7 @@ func (ec *executionContext) fieldContext_KnowledgeCollection_updatedAt(_ context
 	return graphql.NewScalarFieldContext("KnowledgeCollection", field, false, false, "Time")
 }
 
-func (ec *executionContext) _KnowledgeCollectionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model1.KnowledgeCollectionConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeCollectionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.KnowledgeCollectionConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5852,7 +5850,7 @@ func (ec *executionContext) _KnowledgeCollectionConnection_edges(ctx context.Con
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model1.KnowledgeCollectionEdge) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.KnowledgeCollectionEdge) graphql.Marshaler {
 			return ec.marshalNKnowledgeCollectionEdge2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeCollectionEdgeᚄ(ctx, selections, v)
 		},
 		true,
@@ -5872,7 +5870,7 @@ func (ec *executionContext) fieldContext_KnowledgeCollectionConnection_edges(_ c
 	return fc, nil
 }
 
-func (ec *executionContext) _KnowledgeCollectionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model1.KnowledgeCollectionConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeCollectionConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.KnowledgeCollectionConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5884,7 +5882,7 @@ func (ec *executionContext) _KnowledgeCollectionConnection_pageInfo(ctx context.
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.PageInfo) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
@@ -5904,7 +5902,7 @@ func (ec *executionContext) fieldContext_KnowledgeCollectionConnection_pageInfo(
 	return fc, nil
 }
 
-func (ec *executionContext) _KnowledgeCollectionConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model1.KnowledgeCollectionConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeCollectionConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.KnowledgeCollectionConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5927,7 +5925,7 @@ func (ec *executionContext) fieldContext_KnowledgeCollectionConnection_totalCoun
 	return graphql.NewScalarFieldContext("KnowledgeCollectionConnection", field, true, false, "Int")
 }
 
-func (ec *executionContext) _KnowledgeCollectionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model1.KnowledgeCollectionEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeCollectionEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.KnowledgeCollectionEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5950,7 +5948,7 @@ func (ec *executionContext) fieldContext_KnowledgeCollectionEdge_cursor(_ contex
 	return graphql.NewScalarFieldContext("KnowledgeCollectionEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _KnowledgeCollectionEdge_node(ctx context.Context, field graphql.CollectedField, obj *model1.KnowledgeCollectionEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeCollectionEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.KnowledgeCollectionEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5962,8 +5960,8 @@ func (ec *executionContext) _KnowledgeCollectionEdge_node(ctx context.Context, f
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Collection) graphql.Marshaler {
-			return ec.marshalNKnowledgeCollection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐCollection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Collection) graphql.Marshaler {
+			return ec.marshalNKnowledgeCollection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐCollection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -5982,7 +5980,7 @@ func (ec *executionContext) fieldContext_KnowledgeCollectionEdge_node(_ context.
 	return fc, nil
 }
 
-func (ec *executionContext) _KnowledgeEntry_id(ctx context.Context, field graphql.CollectedField, obj *model.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeEntry_id(ctx context.Context, field graphql.CollectedField, obj *domain.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6005,7 +6003,7 @@ func (ec *executionContext) fieldContext_KnowledgeEntry_id(_ context.Context, fi
 	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "ID")
 }
 
-func (ec *executionContext) _KnowledgeEntry_collection(ctx context.Context, field graphql.CollectedField, obj *model.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeEntry_collection(ctx context.Context, field graphql.CollectedField, obj *domain.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6017,8 +6015,8 @@ func (ec *executionContext) _KnowledgeEntry_collection(ctx context.Context, fiel
 			return ec.Resolvers.KnowledgeEntry().Collection(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Collection) graphql.Marshaler {
-			return ec.marshalNKnowledgeCollection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐCollection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Collection) graphql.Marshaler {
+			return ec.marshalNKnowledgeCollection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐCollection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6037,7 +6035,7 @@ func (ec *executionContext) fieldContext_KnowledgeEntry_collection(_ context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _KnowledgeEntry_content(ctx context.Context, field graphql.CollectedField, obj *model.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeEntry_content(ctx context.Context, field graphql.CollectedField, obj *domain.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6060,7 +6058,7 @@ func (ec *executionContext) fieldContext_KnowledgeEntry_content(_ context.Contex
 	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "String")
 }
 
-func (ec *executionContext) _KnowledgeEntry_type(ctx context.Context, field graphql.CollectedField, obj *model.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeEntry_type(ctx context.Context, field graphql.CollectedField, obj *domain.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6072,8 +6070,8 @@ func (ec *executionContext) _KnowledgeEntry_type(ctx context.Context, field grap
 			return obj.Type, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.KnowledgeType) graphql.Marshaler {
-			return ec.marshalNKnowledgeType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeType(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v domain.KnowledgeType) graphql.Marshaler {
+			return ec.marshalNKnowledgeType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeType(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6083,7 +6081,7 @@ func (ec *executionContext) fieldContext_KnowledgeEntry_type(_ context.Context, 
 	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "KnowledgeType")
 }
 
-func (ec *executionContext) _KnowledgeEntry_importance(ctx context.Context, field graphql.CollectedField, obj *model.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeEntry_importance(ctx context.Context, field graphql.CollectedField, obj *domain.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6106,7 +6104,7 @@ func (ec *executionContext) fieldContext_KnowledgeEntry_importance(_ context.Con
 	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "Float")
 }
 
-func (ec *executionContext) _KnowledgeEntry_source(ctx context.Context, field graphql.CollectedField, obj *model.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeEntry_source(ctx context.Context, field graphql.CollectedField, obj *domain.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6129,7 +6127,7 @@ func (ec *executionContext) fieldContext_KnowledgeEntry_source(_ context.Context
 	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "String")
 }
 
-func (ec *executionContext) _KnowledgeEntry_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeEntry_createdAt(ctx context.Context, field graphql.CollectedField, obj *domain.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6152,7 +6150,7 @@ func (ec *executionContext) fieldContext_KnowledgeEntry_createdAt(_ context.Cont
 	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "Time")
 }
 
-func (ec *executionContext) _KnowledgeEntry_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeEntry_updatedAt(ctx context.Context, field graphql.CollectedField, obj *domain.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6175,7 +6173,7 @@ func (ec *executionContext) fieldContext_KnowledgeEntry_updatedAt(_ context.Cont
 	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "Time")
 }
 
-func (ec *executionContext) _KnowledgeEntry_indexStatus(ctx context.Context, field graphql.CollectedField, obj *model.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeEntry_indexStatus(ctx context.Context, field graphql.CollectedField, obj *domain.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6187,8 +6185,8 @@ func (ec *executionContext) _KnowledgeEntry_indexStatus(ctx context.Context, fie
 			return obj.IndexStatus, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.IndexStatus) graphql.Marshaler {
-			return ec.marshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIndexStatus(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v domain.IndexStatus) graphql.Marshaler {
+			return ec.marshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIndexStatus(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6198,7 +6196,7 @@ func (ec *executionContext) fieldContext_KnowledgeEntry_indexStatus(_ context.Co
 	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "IndexStatus")
 }
 
-func (ec *executionContext) _KnowledgeEntry_indexedAt(ctx context.Context, field graphql.CollectedField, obj *model.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeEntry_indexedAt(ctx context.Context, field graphql.CollectedField, obj *domain.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6221,7 +6219,7 @@ func (ec *executionContext) fieldContext_KnowledgeEntry_indexedAt(_ context.Cont
 	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "Time")
 }
 
-func (ec *executionContext) _KnowledgeEntry_indexError(ctx context.Context, field graphql.CollectedField, obj *model.Entry) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeEntry_indexError(ctx context.Context, field graphql.CollectedField, obj *domain.Entry) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6244,7 +6242,7 @@ func (ec *executionContext) fieldContext_KnowledgeEntry_indexError(_ context.Con
 	return graphql.NewScalarFieldContext("KnowledgeEntry", field, false, false, "String")
 }
 
-func (ec *executionContext) _KnowledgeEntryConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model1.KnowledgeEntryConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeEntryConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.KnowledgeEntryConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6256,7 +6254,7 @@ func (ec *executionContext) _KnowledgeEntryConnection_edges(ctx context.Context,
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model1.KnowledgeEntryEdge) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.KnowledgeEntryEdge) graphql.Marshaler {
 			return ec.marshalNKnowledgeEntryEdge2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeEntryEdgeᚄ(ctx, selections, v)
 		},
 		true,
@@ -6276,7 +6274,7 @@ func (ec *executionContext) fieldContext_KnowledgeEntryConnection_edges(_ contex
 	return fc, nil
 }
 
-func (ec *executionContext) _KnowledgeEntryConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model1.KnowledgeEntryConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeEntryConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.KnowledgeEntryConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6288,7 +6286,7 @@ func (ec *executionContext) _KnowledgeEntryConnection_pageInfo(ctx context.Conte
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.PageInfo) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
@@ -6308,7 +6306,7 @@ func (ec *executionContext) fieldContext_KnowledgeEntryConnection_pageInfo(_ con
 	return fc, nil
 }
 
-func (ec *executionContext) _KnowledgeEntryConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model1.KnowledgeEntryConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeEntryConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.KnowledgeEntryConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6331,7 +6329,7 @@ func (ec *executionContext) fieldContext_KnowledgeEntryConnection_totalCount(_ c
 	return graphql.NewScalarFieldContext("KnowledgeEntryConnection", field, true, false, "Int")
 }
 
-func (ec *executionContext) _KnowledgeEntryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model1.KnowledgeEntryEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeEntryEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.KnowledgeEntryEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6354,7 +6352,7 @@ func (ec *executionContext) fieldContext_KnowledgeEntryEdge_cursor(_ context.Con
 	return graphql.NewScalarFieldContext("KnowledgeEntryEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _KnowledgeEntryEdge_node(ctx context.Context, field graphql.CollectedField, obj *model1.KnowledgeEntryEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _KnowledgeEntryEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.KnowledgeEntryEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6366,8 +6364,8 @@ func (ec *executionContext) _KnowledgeEntryEdge_node(ctx context.Context, field 
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Entry) graphql.Marshaler {
-			return ec.marshalNKnowledgeEntry2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐEntry(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Entry) graphql.Marshaler {
+			return ec.marshalNKnowledgeEntry2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐEntry(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6398,8 +6396,8 @@ func (ec *executionContext) _KnowledgeHit_entry(ctx context.Context, field graph
 			return ec.Resolvers.KnowledgeHit().Entry(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Entry) graphql.Marshaler {
-			return ec.marshalNKnowledgeEntry2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐEntry(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Entry) graphql.Marshaler {
+			return ec.marshalNKnowledgeEntry2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐEntry(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6441,7 +6439,7 @@ func (ec *executionContext) fieldContext_KnowledgeHit_score(_ context.Context, f
 	return graphql.NewScalarFieldContext("KnowledgeHit", field, false, false, "Float")
 }
 
-func (ec *executionContext) _MessageChunk_threadId(ctx context.Context, field graphql.CollectedField, obj *model1.MessageChunk) (ret graphql.Marshaler) {
+func (ec *executionContext) _MessageChunk_threadId(ctx context.Context, field graphql.CollectedField, obj *model.MessageChunk) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6464,7 +6462,7 @@ func (ec *executionContext) fieldContext_MessageChunk_threadId(_ context.Context
 	return graphql.NewScalarFieldContext("MessageChunk", field, false, false, "ID")
 }
 
-func (ec *executionContext) _MessageChunk_messageId(ctx context.Context, field graphql.CollectedField, obj *model1.MessageChunk) (ret graphql.Marshaler) {
+func (ec *executionContext) _MessageChunk_messageId(ctx context.Context, field graphql.CollectedField, obj *model.MessageChunk) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6487,7 +6485,7 @@ func (ec *executionContext) fieldContext_MessageChunk_messageId(_ context.Contex
 	return graphql.NewScalarFieldContext("MessageChunk", field, false, false, "ID")
 }
 
-func (ec *executionContext) _MessageChunk_delta(ctx context.Context, field graphql.CollectedField, obj *model1.MessageChunk) (ret graphql.Marshaler) {
+func (ec *executionContext) _MessageChunk_delta(ctx context.Context, field graphql.CollectedField, obj *model.MessageChunk) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6510,7 +6508,7 @@ func (ec *executionContext) fieldContext_MessageChunk_delta(_ context.Context, f
 	return graphql.NewScalarFieldContext("MessageChunk", field, false, false, "String")
 }
 
-func (ec *executionContext) _MessageChunk_done(ctx context.Context, field graphql.CollectedField, obj *model1.MessageChunk) (ret graphql.Marshaler) {
+func (ec *executionContext) _MessageChunk_done(ctx context.Context, field graphql.CollectedField, obj *model.MessageChunk) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6533,7 +6531,7 @@ func (ec *executionContext) fieldContext_MessageChunk_done(_ context.Context, fi
 	return graphql.NewScalarFieldContext("MessageChunk", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _MessageChunk_restart(ctx context.Context, field graphql.CollectedField, obj *model1.MessageChunk) (ret graphql.Marshaler) {
+func (ec *executionContext) _MessageChunk_restart(ctx context.Context, field graphql.CollectedField, obj *model.MessageChunk) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -6566,11 +6564,11 @@ func (ec *executionContext) _Mutation_createAgent(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateAgent(ctx, fc.Args["input"].(model.CreateAgentInput))
+			return ec.Resolvers.Mutation().CreateAgent(ctx, fc.Args["input"].(domain.CreateAgentInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Agent) graphql.Marshaler {
-			return ec.marshalNAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Agent) graphql.Marshaler {
+			return ec.marshalNAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgent(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6610,11 +6608,11 @@ func (ec *executionContext) _Mutation_updateAgent(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateAgent(ctx, fc.Args["id"].(string), fc.Args["input"].(model.UpdateAgentInput))
+			return ec.Resolvers.Mutation().UpdateAgent(ctx, fc.Args["id"].(string), fc.Args["input"].(domain.UpdateAgentInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Agent) graphql.Marshaler {
-			return ec.marshalNAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Agent) graphql.Marshaler {
+			return ec.marshalNAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgent(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6657,8 +6655,8 @@ func (ec *executionContext) _Mutation_destroyAgent(ctx context.Context, field gr
 			return ec.Resolvers.Mutation().DestroyAgent(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Agent) graphql.Marshaler {
-			return ec.marshalNAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Agent) graphql.Marshaler {
+			return ec.marshalNAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgent(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6698,11 +6696,11 @@ func (ec *executionContext) _Mutation_addTrainingData(ctx context.Context, field
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AddTrainingData(ctx, fc.Args["agentId"].(string), fc.Args["input"].(model.TrainingDataInput))
+			return ec.Resolvers.Mutation().AddTrainingData(ctx, fc.Args["agentId"].(string), fc.Args["input"].(domain.TrainingDataInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.TrainingData) graphql.Marshaler {
-			return ec.marshalNTrainingData2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingData(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.TrainingData) graphql.Marshaler {
+			return ec.marshalNTrainingData2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingData(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6742,11 +6740,11 @@ func (ec *executionContext) _Mutation_installSkill(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().InstallSkill(ctx, fc.Args["agentId"].(string), fc.Args["input"].(model.SkillInput))
+			return ec.Resolvers.Mutation().InstallSkill(ctx, fc.Args["agentId"].(string), fc.Args["input"].(domain.SkillInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Skill) graphql.Marshaler {
-			return ec.marshalNAgentSkill2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐSkill(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Skill) graphql.Marshaler {
+			return ec.marshalNAgentSkill2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐSkill(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6830,11 +6828,11 @@ func (ec *executionContext) _Mutation_grantKnowledgeAccess(ctx context.Context, 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().GrantKnowledgeAccess(ctx, fc.Args["agentId"].(string), fc.Args["collectionId"].(string), fc.Args["accessLevel"].(model.AccessLevel))
+			return ec.Resolvers.Mutation().GrantKnowledgeAccess(ctx, fc.Args["agentId"].(string), fc.Args["collectionId"].(string), fc.Args["accessLevel"].(domain.AccessLevel))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.KnowledgeAccess) graphql.Marshaler {
-			return ec.marshalNKnowledgeAccess2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeAccess(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.KnowledgeAccess) graphql.Marshaler {
+			return ec.marshalNKnowledgeAccess2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeAccess(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6918,11 +6916,11 @@ func (ec *executionContext) _Mutation_createCollection(ctx context.Context, fiel
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateCollection(ctx, fc.Args["input"].(model.CollectionInput))
+			return ec.Resolvers.Mutation().CreateCollection(ctx, fc.Args["input"].(domain.CollectionInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Collection) graphql.Marshaler {
-			return ec.marshalNKnowledgeCollection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐCollection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Collection) graphql.Marshaler {
+			return ec.marshalNKnowledgeCollection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐCollection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6962,11 +6960,11 @@ func (ec *executionContext) _Mutation_addKnowledgeEntry(ctx context.Context, fie
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().AddKnowledgeEntry(ctx, fc.Args["input"].(model.KnowledgeEntryInput))
+			return ec.Resolvers.Mutation().AddKnowledgeEntry(ctx, fc.Args["input"].(domain.KnowledgeEntryInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Entry) graphql.Marshaler {
-			return ec.marshalNKnowledgeEntry2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐEntry(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Entry) graphql.Marshaler {
+			return ec.marshalNKnowledgeEntry2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐEntry(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7050,11 +7048,11 @@ func (ec *executionContext) _Mutation_sendMessage(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SendMessage(ctx, fc.Args["input"].(chat.SendInput))
+			return ec.Resolvers.Mutation().SendMessage(ctx, fc.Args["input"].(domain.SendMessageInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Message) graphql.Marshaler {
-			return ec.marshalNChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessage(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Message) graphql.Marshaler {
+			return ec.marshalNChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessage(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7094,11 +7092,11 @@ func (ec *executionContext) _Mutation_createFeedEvent(ctx context.Context, field
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().CreateFeedEvent(ctx, fc.Args["input"].(chat.FeedInput))
+			return ec.Resolvers.Mutation().CreateFeedEvent(ctx, fc.Args["input"].(domain.FeedEventInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.FeedEvent) graphql.Marshaler {
-			return ec.marshalNFeedEvent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐFeedEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.FeedEvent) graphql.Marshaler {
+			return ec.marshalNFeedEvent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐFeedEvent(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7138,11 +7136,11 @@ func (ec *executionContext) _Mutation_connectIntegration(ctx context.Context, fi
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().ConnectIntegration(ctx, fc.Args["input"].(integrations.ConnectInput))
+			return ec.Resolvers.Mutation().ConnectIntegration(ctx, fc.Args["input"].(domain.ConnectIntegrationInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Integration) graphql.Marshaler {
-			return ec.marshalNIntegration2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegration(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Integration) graphql.Marshaler {
+			return ec.marshalNIntegration2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIntegration(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7226,11 +7224,11 @@ func (ec *executionContext) _Mutation_updatePersonalization(ctx context.Context,
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdatePersonalization(ctx, fc.Args["input"].(model.Personalization))
+			return ec.Resolvers.Mutation().UpdatePersonalization(ctx, fc.Args["input"].(domain.Personalization))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Personalization) graphql.Marshaler {
-			return ec.marshalNPersonalization2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐPersonalization(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Personalization) graphql.Marshaler {
+			return ec.marshalNPersonalization2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐPersonalization(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7270,11 +7268,11 @@ func (ec *executionContext) _Mutation_updateTrainingData(ctx context.Context, fi
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateTrainingData(ctx, fc.Args["id"].(string), fc.Args["input"].(model.UpdateTrainingDataInput))
+			return ec.Resolvers.Mutation().UpdateTrainingData(ctx, fc.Args["id"].(string), fc.Args["input"].(domain.UpdateTrainingDataInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.TrainingData) graphql.Marshaler {
-			return ec.marshalNTrainingData2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingData(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.TrainingData) graphql.Marshaler {
+			return ec.marshalNTrainingData2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingData(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7361,8 +7359,8 @@ func (ec *executionContext) _Mutation_setTrainingDataEnabled(ctx context.Context
 			return ec.Resolvers.Mutation().SetTrainingDataEnabled(ctx, fc.Args["id"].(string), fc.Args["enabled"].(bool))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.TrainingData) graphql.Marshaler {
-			return ec.marshalNTrainingData2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingData(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.TrainingData) graphql.Marshaler {
+			return ec.marshalNTrainingData2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingData(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7402,11 +7400,11 @@ func (ec *executionContext) _Mutation_updateCollection(ctx context.Context, fiel
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateCollection(ctx, fc.Args["id"].(string), fc.Args["input"].(model.UpdateCollectionInput))
+			return ec.Resolvers.Mutation().UpdateCollection(ctx, fc.Args["id"].(string), fc.Args["input"].(domain.UpdateCollectionInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Collection) graphql.Marshaler {
-			return ec.marshalNKnowledgeCollection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐCollection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Collection) graphql.Marshaler {
+			return ec.marshalNKnowledgeCollection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐCollection(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7534,11 +7532,11 @@ func (ec *executionContext) _Mutation_updateKnowledgeEntry(ctx context.Context, 
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().UpdateKnowledgeEntry(ctx, fc.Args["id"].(string), fc.Args["input"].(model.UpdateKnowledgeEntryInput))
+			return ec.Resolvers.Mutation().UpdateKnowledgeEntry(ctx, fc.Args["id"].(string), fc.Args["input"].(domain.UpdateKnowledgeEntryInput))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Entry) graphql.Marshaler {
-			return ec.marshalNKnowledgeEntry2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐEntry(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Entry) graphql.Marshaler {
+			return ec.marshalNKnowledgeEntry2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐEntry(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7568,7 +7566,7 @@ func (ec *executionContext) fieldContext_Mutation_updateKnowledgeEntry(ctx conte
 	return fc, nil
 }
 
-func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model1.PageInfo) (ret graphql.Marshaler) {
+func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7591,7 +7589,7 @@ func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context,
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *model1.PageInfo) (ret graphql.Marshaler) {
+func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7614,7 +7612,7 @@ func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Cont
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *model1.PageInfo) (ret graphql.Marshaler) {
+func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7637,7 +7635,7 @@ func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context,
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
-func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *model1.PageInfo) (ret graphql.Marshaler) {
+func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7660,7 +7658,7 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
-func (ec *executionContext) _Personality_model(ctx context.Context, field graphql.CollectedField, obj *model.Personality) (ret graphql.Marshaler) {
+func (ec *executionContext) _Personality_model(ctx context.Context, field graphql.CollectedField, obj *domain.Personality) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7683,7 +7681,7 @@ func (ec *executionContext) fieldContext_Personality_model(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Personality", field, false, false, "String")
 }
 
-func (ec *executionContext) _Personality_tone(ctx context.Context, field graphql.CollectedField, obj *model.Personality) (ret graphql.Marshaler) {
+func (ec *executionContext) _Personality_tone(ctx context.Context, field graphql.CollectedField, obj *domain.Personality) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7706,7 +7704,7 @@ func (ec *executionContext) fieldContext_Personality_tone(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Personality", field, false, false, "String")
 }
 
-func (ec *executionContext) _Personality_verbosity(ctx context.Context, field graphql.CollectedField, obj *model.Personality) (ret graphql.Marshaler) {
+func (ec *executionContext) _Personality_verbosity(ctx context.Context, field graphql.CollectedField, obj *domain.Personality) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7729,7 +7727,7 @@ func (ec *executionContext) fieldContext_Personality_verbosity(_ context.Context
 	return graphql.NewScalarFieldContext("Personality", field, false, false, "String")
 }
 
-func (ec *executionContext) _Personality_maxTokens(ctx context.Context, field graphql.CollectedField, obj *model.Personality) (ret graphql.Marshaler) {
+func (ec *executionContext) _Personality_maxTokens(ctx context.Context, field graphql.CollectedField, obj *domain.Personality) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7752,7 +7750,7 @@ func (ec *executionContext) fieldContext_Personality_maxTokens(_ context.Context
 	return graphql.NewScalarFieldContext("Personality", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Personalization_bio(ctx context.Context, field graphql.CollectedField, obj *model.Personalization) (ret graphql.Marshaler) {
+func (ec *executionContext) _Personalization_bio(ctx context.Context, field graphql.CollectedField, obj *domain.Personalization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7775,7 +7773,7 @@ func (ec *executionContext) fieldContext_Personalization_bio(_ context.Context, 
 	return graphql.NewScalarFieldContext("Personalization", field, false, false, "String")
 }
 
-func (ec *executionContext) _Personalization_occupation(ctx context.Context, field graphql.CollectedField, obj *model.Personalization) (ret graphql.Marshaler) {
+func (ec *executionContext) _Personalization_occupation(ctx context.Context, field graphql.CollectedField, obj *domain.Personalization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7798,7 +7796,7 @@ func (ec *executionContext) fieldContext_Personalization_occupation(_ context.Co
 	return graphql.NewScalarFieldContext("Personalization", field, false, false, "String")
 }
 
-func (ec *executionContext) _Personalization_company(ctx context.Context, field graphql.CollectedField, obj *model.Personalization) (ret graphql.Marshaler) {
+func (ec *executionContext) _Personalization_company(ctx context.Context, field graphql.CollectedField, obj *domain.Personalization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7821,7 +7819,7 @@ func (ec *executionContext) fieldContext_Personalization_company(_ context.Conte
 	return graphql.NewScalarFieldContext("Personalization", field, false, false, "String")
 }
 
-func (ec *executionContext) _Personalization_goals(ctx context.Context, field graphql.CollectedField, obj *model.Personalization) (ret graphql.Marshaler) {
+func (ec *executionContext) _Personalization_goals(ctx context.Context, field graphql.CollectedField, obj *domain.Personalization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7844,7 +7842,7 @@ func (ec *executionContext) fieldContext_Personalization_goals(_ context.Context
 	return graphql.NewScalarFieldContext("Personalization", field, false, false, "String")
 }
 
-func (ec *executionContext) _Personalization_interests(ctx context.Context, field graphql.CollectedField, obj *model.Personalization) (ret graphql.Marshaler) {
+func (ec *executionContext) _Personalization_interests(ctx context.Context, field graphql.CollectedField, obj *domain.Personalization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7867,7 +7865,7 @@ func (ec *executionContext) fieldContext_Personalization_interests(_ context.Con
 	return graphql.NewScalarFieldContext("Personalization", field, false, false, "String")
 }
 
-func (ec *executionContext) _Personalization_aboutMe(ctx context.Context, field graphql.CollectedField, obj *model.Personalization) (ret graphql.Marshaler) {
+func (ec *executionContext) _Personalization_aboutMe(ctx context.Context, field graphql.CollectedField, obj *domain.Personalization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7890,7 +7888,7 @@ func (ec *executionContext) fieldContext_Personalization_aboutMe(_ context.Conte
 	return graphql.NewScalarFieldContext("Personalization", field, false, false, "String")
 }
 
-func (ec *executionContext) _Personalization_twitter(ctx context.Context, field graphql.CollectedField, obj *model.Personalization) (ret graphql.Marshaler) {
+func (ec *executionContext) _Personalization_twitter(ctx context.Context, field graphql.CollectedField, obj *domain.Personalization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7913,7 +7911,7 @@ func (ec *executionContext) fieldContext_Personalization_twitter(_ context.Conte
 	return graphql.NewScalarFieldContext("Personalization", field, false, false, "String")
 }
 
-func (ec *executionContext) _Personalization_linkedin(ctx context.Context, field graphql.CollectedField, obj *model.Personalization) (ret graphql.Marshaler) {
+func (ec *executionContext) _Personalization_linkedin(ctx context.Context, field graphql.CollectedField, obj *domain.Personalization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7936,7 +7934,7 @@ func (ec *executionContext) fieldContext_Personalization_linkedin(_ context.Cont
 	return graphql.NewScalarFieldContext("Personalization", field, false, false, "String")
 }
 
-func (ec *executionContext) _Personalization_github(ctx context.Context, field graphql.CollectedField, obj *model.Personalization) (ret graphql.Marshaler) {
+func (ec *executionContext) _Personalization_github(ctx context.Context, field graphql.CollectedField, obj *domain.Personalization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7959,7 +7957,7 @@ func (ec *executionContext) fieldContext_Personalization_github(_ context.Contex
 	return graphql.NewScalarFieldContext("Personalization", field, false, false, "String")
 }
 
-func (ec *executionContext) _Personalization_instagram(ctx context.Context, field graphql.CollectedField, obj *model.Personalization) (ret graphql.Marshaler) {
+func (ec *executionContext) _Personalization_instagram(ctx context.Context, field graphql.CollectedField, obj *domain.Personalization) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7994,7 +7992,7 @@ func (ec *executionContext) _Query_viewer(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Query().Viewer(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.Viewer) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Viewer) graphql.Marshaler {
 			return ec.marshalNViewer2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐViewer(ctx, selections, v)
 		},
 		true,
@@ -8027,8 +8025,8 @@ func (ec *executionContext) _Query_agent(ctx context.Context, field graphql.Coll
 			return ec.Resolvers.Query().Agent(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Agent) graphql.Marshaler {
-			return ec.marshalOAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Agent) graphql.Marshaler {
+			return ec.marshalOAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgent(ctx, selections, v)
 		},
 		true,
 		false,
@@ -8068,10 +8066,10 @@ func (ec *executionContext) _Query_agents(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Agents(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["status"].(*model.AgentStatus), fc.Args["type"].(*model.AgentType))
+			return ec.Resolvers.Query().Agents(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["status"].(*domain.AgentStatus), fc.Args["type"].(*domain.AgentType))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.AgentConnection) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AgentConnection) graphql.Marshaler {
 			return ec.marshalNAgentConnection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐAgentConnection(ctx, selections, v)
 		},
 		true,
@@ -8115,8 +8113,8 @@ func (ec *executionContext) _Query_collection(ctx context.Context, field graphql
 			return ec.Resolvers.Query().Collection(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Collection) graphql.Marshaler {
-			return ec.marshalOKnowledgeCollection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐCollection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Collection) graphql.Marshaler {
+			return ec.marshalOKnowledgeCollection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐCollection(ctx, selections, v)
 		},
 		true,
 		false,
@@ -8159,7 +8157,7 @@ func (ec *executionContext) _Query_collections(ctx context.Context, field graphq
 			return ec.Resolvers.Query().Collections(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.KnowledgeCollectionConnection) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v *model.KnowledgeCollectionConnection) graphql.Marshaler {
 			return ec.marshalNKnowledgeCollectionConnection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeCollectionConnection(ctx, selections, v)
 		},
 		true,
@@ -8203,8 +8201,8 @@ func (ec *executionContext) _Query_thread(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Query().Thread(ctx, fc.Args["id"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Thread) graphql.Marshaler {
-			return ec.marshalOThread2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐThread(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Thread) graphql.Marshaler {
+			return ec.marshalOThread2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐThread(ctx, selections, v)
 		},
 		true,
 		false,
@@ -8247,7 +8245,7 @@ func (ec *executionContext) _Query_threads(ctx context.Context, field graphql.Co
 			return ec.Resolvers.Query().Threads(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["agentId"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.ThreadConnection) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ThreadConnection) graphql.Marshaler {
 			return ec.marshalNThreadConnection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐThreadConnection(ctx, selections, v)
 		},
 		true,
@@ -8291,7 +8289,7 @@ func (ec *executionContext) _Query_feed(ctx context.Context, field graphql.Colle
 			return ec.Resolvers.Query().Feed(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["agentId"].(*string), fc.Args["types"].([]string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.FeedEventConnection) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v *model.FeedEventConnection) graphql.Marshaler {
 			return ec.marshalNFeedEventConnection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐFeedEventConnection(ctx, selections, v)
 		},
 		true,
@@ -8376,11 +8374,11 @@ func (ec *executionContext) _Query_usage(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Usage(ctx, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["groupBy"].(model1.UsageGroupBy))
+			return ec.Resolvers.Query().Usage(ctx, fc.Args["from"].(*time.Time), fc.Args["to"].(*time.Time), fc.Args["groupBy"].(model.UsageGroupBy))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.UsageReport) graphql.Marshaler {
-			return ec.marshalNUsageReport2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageReport(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.UsageReport) graphql.Marshaler {
+			return ec.marshalNUsageReport2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐUsageReport(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8422,8 +8420,8 @@ func (ec *executionContext) _Query_integrations(ctx context.Context, field graph
 			return ec.Resolvers.Query().Integrations(ctx)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.Integration) graphql.Marshaler {
-			return ec.marshalNIntegration2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*domain.Integration) graphql.Marshaler {
+			return ec.marshalNIntegration2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIntegrationᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8531,8 +8529,8 @@ func (ec *executionContext) _Subscription_messageAdded(ctx context.Context, fiel
 			return ec.Resolvers.Subscription().MessageAdded(ctx, fc.Args["threadId"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Message) graphql.Marshaler {
-			return ec.marshalNChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessage(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Message) graphql.Marshaler {
+			return ec.marshalNChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessage(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8575,7 +8573,7 @@ func (ec *executionContext) _Subscription_messageStream(ctx context.Context, fie
 			return ec.Resolvers.Subscription().MessageStream(ctx, fc.Args["threadId"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.MessageChunk) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MessageChunk) graphql.Marshaler {
 			return ec.marshalNMessageChunk2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐMessageChunk(ctx, selections, v)
 		},
 		true,
@@ -8619,8 +8617,8 @@ func (ec *executionContext) _Subscription_feedEventAdded(ctx context.Context, fi
 			return ec.Resolvers.Subscription().FeedEventAdded(ctx, fc.Args["agentId"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.FeedEvent) graphql.Marshaler {
-			return ec.marshalNFeedEvent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐFeedEvent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.FeedEvent) graphql.Marshaler {
+			return ec.marshalNFeedEvent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐFeedEvent(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8650,7 +8648,7 @@ func (ec *executionContext) fieldContext_Subscription_feedEventAdded(ctx context
 	return fc, nil
 }
 
-func (ec *executionContext) _Thread_id(ctx context.Context, field graphql.CollectedField, obj *model.Thread) (ret graphql.Marshaler) {
+func (ec *executionContext) _Thread_id(ctx context.Context, field graphql.CollectedField, obj *domain.Thread) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8673,7 +8671,7 @@ func (ec *executionContext) fieldContext_Thread_id(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Thread", field, false, false, "ID")
 }
 
-func (ec *executionContext) _Thread_agent(ctx context.Context, field graphql.CollectedField, obj *model.Thread) (ret graphql.Marshaler) {
+func (ec *executionContext) _Thread_agent(ctx context.Context, field graphql.CollectedField, obj *domain.Thread) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8685,8 +8683,8 @@ func (ec *executionContext) _Thread_agent(ctx context.Context, field graphql.Col
 			return ec.Resolvers.Thread().Agent(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Agent) graphql.Marshaler {
-			return ec.marshalOAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Agent) graphql.Marshaler {
+			return ec.marshalOAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgent(ctx, selections, v)
 		},
 		true,
 		false,
@@ -8705,7 +8703,7 @@ func (ec *executionContext) fieldContext_Thread_agent(_ context.Context, field g
 	return fc, nil
 }
 
-func (ec *executionContext) _Thread_messages(ctx context.Context, field graphql.CollectedField, obj *model.Thread) (ret graphql.Marshaler) {
+func (ec *executionContext) _Thread_messages(ctx context.Context, field graphql.CollectedField, obj *domain.Thread) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8718,7 +8716,7 @@ func (ec *executionContext) _Thread_messages(ctx context.Context, field graphql.
 			return ec.Resolvers.Thread().Messages(ctx, obj, fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.ChatMessageConnection) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChatMessageConnection) graphql.Marshaler {
 			return ec.marshalNChatMessageConnection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐChatMessageConnection(ctx, selections, v)
 		},
 		true,
@@ -8749,7 +8747,7 @@ func (ec *executionContext) fieldContext_Thread_messages(ctx context.Context, fi
 	return fc, nil
 }
 
-func (ec *executionContext) _Thread_lastMessage(ctx context.Context, field graphql.CollectedField, obj *model.Thread) (ret graphql.Marshaler) {
+func (ec *executionContext) _Thread_lastMessage(ctx context.Context, field graphql.CollectedField, obj *domain.Thread) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8761,8 +8759,8 @@ func (ec *executionContext) _Thread_lastMessage(ctx context.Context, field graph
 			return ec.Resolvers.Thread().LastMessage(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Message) graphql.Marshaler {
-			return ec.marshalOChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessage(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Message) graphql.Marshaler {
+			return ec.marshalOChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessage(ctx, selections, v)
 		},
 		true,
 		false,
@@ -8781,7 +8779,7 @@ func (ec *executionContext) fieldContext_Thread_lastMessage(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _Thread_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.Thread) (ret graphql.Marshaler) {
+func (ec *executionContext) _Thread_updatedAt(ctx context.Context, field graphql.CollectedField, obj *domain.Thread) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8804,7 +8802,7 @@ func (ec *executionContext) fieldContext_Thread_updatedAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Thread", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Thread_messageCount(ctx context.Context, field graphql.CollectedField, obj *model.Thread) (ret graphql.Marshaler) {
+func (ec *executionContext) _Thread_messageCount(ctx context.Context, field graphql.CollectedField, obj *domain.Thread) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8827,7 +8825,7 @@ func (ec *executionContext) fieldContext_Thread_messageCount(_ context.Context, 
 	return graphql.NewScalarFieldContext("Thread", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Thread_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.Thread) (ret graphql.Marshaler) {
+func (ec *executionContext) _Thread_createdAt(ctx context.Context, field graphql.CollectedField, obj *domain.Thread) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8850,7 +8848,7 @@ func (ec *executionContext) fieldContext_Thread_createdAt(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Thread", field, false, false, "Time")
 }
 
-func (ec *executionContext) _ThreadConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model1.ThreadConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _ThreadConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ThreadConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8862,7 +8860,7 @@ func (ec *executionContext) _ThreadConnection_edges(ctx context.Context, field g
 			return obj.Edges, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model1.ThreadEdge) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ThreadEdge) graphql.Marshaler {
 			return ec.marshalNThreadEdge2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐThreadEdgeᚄ(ctx, selections, v)
 		},
 		true,
@@ -8882,7 +8880,7 @@ func (ec *executionContext) fieldContext_ThreadConnection_edges(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _ThreadConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model1.ThreadConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _ThreadConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ThreadConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8894,7 +8892,7 @@ func (ec *executionContext) _ThreadConnection_pageInfo(ctx context.Context, fiel
 			return obj.PageInfo, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model1.PageInfo) graphql.Marshaler {
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
 		},
 		true,
@@ -8914,7 +8912,7 @@ func (ec *executionContext) fieldContext_ThreadConnection_pageInfo(_ context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _ThreadConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model1.ThreadConnection) (ret graphql.Marshaler) {
+func (ec *executionContext) _ThreadConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ThreadConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8937,7 +8935,7 @@ func (ec *executionContext) fieldContext_ThreadConnection_totalCount(_ context.C
 	return graphql.NewScalarFieldContext("ThreadConnection", field, true, false, "Int")
 }
 
-func (ec *executionContext) _ThreadEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model1.ThreadEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _ThreadEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ThreadEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8960,7 +8958,7 @@ func (ec *executionContext) fieldContext_ThreadEdge_cursor(_ context.Context, fi
 	return graphql.NewScalarFieldContext("ThreadEdge", field, false, false, "String")
 }
 
-func (ec *executionContext) _ThreadEdge_node(ctx context.Context, field graphql.CollectedField, obj *model1.ThreadEdge) (ret graphql.Marshaler) {
+func (ec *executionContext) _ThreadEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ThreadEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8972,8 +8970,8 @@ func (ec *executionContext) _ThreadEdge_node(ctx context.Context, field graphql.
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Thread) graphql.Marshaler {
-			return ec.marshalNThread2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐThread(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Thread) graphql.Marshaler {
+			return ec.marshalNThread2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐThread(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8992,7 +8990,7 @@ func (ec *executionContext) fieldContext_ThreadEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _TrainingData_id(ctx context.Context, field graphql.CollectedField, obj *model.TrainingData) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrainingData_id(ctx context.Context, field graphql.CollectedField, obj *domain.TrainingData) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9015,7 +9013,7 @@ func (ec *executionContext) fieldContext_TrainingData_id(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("TrainingData", field, false, false, "ID")
 }
 
-func (ec *executionContext) _TrainingData_type(ctx context.Context, field graphql.CollectedField, obj *model.TrainingData) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrainingData_type(ctx context.Context, field graphql.CollectedField, obj *domain.TrainingData) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9027,8 +9025,8 @@ func (ec *executionContext) _TrainingData_type(ctx context.Context, field graphq
 			return obj.Type, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.TrainingDataType) graphql.Marshaler {
-			return ec.marshalNTrainingDataType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingDataType(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v domain.TrainingDataType) graphql.Marshaler {
+			return ec.marshalNTrainingDataType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataType(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9038,7 +9036,7 @@ func (ec *executionContext) fieldContext_TrainingData_type(_ context.Context, fi
 	return graphql.NewScalarFieldContext("TrainingData", field, false, false, "TrainingDataType")
 }
 
-func (ec *executionContext) _TrainingData_title(ctx context.Context, field graphql.CollectedField, obj *model.TrainingData) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrainingData_title(ctx context.Context, field graphql.CollectedField, obj *domain.TrainingData) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9061,7 +9059,7 @@ func (ec *executionContext) fieldContext_TrainingData_title(_ context.Context, f
 	return graphql.NewScalarFieldContext("TrainingData", field, false, false, "String")
 }
 
-func (ec *executionContext) _TrainingData_content(ctx context.Context, field graphql.CollectedField, obj *model.TrainingData) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrainingData_content(ctx context.Context, field graphql.CollectedField, obj *domain.TrainingData) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9084,7 +9082,7 @@ func (ec *executionContext) fieldContext_TrainingData_content(_ context.Context,
 	return graphql.NewScalarFieldContext("TrainingData", field, false, false, "String")
 }
 
-func (ec *executionContext) _TrainingData_enabled(ctx context.Context, field graphql.CollectedField, obj *model.TrainingData) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrainingData_enabled(ctx context.Context, field graphql.CollectedField, obj *domain.TrainingData) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9107,7 +9105,7 @@ func (ec *executionContext) fieldContext_TrainingData_enabled(_ context.Context,
 	return graphql.NewScalarFieldContext("TrainingData", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _TrainingData_createdAt(ctx context.Context, field graphql.CollectedField, obj *model.TrainingData) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrainingData_createdAt(ctx context.Context, field graphql.CollectedField, obj *domain.TrainingData) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9130,7 +9128,7 @@ func (ec *executionContext) fieldContext_TrainingData_createdAt(_ context.Contex
 	return graphql.NewScalarFieldContext("TrainingData", field, false, false, "Time")
 }
 
-func (ec *executionContext) _TrainingData_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.TrainingData) (ret graphql.Marshaler) {
+func (ec *executionContext) _TrainingData_updatedAt(ctx context.Context, field graphql.CollectedField, obj *domain.TrainingData) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9153,7 +9151,7 @@ func (ec *executionContext) fieldContext_TrainingData_updatedAt(_ context.Contex
 	return graphql.NewScalarFieldContext("TrainingData", field, false, false, "Time")
 }
 
-func (ec *executionContext) _UsageBucket_key(ctx context.Context, field graphql.CollectedField, obj *model.UsageBucket) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageBucket_key(ctx context.Context, field graphql.CollectedField, obj *domain.UsageBucket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9176,7 +9174,7 @@ func (ec *executionContext) fieldContext_UsageBucket_key(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "String")
 }
 
-func (ec *executionContext) _UsageBucket_calls(ctx context.Context, field graphql.CollectedField, obj *model.UsageBucket) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageBucket_calls(ctx context.Context, field graphql.CollectedField, obj *domain.UsageBucket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9199,7 +9197,7 @@ func (ec *executionContext) fieldContext_UsageBucket_calls(_ context.Context, fi
 	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "Int")
 }
 
-func (ec *executionContext) _UsageBucket_inputTokens(ctx context.Context, field graphql.CollectedField, obj *model.UsageBucket) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageBucket_inputTokens(ctx context.Context, field graphql.CollectedField, obj *domain.UsageBucket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9222,7 +9220,7 @@ func (ec *executionContext) fieldContext_UsageBucket_inputTokens(_ context.Conte
 	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "Int")
 }
 
-func (ec *executionContext) _UsageBucket_outputTokens(ctx context.Context, field graphql.CollectedField, obj *model.UsageBucket) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageBucket_outputTokens(ctx context.Context, field graphql.CollectedField, obj *domain.UsageBucket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9245,7 +9243,7 @@ func (ec *executionContext) fieldContext_UsageBucket_outputTokens(_ context.Cont
 	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "Int")
 }
 
-func (ec *executionContext) _UsageBucket_costCents(ctx context.Context, field graphql.CollectedField, obj *model.UsageBucket) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageBucket_costCents(ctx context.Context, field graphql.CollectedField, obj *domain.UsageBucket) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9268,7 +9266,7 @@ func (ec *executionContext) fieldContext_UsageBucket_costCents(_ context.Context
 	return graphql.NewScalarFieldContext("UsageBucket", field, false, false, "Float")
 }
 
-func (ec *executionContext) _UsageReport_totals(ctx context.Context, field graphql.CollectedField, obj *model.UsageReport) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageReport_totals(ctx context.Context, field graphql.CollectedField, obj *domain.UsageReport) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9280,8 +9278,8 @@ func (ec *executionContext) _UsageReport_totals(ctx context.Context, field graph
 			return obj.Totals, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v model.UsageTotals) graphql.Marshaler {
-			return ec.marshalNUsageTotals2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageTotals(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v domain.UsageTotals) graphql.Marshaler {
+			return ec.marshalNUsageTotals2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐUsageTotals(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9300,7 +9298,7 @@ func (ec *executionContext) fieldContext_UsageReport_totals(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _UsageReport_buckets(ctx context.Context, field graphql.CollectedField, obj *model.UsageReport) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageReport_buckets(ctx context.Context, field graphql.CollectedField, obj *domain.UsageReport) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9312,8 +9310,8 @@ func (ec *executionContext) _UsageReport_buckets(ctx context.Context, field grap
 			return obj.Buckets, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []model.UsageBucket) graphql.Marshaler {
-			return ec.marshalNUsageBucket2ᚕgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageBucketᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []domain.UsageBucket) graphql.Marshaler {
+			return ec.marshalNUsageBucket2ᚕgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐUsageBucketᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9332,7 +9330,7 @@ func (ec *executionContext) fieldContext_UsageReport_buckets(_ context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _UsageTotals_calls(ctx context.Context, field graphql.CollectedField, obj *model.UsageTotals) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageTotals_calls(ctx context.Context, field graphql.CollectedField, obj *domain.UsageTotals) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9355,7 +9353,7 @@ func (ec *executionContext) fieldContext_UsageTotals_calls(_ context.Context, fi
 	return graphql.NewScalarFieldContext("UsageTotals", field, false, false, "Int")
 }
 
-func (ec *executionContext) _UsageTotals_inputTokens(ctx context.Context, field graphql.CollectedField, obj *model.UsageTotals) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageTotals_inputTokens(ctx context.Context, field graphql.CollectedField, obj *domain.UsageTotals) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9378,7 +9376,7 @@ func (ec *executionContext) fieldContext_UsageTotals_inputTokens(_ context.Conte
 	return graphql.NewScalarFieldContext("UsageTotals", field, false, false, "Int")
 }
 
-func (ec *executionContext) _UsageTotals_outputTokens(ctx context.Context, field graphql.CollectedField, obj *model.UsageTotals) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageTotals_outputTokens(ctx context.Context, field graphql.CollectedField, obj *domain.UsageTotals) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9401,7 +9399,7 @@ func (ec *executionContext) fieldContext_UsageTotals_outputTokens(_ context.Cont
 	return graphql.NewScalarFieldContext("UsageTotals", field, false, false, "Int")
 }
 
-func (ec *executionContext) _UsageTotals_costCents(ctx context.Context, field graphql.CollectedField, obj *model.UsageTotals) (ret graphql.Marshaler) {
+func (ec *executionContext) _UsageTotals_costCents(ctx context.Context, field graphql.CollectedField, obj *domain.UsageTotals) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9424,7 +9422,7 @@ func (ec *executionContext) fieldContext_UsageTotals_costCents(_ context.Context
 	return graphql.NewScalarFieldContext("UsageTotals", field, false, false, "Float")
 }
 
-func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.CollectedField, obj *model1.Viewer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_id(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9447,7 +9445,7 @@ func (ec *executionContext) fieldContext_Viewer_id(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Viewer", field, false, false, "ID")
 }
 
-func (ec *executionContext) _Viewer_personalization(ctx context.Context, field graphql.CollectedField, obj *model1.Viewer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_personalization(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9459,8 +9457,8 @@ func (ec *executionContext) _Viewer_personalization(ctx context.Context, field g
 			return ec.Resolvers.Viewer().Personalization(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Personalization) graphql.Marshaler {
-			return ec.marshalOPersonalization2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐPersonalization(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Personalization) graphql.Marshaler {
+			return ec.marshalOPersonalization2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐPersonalization(ctx, selections, v)
 		},
 		true,
 		false,
@@ -9479,7 +9477,7 @@ func (ec *executionContext) fieldContext_Viewer_personalization(_ context.Contex
 	return fc, nil
 }
 
-func (ec *executionContext) _Viewer_headAgent(ctx context.Context, field graphql.CollectedField, obj *model1.Viewer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_headAgent(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9491,8 +9489,8 @@ func (ec *executionContext) _Viewer_headAgent(ctx context.Context, field graphql
 			return ec.Resolvers.Viewer().HeadAgent(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Agent) graphql.Marshaler {
-			return ec.marshalOAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgent(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *domain.Agent) graphql.Marshaler {
+			return ec.marshalOAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgent(ctx, selections, v)
 		},
 		true,
 		false,
@@ -9511,7 +9509,7 @@ func (ec *executionContext) fieldContext_Viewer_headAgent(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Viewer_budget(ctx context.Context, field graphql.CollectedField, obj *model1.Viewer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_budget(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9543,7 +9541,7 @@ func (ec *executionContext) fieldContext_Viewer_budget(_ context.Context, field 
 	return fc, nil
 }
 
-func (ec *executionContext) _Viewer_integrations(ctx context.Context, field graphql.CollectedField, obj *model1.Viewer) (ret graphql.Marshaler) {
+func (ec *executionContext) _Viewer_integrations(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9555,8 +9553,8 @@ func (ec *executionContext) _Viewer_integrations(ctx context.Context, field grap
 			return ec.Resolvers.Viewer().Integrations(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*model.Integration) graphql.Marshaler {
-			return ec.marshalNIntegration2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*domain.Integration) graphql.Marshaler {
+			return ec.marshalNIntegration2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIntegrationᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -10648,8 +10646,8 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
-func (ec *executionContext) unmarshalInputCollectionInput(ctx context.Context, obj any) (model.CollectionInput, error) {
-	var it model.CollectionInput
+func (ec *executionContext) unmarshalInputCollectionInput(ctx context.Context, obj any) (domain.CollectionInput, error) {
+	var it domain.CollectionInput
 	if obj == nil {
 		return it, nil
 	}
@@ -10698,14 +10696,14 @@ func (ec *executionContext) unmarshalInputCollectionInput(ctx context.Context, o
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCollectionInput(ctx context.Context, raw any) (model.CollectionInput, error) {
-	var out model.CollectionInput
+func UnmarshalCollectionInput(ctx context.Context, raw any) (domain.CollectionInput, error) {
+	var out domain.CollectionInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CollectionInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputConnectIntegrationInput(ctx context.Context, obj any) (integrations.ConnectInput, error) {
-	var it integrations.ConnectInput
+func (ec *executionContext) unmarshalInputConnectIntegrationInput(ctx context.Context, obj any) (domain.ConnectIntegrationInput, error) {
+	var it domain.ConnectIntegrationInput
 	if obj == nil {
 		return it, nil
 	}
@@ -10775,14 +10773,14 @@ func (ec *executionContext) unmarshalInputConnectIntegrationInput(ctx context.Co
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalConnectIntegrationInput(ctx context.Context, raw any) (integrations.ConnectInput, error) {
-	var out integrations.ConnectInput
+func UnmarshalConnectIntegrationInput(ctx context.Context, raw any) (domain.ConnectIntegrationInput, error) {
+	var out domain.ConnectIntegrationInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "ConnectIntegrationInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputCreateAgentInput(ctx context.Context, obj any) (model.CreateAgentInput, error) {
-	var it model.CreateAgentInput
+func (ec *executionContext) unmarshalInputCreateAgentInput(ctx context.Context, obj any) (domain.CreateAgentInput, error) {
+	var it domain.CreateAgentInput
 	if obj == nil {
 		return it, nil
 	}
@@ -10808,21 +10806,21 @@ func (ec *executionContext) unmarshalInputCreateAgentInput(ctx context.Context, 
 			it.Name = data
 		case "type":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
-			data, err := ec.unmarshalNAgentType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentType(ctx, v)
+			data, err := ec.unmarshalNAgentType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentType(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Type = data
 		case "trustTier":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trustTier"))
-			data, err := ec.unmarshalOTrustTier2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrustTier(ctx, v)
+			data, err := ec.unmarshalOTrustTier2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrustTier(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TrustTier = data
 		case "personality":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("personality"))
-			data, err := ec.unmarshalOPersonalityInput2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐPersonalityInput(ctx, v)
+			data, err := ec.unmarshalOPersonalityInput2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐPersonalityInput(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -10873,14 +10871,14 @@ func (ec *executionContext) unmarshalInputCreateAgentInput(ctx context.Context, 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalCreateAgentInput(ctx context.Context, raw any) (model.CreateAgentInput, error) {
-	var out model.CreateAgentInput
+func UnmarshalCreateAgentInput(ctx context.Context, raw any) (domain.CreateAgentInput, error) {
+	var out domain.CreateAgentInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateAgentInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputFeedEventInput(ctx context.Context, obj any) (chat.FeedInput, error) {
-	var it chat.FeedInput
+func (ec *executionContext) unmarshalInputFeedEventInput(ctx context.Context, obj any) (domain.FeedEventInput, error) {
+	var it domain.FeedEventInput
 	if obj == nil {
 		return it, nil
 	}
@@ -10929,14 +10927,14 @@ func (ec *executionContext) unmarshalInputFeedEventInput(ctx context.Context, ob
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalFeedEventInput(ctx context.Context, raw any) (chat.FeedInput, error) {
-	var out chat.FeedInput
+func UnmarshalFeedEventInput(ctx context.Context, raw any) (domain.FeedEventInput, error) {
+	var out domain.FeedEventInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "FeedEventInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputKnowledgeEntryInput(ctx context.Context, obj any) (model.KnowledgeEntryInput, error) {
-	var it model.KnowledgeEntryInput
+func (ec *executionContext) unmarshalInputKnowledgeEntryInput(ctx context.Context, obj any) (domain.KnowledgeEntryInput, error) {
+	var it domain.KnowledgeEntryInput
 	if obj == nil {
 		return it, nil
 	}
@@ -10969,7 +10967,7 @@ func (ec *executionContext) unmarshalInputKnowledgeEntryInput(ctx context.Contex
 			it.Content = data
 		case "type":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
-			data, err := ec.unmarshalNKnowledgeType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeType(ctx, v)
+			data, err := ec.unmarshalNKnowledgeType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeType(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -10999,14 +10997,14 @@ func (ec *executionContext) unmarshalInputKnowledgeEntryInput(ctx context.Contex
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalKnowledgeEntryInput(ctx context.Context, raw any) (model.KnowledgeEntryInput, error) {
-	var out model.KnowledgeEntryInput
+func UnmarshalKnowledgeEntryInput(ctx context.Context, raw any) (domain.KnowledgeEntryInput, error) {
+	var out domain.KnowledgeEntryInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "KnowledgeEntryInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputPersonalityInput(ctx context.Context, obj any) (model.PersonalityInput, error) {
-	var it model.PersonalityInput
+func (ec *executionContext) unmarshalInputPersonalityInput(ctx context.Context, obj any) (domain.PersonalityInput, error) {
+	var it domain.PersonalityInput
 	if obj == nil {
 		return it, nil
 	}
@@ -11062,14 +11060,14 @@ func (ec *executionContext) unmarshalInputPersonalityInput(ctx context.Context, 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalPersonalityInput(ctx context.Context, raw any) (model.PersonalityInput, error) {
-	var out model.PersonalityInput
+func UnmarshalPersonalityInput(ctx context.Context, raw any) (domain.PersonalityInput, error) {
+	var out domain.PersonalityInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PersonalityInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputPersonalizationInput(ctx context.Context, obj any) (model.Personalization, error) {
-	var it model.Personalization
+func (ec *executionContext) unmarshalInputPersonalizationInput(ctx context.Context, obj any) (domain.Personalization, error) {
+	var it domain.Personalization
 	if obj == nil {
 		return it, nil
 	}
@@ -11167,14 +11165,14 @@ func (ec *executionContext) unmarshalInputPersonalizationInput(ctx context.Conte
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalPersonalizationInput(ctx context.Context, raw any) (model.Personalization, error) {
-	var out model.Personalization
+func UnmarshalPersonalizationInput(ctx context.Context, raw any) (domain.Personalization, error) {
+	var out domain.Personalization
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PersonalizationInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputSendMessageInput(ctx context.Context, obj any) (chat.SendInput, error) {
-	var it chat.SendInput
+func (ec *executionContext) unmarshalInputSendMessageInput(ctx context.Context, obj any) (domain.SendMessageInput, error) {
+	var it domain.SendMessageInput
 	if obj == nil {
 		return it, nil
 	}
@@ -11234,14 +11232,14 @@ func (ec *executionContext) unmarshalInputSendMessageInput(ctx context.Context, 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalSendMessageInput(ctx context.Context, raw any) (chat.SendInput, error) {
-	var out chat.SendInput
+func UnmarshalSendMessageInput(ctx context.Context, raw any) (domain.SendMessageInput, error) {
+	var out domain.SendMessageInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SendMessageInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputSkillInput(ctx context.Context, obj any) (model.SkillInput, error) {
-	var it model.SkillInput
+func (ec *executionContext) unmarshalInputSkillInput(ctx context.Context, obj any) (domain.SkillInput, error) {
+	var it domain.SkillInput
 	if obj == nil {
 		return it, nil
 	}
@@ -11297,14 +11295,14 @@ func (ec *executionContext) unmarshalInputSkillInput(ctx context.Context, obj an
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalSkillInput(ctx context.Context, raw any) (model.SkillInput, error) {
-	var out model.SkillInput
+func UnmarshalSkillInput(ctx context.Context, raw any) (domain.SkillInput, error) {
+	var out domain.SkillInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SkillInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputTrainingDataInput(ctx context.Context, obj any) (model.TrainingDataInput, error) {
-	var it model.TrainingDataInput
+func (ec *executionContext) unmarshalInputTrainingDataInput(ctx context.Context, obj any) (domain.TrainingDataInput, error) {
+	var it domain.TrainingDataInput
 	if obj == nil {
 		return it, nil
 	}
@@ -11323,7 +11321,7 @@ func (ec *executionContext) unmarshalInputTrainingDataInput(ctx context.Context,
 		switch k {
 		case "type":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
-			data, err := ec.unmarshalNTrainingDataType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingDataType(ctx, v)
+			data, err := ec.unmarshalNTrainingDataType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataType(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -11360,14 +11358,14 @@ func (ec *executionContext) unmarshalInputTrainingDataInput(ctx context.Context,
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalTrainingDataInput(ctx context.Context, raw any) (model.TrainingDataInput, error) {
-	var out model.TrainingDataInput
+func UnmarshalTrainingDataInput(ctx context.Context, raw any) (domain.TrainingDataInput, error) {
+	var out domain.TrainingDataInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "TrainingDataInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateAgentInput(ctx context.Context, obj any) (model.UpdateAgentInput, error) {
-	var it model.UpdateAgentInput
+func (ec *executionContext) unmarshalInputUpdateAgentInput(ctx context.Context, obj any) (domain.UpdateAgentInput, error) {
+	var it domain.UpdateAgentInput
 	if obj == nil {
 		return it, nil
 	}
@@ -11393,21 +11391,21 @@ func (ec *executionContext) unmarshalInputUpdateAgentInput(ctx context.Context, 
 			it.Name = data
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
-			data, err := ec.unmarshalOAgentStatus2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentStatus(ctx, v)
+			data, err := ec.unmarshalOAgentStatus2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentStatus(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.Status = data
 		case "trustTier":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("trustTier"))
-			data, err := ec.unmarshalOTrustTier2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrustTier(ctx, v)
+			data, err := ec.unmarshalOTrustTier2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrustTier(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.TrustTier = data
 		case "personality":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("personality"))
-			data, err := ec.unmarshalOPersonalityInput2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐPersonalityInput(ctx, v)
+			data, err := ec.unmarshalOPersonalityInput2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐPersonalityInput(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -11458,14 +11456,14 @@ func (ec *executionContext) unmarshalInputUpdateAgentInput(ctx context.Context, 
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateAgentInput(ctx context.Context, raw any) (model.UpdateAgentInput, error) {
-	var out model.UpdateAgentInput
+func UnmarshalUpdateAgentInput(ctx context.Context, raw any) (domain.UpdateAgentInput, error) {
+	var out domain.UpdateAgentInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateAgentInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateCollectionInput(ctx context.Context, obj any) (model.UpdateCollectionInput, error) {
-	var it model.UpdateCollectionInput
+func (ec *executionContext) unmarshalInputUpdateCollectionInput(ctx context.Context, obj any) (domain.UpdateCollectionInput, error) {
+	var it domain.UpdateCollectionInput
 	if obj == nil {
 		return it, nil
 	}
@@ -11514,14 +11512,14 @@ func (ec *executionContext) unmarshalInputUpdateCollectionInput(ctx context.Cont
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateCollectionInput(ctx context.Context, raw any) (model.UpdateCollectionInput, error) {
-	var out model.UpdateCollectionInput
+func UnmarshalUpdateCollectionInput(ctx context.Context, raw any) (domain.UpdateCollectionInput, error) {
+	var out domain.UpdateCollectionInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateCollectionInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateKnowledgeEntryInput(ctx context.Context, obj any) (model.UpdateKnowledgeEntryInput, error) {
-	var it model.UpdateKnowledgeEntryInput
+func (ec *executionContext) unmarshalInputUpdateKnowledgeEntryInput(ctx context.Context, obj any) (domain.UpdateKnowledgeEntryInput, error) {
+	var it domain.UpdateKnowledgeEntryInput
 	if obj == nil {
 		return it, nil
 	}
@@ -11547,7 +11545,7 @@ func (ec *executionContext) unmarshalInputUpdateKnowledgeEntryInput(ctx context.
 			it.Content = data
 		case "type":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
-			data, err := ec.unmarshalOKnowledgeType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeType(ctx, v)
+			data, err := ec.unmarshalOKnowledgeType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeType(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -11577,14 +11575,14 @@ func (ec *executionContext) unmarshalInputUpdateKnowledgeEntryInput(ctx context.
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateKnowledgeEntryInput(ctx context.Context, raw any) (model.UpdateKnowledgeEntryInput, error) {
-	var out model.UpdateKnowledgeEntryInput
+func UnmarshalUpdateKnowledgeEntryInput(ctx context.Context, raw any) (domain.UpdateKnowledgeEntryInput, error) {
+	var out domain.UpdateKnowledgeEntryInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateKnowledgeEntryInput", raw, &out)
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputUpdateTrainingDataInput(ctx context.Context, obj any) (model.UpdateTrainingDataInput, error) {
-	var it model.UpdateTrainingDataInput
+func (ec *executionContext) unmarshalInputUpdateTrainingDataInput(ctx context.Context, obj any) (domain.UpdateTrainingDataInput, error) {
+	var it domain.UpdateTrainingDataInput
 	if obj == nil {
 		return it, nil
 	}
@@ -11603,7 +11601,7 @@ func (ec *executionContext) unmarshalInputUpdateTrainingDataInput(ctx context.Co
 		switch k {
 		case "type":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("type"))
-			data, err := ec.unmarshalOTrainingDataType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingDataType(ctx, v)
+			data, err := ec.unmarshalOTrainingDataType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataType(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -11640,8 +11638,8 @@ func (ec *executionContext) unmarshalInputUpdateTrainingDataInput(ctx context.Co
 //
 // ctx must come from a gqlgen request; outside one there is no unmarshaler to use
 // and the returned error says so.
-func UnmarshalUpdateTrainingDataInput(ctx context.Context, raw any) (model.UpdateTrainingDataInput, error) {
-	var out model.UpdateTrainingDataInput
+func UnmarshalUpdateTrainingDataInput(ctx context.Context, raw any) (domain.UpdateTrainingDataInput, error) {
+	var out domain.UpdateTrainingDataInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateTrainingDataInput", raw, &out)
 	return out, err
 }
@@ -11656,7 +11654,7 @@ func UnmarshalUpdateTrainingDataInput(ctx context.Context, raw any) (model.Updat
 
 var agentImplementors = []string{"Agent"}
 
-func (ec *executionContext) _Agent(ctx context.Context, sel ast.SelectionSet, obj *model.Agent) graphql.Marshaler {
+func (ec *executionContext) _Agent(ctx context.Context, sel ast.SelectionSet, obj *domain.Agent) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, agentImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -11789,7 +11787,7 @@ func (ec *executionContext) _Agent(ctx context.Context, sel ast.SelectionSet, ob
 
 var agentConnectionImplementors = []string{"AgentConnection"}
 
-func (ec *executionContext) _AgentConnection(ctx context.Context, sel ast.SelectionSet, obj *model1.AgentConnection) graphql.Marshaler {
+func (ec *executionContext) _AgentConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AgentConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, agentConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -11833,7 +11831,7 @@ func (ec *executionContext) _AgentConnection(ctx context.Context, sel ast.Select
 
 var agentEdgeImplementors = []string{"AgentEdge"}
 
-func (ec *executionContext) _AgentEdge(ctx context.Context, sel ast.SelectionSet, obj *model1.AgentEdge) graphql.Marshaler {
+func (ec *executionContext) _AgentEdge(ctx context.Context, sel ast.SelectionSet, obj *model.AgentEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, agentEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -11871,7 +11869,7 @@ func (ec *executionContext) _AgentEdge(ctx context.Context, sel ast.SelectionSet
 
 var agentSkillImplementors = []string{"AgentSkill"}
 
-func (ec *executionContext) _AgentSkill(ctx context.Context, sel ast.SelectionSet, obj *model.Skill) graphql.Marshaler {
+func (ec *executionContext) _AgentSkill(ctx context.Context, sel ast.SelectionSet, obj *domain.Skill) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, agentSkillImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -11982,7 +11980,7 @@ func (ec *executionContext) _Budget(ctx context.Context, sel ast.SelectionSet, o
 
 var chatMessageImplementors = []string{"ChatMessage"}
 
-func (ec *executionContext) _ChatMessage(ctx context.Context, sel ast.SelectionSet, obj *model.Message) graphql.Marshaler {
+func (ec *executionContext) _ChatMessage(ctx context.Context, sel ast.SelectionSet, obj *domain.Message) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, chatMessageImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12056,7 +12054,7 @@ func (ec *executionContext) _ChatMessage(ctx context.Context, sel ast.SelectionS
 
 var chatMessageConnectionImplementors = []string{"ChatMessageConnection"}
 
-func (ec *executionContext) _ChatMessageConnection(ctx context.Context, sel ast.SelectionSet, obj *model1.ChatMessageConnection) graphql.Marshaler {
+func (ec *executionContext) _ChatMessageConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ChatMessageConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, chatMessageConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12100,7 +12098,7 @@ func (ec *executionContext) _ChatMessageConnection(ctx context.Context, sel ast.
 
 var chatMessageEdgeImplementors = []string{"ChatMessageEdge"}
 
-func (ec *executionContext) _ChatMessageEdge(ctx context.Context, sel ast.SelectionSet, obj *model1.ChatMessageEdge) graphql.Marshaler {
+func (ec *executionContext) _ChatMessageEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ChatMessageEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, chatMessageEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12138,7 +12136,7 @@ func (ec *executionContext) _ChatMessageEdge(ctx context.Context, sel ast.Select
 
 var feedEventImplementors = []string{"FeedEvent"}
 
-func (ec *executionContext) _FeedEvent(ctx context.Context, sel ast.SelectionSet, obj *model.FeedEvent) graphql.Marshaler {
+func (ec *executionContext) _FeedEvent(ctx context.Context, sel ast.SelectionSet, obj *domain.FeedEvent) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, feedEventImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12192,7 +12190,7 @@ func (ec *executionContext) _FeedEvent(ctx context.Context, sel ast.SelectionSet
 
 var feedEventConnectionImplementors = []string{"FeedEventConnection"}
 
-func (ec *executionContext) _FeedEventConnection(ctx context.Context, sel ast.SelectionSet, obj *model1.FeedEventConnection) graphql.Marshaler {
+func (ec *executionContext) _FeedEventConnection(ctx context.Context, sel ast.SelectionSet, obj *model.FeedEventConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, feedEventConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12236,7 +12234,7 @@ func (ec *executionContext) _FeedEventConnection(ctx context.Context, sel ast.Se
 
 var feedEventEdgeImplementors = []string{"FeedEventEdge"}
 
-func (ec *executionContext) _FeedEventEdge(ctx context.Context, sel ast.SelectionSet, obj *model1.FeedEventEdge) graphql.Marshaler {
+func (ec *executionContext) _FeedEventEdge(ctx context.Context, sel ast.SelectionSet, obj *model.FeedEventEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, feedEventEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12274,7 +12272,7 @@ func (ec *executionContext) _FeedEventEdge(ctx context.Context, sel ast.Selectio
 
 var integrationImplementors = []string{"Integration"}
 
-func (ec *executionContext) _Integration(ctx context.Context, sel ast.SelectionSet, obj *model.Integration) graphql.Marshaler {
+func (ec *executionContext) _Integration(ctx context.Context, sel ast.SelectionSet, obj *domain.Integration) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, integrationImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12342,7 +12340,7 @@ func (ec *executionContext) _Integration(ctx context.Context, sel ast.SelectionS
 
 var knowledgeAccessImplementors = []string{"KnowledgeAccess"}
 
-func (ec *executionContext) _KnowledgeAccess(ctx context.Context, sel ast.SelectionSet, obj *model.KnowledgeAccess) graphql.Marshaler {
+func (ec *executionContext) _KnowledgeAccess(ctx context.Context, sel ast.SelectionSet, obj *domain.KnowledgeAccess) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, knowledgeAccessImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12387,7 +12385,7 @@ func (ec *executionContext) _KnowledgeAccess(ctx context.Context, sel ast.Select
 
 var knowledgeCollectionImplementors = []string{"KnowledgeCollection"}
 
-func (ec *executionContext) _KnowledgeCollection(ctx context.Context, sel ast.SelectionSet, obj *model.Collection) graphql.Marshaler {
+func (ec *executionContext) _KnowledgeCollection(ctx context.Context, sel ast.SelectionSet, obj *domain.Collection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, knowledgeCollectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12463,7 +12461,7 @@ func (ec *executionContext) _KnowledgeCollection(ctx context.Context, sel ast.Se
 
 var knowledgeCollectionConnectionImplementors = []string{"KnowledgeCollectionConnection"}
 
-func (ec *executionContext) _KnowledgeCollectionConnection(ctx context.Context, sel ast.SelectionSet, obj *model1.KnowledgeCollectionConnection) graphql.Marshaler {
+func (ec *executionContext) _KnowledgeCollectionConnection(ctx context.Context, sel ast.SelectionSet, obj *model.KnowledgeCollectionConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, knowledgeCollectionConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12507,7 +12505,7 @@ func (ec *executionContext) _KnowledgeCollectionConnection(ctx context.Context, 
 
 var knowledgeCollectionEdgeImplementors = []string{"KnowledgeCollectionEdge"}
 
-func (ec *executionContext) _KnowledgeCollectionEdge(ctx context.Context, sel ast.SelectionSet, obj *model1.KnowledgeCollectionEdge) graphql.Marshaler {
+func (ec *executionContext) _KnowledgeCollectionEdge(ctx context.Context, sel ast.SelectionSet, obj *model.KnowledgeCollectionEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, knowledgeCollectionEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12545,7 +12543,7 @@ func (ec *executionContext) _KnowledgeCollectionEdge(ctx context.Context, sel as
 
 var knowledgeEntryImplementors = []string{"KnowledgeEntry"}
 
-func (ec *executionContext) _KnowledgeEntry(ctx context.Context, sel ast.SelectionSet, obj *model.Entry) graphql.Marshaler {
+func (ec *executionContext) _KnowledgeEntry(ctx context.Context, sel ast.SelectionSet, obj *domain.Entry) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, knowledgeEntryImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12629,7 +12627,7 @@ func (ec *executionContext) _KnowledgeEntry(ctx context.Context, sel ast.Selecti
 
 var knowledgeEntryConnectionImplementors = []string{"KnowledgeEntryConnection"}
 
-func (ec *executionContext) _KnowledgeEntryConnection(ctx context.Context, sel ast.SelectionSet, obj *model1.KnowledgeEntryConnection) graphql.Marshaler {
+func (ec *executionContext) _KnowledgeEntryConnection(ctx context.Context, sel ast.SelectionSet, obj *model.KnowledgeEntryConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, knowledgeEntryConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12673,7 +12671,7 @@ func (ec *executionContext) _KnowledgeEntryConnection(ctx context.Context, sel a
 
 var knowledgeEntryEdgeImplementors = []string{"KnowledgeEntryEdge"}
 
-func (ec *executionContext) _KnowledgeEntryEdge(ctx context.Context, sel ast.SelectionSet, obj *model1.KnowledgeEntryEdge) graphql.Marshaler {
+func (ec *executionContext) _KnowledgeEntryEdge(ctx context.Context, sel ast.SelectionSet, obj *model.KnowledgeEntryEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, knowledgeEntryEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -12750,7 +12748,7 @@ func (ec *executionContext) _KnowledgeHit(ctx context.Context, sel ast.Selection
 
 var messageChunkImplementors = []string{"MessageChunk"}
 
-func (ec *executionContext) _MessageChunk(ctx context.Context, sel ast.SelectionSet, obj *model1.MessageChunk) graphql.Marshaler {
+func (ec *executionContext) _MessageChunk(ctx context.Context, sel ast.SelectionSet, obj *model.MessageChunk) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, messageChunkImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -13000,7 +12998,7 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 
 var pageInfoImplementors = []string{"PageInfo"}
 
-func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model1.PageInfo) graphql.Marshaler {
+func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet, obj *model.PageInfo) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, pageInfoImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -13048,7 +13046,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 
 var personalityImplementors = []string{"Personality"}
 
-func (ec *executionContext) _Personality(ctx context.Context, sel ast.SelectionSet, obj *model.Personality) graphql.Marshaler {
+func (ec *executionContext) _Personality(ctx context.Context, sel ast.SelectionSet, obj *domain.Personality) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, personalityImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -13096,7 +13094,7 @@ func (ec *executionContext) _Personality(ctx context.Context, sel ast.SelectionS
 
 var personalizationImplementors = []string{"Personalization"}
 
-func (ec *executionContext) _Personalization(ctx context.Context, sel ast.SelectionSet, obj *model.Personalization) graphql.Marshaler {
+func (ec *executionContext) _Personalization(ctx context.Context, sel ast.SelectionSet, obj *domain.Personalization) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, personalizationImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -13314,7 +13312,7 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 
 var threadImplementors = []string{"Thread"}
 
-func (ec *executionContext) _Thread(ctx context.Context, sel ast.SelectionSet, obj *model.Thread) graphql.Marshaler {
+func (ec *executionContext) _Thread(ctx context.Context, sel ast.SelectionSet, obj *domain.Thread) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, threadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -13380,7 +13378,7 @@ func (ec *executionContext) _Thread(ctx context.Context, sel ast.SelectionSet, o
 
 var threadConnectionImplementors = []string{"ThreadConnection"}
 
-func (ec *executionContext) _ThreadConnection(ctx context.Context, sel ast.SelectionSet, obj *model1.ThreadConnection) graphql.Marshaler {
+func (ec *executionContext) _ThreadConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ThreadConnection) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, threadConnectionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -13424,7 +13422,7 @@ func (ec *executionContext) _ThreadConnection(ctx context.Context, sel ast.Selec
 
 var threadEdgeImplementors = []string{"ThreadEdge"}
 
-func (ec *executionContext) _ThreadEdge(ctx context.Context, sel ast.SelectionSet, obj *model1.ThreadEdge) graphql.Marshaler {
+func (ec *executionContext) _ThreadEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ThreadEdge) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, threadEdgeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -13462,7 +13460,7 @@ func (ec *executionContext) _ThreadEdge(ctx context.Context, sel ast.SelectionSe
 
 var trainingDataImplementors = []string{"TrainingData"}
 
-func (ec *executionContext) _TrainingData(ctx context.Context, sel ast.SelectionSet, obj *model.TrainingData) graphql.Marshaler {
+func (ec *executionContext) _TrainingData(ctx context.Context, sel ast.SelectionSet, obj *domain.TrainingData) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, trainingDataImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -13525,7 +13523,7 @@ func (ec *executionContext) _TrainingData(ctx context.Context, sel ast.Selection
 
 var usageBucketImplementors = []string{"UsageBucket"}
 
-func (ec *executionContext) _UsageBucket(ctx context.Context, sel ast.SelectionSet, obj *model.UsageBucket) graphql.Marshaler {
+func (ec *executionContext) _UsageBucket(ctx context.Context, sel ast.SelectionSet, obj *domain.UsageBucket) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, usageBucketImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -13578,7 +13576,7 @@ func (ec *executionContext) _UsageBucket(ctx context.Context, sel ast.SelectionS
 
 var usageReportImplementors = []string{"UsageReport"}
 
-func (ec *executionContext) _UsageReport(ctx context.Context, sel ast.SelectionSet, obj *model.UsageReport) graphql.Marshaler {
+func (ec *executionContext) _UsageReport(ctx context.Context, sel ast.SelectionSet, obj *domain.UsageReport) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, usageReportImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -13616,7 +13614,7 @@ func (ec *executionContext) _UsageReport(ctx context.Context, sel ast.SelectionS
 
 var usageTotalsImplementors = []string{"UsageTotals"}
 
-func (ec *executionContext) _UsageTotals(ctx context.Context, sel ast.SelectionSet, obj *model.UsageTotals) graphql.Marshaler {
+func (ec *executionContext) _UsageTotals(ctx context.Context, sel ast.SelectionSet, obj *domain.UsageTotals) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, usageTotalsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -13664,7 +13662,7 @@ func (ec *executionContext) _UsageTotals(ctx context.Context, sel ast.SelectionS
 
 var viewerImplementors = []string{"Viewer"}
 
-func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, obj *model1.Viewer) graphql.Marshaler {
+func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, obj *model.Viewer) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, viewerImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -14081,15 +14079,15 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
-func (ec *executionContext) unmarshalNAccessLevel2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAccessLevel(ctx context.Context, v any) (model.AccessLevel, error) {
+func (ec *executionContext) unmarshalNAccessLevel2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAccessLevel(ctx context.Context, v any) (domain.AccessLevel, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNAccessLevel2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAccessLevel[tmp]
+	res := unmarshalNAccessLevel2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAccessLevel[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNAccessLevel2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAccessLevel(ctx context.Context, sel ast.SelectionSet, v model.AccessLevel) graphql.Marshaler {
+func (ec *executionContext) marshalNAccessLevel2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAccessLevel(ctx context.Context, sel ast.SelectionSet, v domain.AccessLevel) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNAccessLevel2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAccessLevel[v])
+	res := graphql.MarshalString(marshalNAccessLevel2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAccessLevel[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "AccessLevel!")
 	}
@@ -14097,21 +14095,21 @@ func (ec *executionContext) marshalNAccessLevel2githubᚗcomᚋagentgraphᚋagen
 }
 
 var (
-	unmarshalNAccessLevel2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAccessLevel = map[string]model.AccessLevel{
-		"READ":       model.AccessRead,
-		"READ_WRITE": model.AccessReadWrite,
+	unmarshalNAccessLevel2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAccessLevel = map[string]domain.AccessLevel{
+		"READ":       domain.AccessRead,
+		"READ_WRITE": domain.AccessReadWrite,
 	}
-	marshalNAccessLevel2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAccessLevel = map[model.AccessLevel]string{
-		model.AccessRead:      "READ",
-		model.AccessReadWrite: "READ_WRITE",
+	marshalNAccessLevel2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAccessLevel = map[domain.AccessLevel]string{
+		domain.AccessRead:      "READ",
+		domain.AccessReadWrite: "READ_WRITE",
 	}
 )
 
-func (ec *executionContext) marshalNAgent2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Agent) graphql.Marshaler {
+func (ec *executionContext) marshalNAgent2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentᚄ(ctx context.Context, sel ast.SelectionSet, v []*domain.Agent) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgent(ctx, sel, v[i])
+		return ec.marshalNAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgent(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -14123,7 +14121,7 @@ func (ec *executionContext) marshalNAgent2ᚕᚖgithubᚗcomᚋagentgraphᚋagen
 	return ret
 }
 
-func (ec *executionContext) marshalNAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgent(ctx context.Context, sel ast.SelectionSet, v *model.Agent) graphql.Marshaler {
+func (ec *executionContext) marshalNAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgent(ctx context.Context, sel ast.SelectionSet, v *domain.Agent) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Agent!")
 		return graphql.Null
@@ -14131,7 +14129,7 @@ func (ec *executionContext) marshalNAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgr
 	return ec._Agent(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNAgentConnection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐAgentConnection(ctx context.Context, sel ast.SelectionSet, v *model1.AgentConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNAgentConnection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐAgentConnection(ctx context.Context, sel ast.SelectionSet, v *model.AgentConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AgentConnection!")
 		return graphql.Null
@@ -14139,7 +14137,7 @@ func (ec *executionContext) marshalNAgentConnection2ᚖgithubᚗcomᚋagentgraph
 	return ec._AgentConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNAgentEdge2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐAgentEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model1.AgentEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNAgentEdge2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐAgentEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AgentEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -14155,7 +14153,7 @@ func (ec *executionContext) marshalNAgentEdge2ᚕᚖgithubᚗcomᚋagentgraphᚋ
 	return ret
 }
 
-func (ec *executionContext) marshalNAgentEdge2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐAgentEdge(ctx context.Context, sel ast.SelectionSet, v *model1.AgentEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNAgentEdge2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐAgentEdge(ctx context.Context, sel ast.SelectionSet, v *model.AgentEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AgentEdge!")
 		return graphql.Null
@@ -14163,11 +14161,11 @@ func (ec *executionContext) marshalNAgentEdge2ᚖgithubᚗcomᚋagentgraphᚋage
 	return ec._AgentEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNAgentSkill2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐSkillᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Skill) graphql.Marshaler {
+func (ec *executionContext) marshalNAgentSkill2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐSkillᚄ(ctx context.Context, sel ast.SelectionSet, v []*domain.Skill) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNAgentSkill2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐSkill(ctx, sel, v[i])
+		return ec.marshalNAgentSkill2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐSkill(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -14179,7 +14177,7 @@ func (ec *executionContext) marshalNAgentSkill2ᚕᚖgithubᚗcomᚋagentgraph�
 	return ret
 }
 
-func (ec *executionContext) marshalNAgentSkill2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐSkill(ctx context.Context, sel ast.SelectionSet, v *model.Skill) graphql.Marshaler {
+func (ec *executionContext) marshalNAgentSkill2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐSkill(ctx context.Context, sel ast.SelectionSet, v *domain.Skill) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AgentSkill!")
 		return graphql.Null
@@ -14187,15 +14185,15 @@ func (ec *executionContext) marshalNAgentSkill2ᚖgithubᚗcomᚋagentgraphᚋag
 	return ec._AgentSkill(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNAgentStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentStatus(ctx context.Context, v any) (model.AgentStatus, error) {
+func (ec *executionContext) unmarshalNAgentStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentStatus(ctx context.Context, v any) (domain.AgentStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNAgentStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentStatus[tmp]
+	res := unmarshalNAgentStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNAgentStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentStatus(ctx context.Context, sel ast.SelectionSet, v model.AgentStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNAgentStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentStatus(ctx context.Context, sel ast.SelectionSet, v domain.AgentStatus) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNAgentStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentStatus[v])
+	res := graphql.MarshalString(marshalNAgentStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentStatus[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "AgentStatus!")
 	}
@@ -14203,27 +14201,27 @@ func (ec *executionContext) marshalNAgentStatus2githubᚗcomᚋagentgraphᚋagen
 }
 
 var (
-	unmarshalNAgentStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentStatus = map[string]model.AgentStatus{
-		"ACTIVE":    model.AgentStatusActive,
-		"SLEEPING":  model.AgentStatusSleeping,
-		"DESTROYED": model.AgentStatusDestroyed,
+	unmarshalNAgentStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentStatus = map[string]domain.AgentStatus{
+		"ACTIVE":    domain.AgentStatusActive,
+		"SLEEPING":  domain.AgentStatusSleeping,
+		"DESTROYED": domain.AgentStatusDestroyed,
 	}
-	marshalNAgentStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentStatus = map[model.AgentStatus]string{
-		model.AgentStatusActive:    "ACTIVE",
-		model.AgentStatusSleeping:  "SLEEPING",
-		model.AgentStatusDestroyed: "DESTROYED",
+	marshalNAgentStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentStatus = map[domain.AgentStatus]string{
+		domain.AgentStatusActive:    "ACTIVE",
+		domain.AgentStatusSleeping:  "SLEEPING",
+		domain.AgentStatusDestroyed: "DESTROYED",
 	}
 )
 
-func (ec *executionContext) unmarshalNAgentType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentType(ctx context.Context, v any) (model.AgentType, error) {
+func (ec *executionContext) unmarshalNAgentType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentType(ctx context.Context, v any) (domain.AgentType, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNAgentType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentType[tmp]
+	res := unmarshalNAgentType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentType[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNAgentType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentType(ctx context.Context, sel ast.SelectionSet, v model.AgentType) graphql.Marshaler {
+func (ec *executionContext) marshalNAgentType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentType(ctx context.Context, sel ast.SelectionSet, v domain.AgentType) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNAgentType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentType[v])
+	res := graphql.MarshalString(marshalNAgentType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentType[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "AgentType!")
 	}
@@ -14231,19 +14229,19 @@ func (ec *executionContext) marshalNAgentType2githubᚗcomᚋagentgraphᚋagentg
 }
 
 var (
-	unmarshalNAgentType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentType = map[string]model.AgentType{
-		"EMAIL":    model.AgentTypeEmail,
-		"CALENDAR": model.AgentTypeCalendar,
-		"RESEARCH": model.AgentTypeResearch,
-		"CODE":     model.AgentTypeCode,
-		"CUSTOM":   model.AgentTypeCustom,
+	unmarshalNAgentType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentType = map[string]domain.AgentType{
+		"EMAIL":    domain.AgentTypeEmail,
+		"CALENDAR": domain.AgentTypeCalendar,
+		"RESEARCH": domain.AgentTypeResearch,
+		"CODE":     domain.AgentTypeCode,
+		"CUSTOM":   domain.AgentTypeCustom,
 	}
-	marshalNAgentType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentType = map[model.AgentType]string{
-		model.AgentTypeEmail:    "EMAIL",
-		model.AgentTypeCalendar: "CALENDAR",
-		model.AgentTypeResearch: "RESEARCH",
-		model.AgentTypeCode:     "CODE",
-		model.AgentTypeCustom:   "CUSTOM",
+	marshalNAgentType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentType = map[domain.AgentType]string{
+		domain.AgentTypeEmail:    "EMAIL",
+		domain.AgentTypeCalendar: "CALENDAR",
+		domain.AgentTypeResearch: "RESEARCH",
+		domain.AgentTypeCode:     "CODE",
+		domain.AgentTypeCustom:   "CUSTOM",
 	}
 )
 
@@ -14269,7 +14267,7 @@ func (ec *executionContext) marshalNBudget2ᚖgithubᚗcomᚋagentgraphᚋagentg
 	return ec._Budget(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessage(ctx context.Context, sel ast.SelectionSet, v *model.Message) graphql.Marshaler {
+func (ec *executionContext) marshalNChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessage(ctx context.Context, sel ast.SelectionSet, v *domain.Message) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ChatMessage!")
 		return graphql.Null
@@ -14277,7 +14275,7 @@ func (ec *executionContext) marshalNChatMessage2ᚖgithubᚗcomᚋagentgraphᚋa
 	return ec._ChatMessage(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNChatMessageConnection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐChatMessageConnection(ctx context.Context, sel ast.SelectionSet, v *model1.ChatMessageConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNChatMessageConnection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐChatMessageConnection(ctx context.Context, sel ast.SelectionSet, v *model.ChatMessageConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ChatMessageConnection!")
 		return graphql.Null
@@ -14285,7 +14283,7 @@ func (ec *executionContext) marshalNChatMessageConnection2ᚖgithubᚗcomᚋagen
 	return ec._ChatMessageConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNChatMessageEdge2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐChatMessageEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model1.ChatMessageEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNChatMessageEdge2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐChatMessageEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ChatMessageEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -14301,7 +14299,7 @@ func (ec *executionContext) marshalNChatMessageEdge2ᚕᚖgithubᚗcomᚋagentgr
 	return ret
 }
 
-func (ec *executionContext) marshalNChatMessageEdge2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐChatMessageEdge(ctx context.Context, sel ast.SelectionSet, v *model1.ChatMessageEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNChatMessageEdge2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐChatMessageEdge(ctx context.Context, sel ast.SelectionSet, v *model.ChatMessageEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ChatMessageEdge!")
 		return graphql.Null
@@ -14309,22 +14307,22 @@ func (ec *executionContext) marshalNChatMessageEdge2ᚖgithubᚗcomᚋagentgraph
 	return ec._ChatMessageEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNCollectionInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐCollectionInput(ctx context.Context, v any) (model.CollectionInput, error) {
+func (ec *executionContext) unmarshalNCollectionInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐCollectionInput(ctx context.Context, v any) (domain.CollectionInput, error) {
 	res, err := ec.unmarshalInputCollectionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNConnectIntegrationInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋintegrationsᚐConnectInput(ctx context.Context, v any) (integrations.ConnectInput, error) {
+func (ec *executionContext) unmarshalNConnectIntegrationInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐConnectIntegrationInput(ctx context.Context, v any) (domain.ConnectIntegrationInput, error) {
 	res, err := ec.unmarshalInputConnectIntegrationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNCreateAgentInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐCreateAgentInput(ctx context.Context, v any) (model.CreateAgentInput, error) {
+func (ec *executionContext) unmarshalNCreateAgentInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐCreateAgentInput(ctx context.Context, v any) (domain.CreateAgentInput, error) {
 	res, err := ec.unmarshalInputCreateAgentInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNFeedEvent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐFeedEvent(ctx context.Context, sel ast.SelectionSet, v *model.FeedEvent) graphql.Marshaler {
+func (ec *executionContext) marshalNFeedEvent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐFeedEvent(ctx context.Context, sel ast.SelectionSet, v *domain.FeedEvent) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "FeedEvent!")
 		return graphql.Null
@@ -14332,7 +14330,7 @@ func (ec *executionContext) marshalNFeedEvent2ᚖgithubᚗcomᚋagentgraphᚋage
 	return ec._FeedEvent(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNFeedEventConnection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐFeedEventConnection(ctx context.Context, sel ast.SelectionSet, v *model1.FeedEventConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNFeedEventConnection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐFeedEventConnection(ctx context.Context, sel ast.SelectionSet, v *model.FeedEventConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "FeedEventConnection!")
 		return graphql.Null
@@ -14340,7 +14338,7 @@ func (ec *executionContext) marshalNFeedEventConnection2ᚖgithubᚗcomᚋagentg
 	return ec._FeedEventConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNFeedEventEdge2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐFeedEventEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model1.FeedEventEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNFeedEventEdge2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐFeedEventEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FeedEventEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -14356,7 +14354,7 @@ func (ec *executionContext) marshalNFeedEventEdge2ᚕᚖgithubᚗcomᚋagentgrap
 	return ret
 }
 
-func (ec *executionContext) marshalNFeedEventEdge2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐFeedEventEdge(ctx context.Context, sel ast.SelectionSet, v *model1.FeedEventEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNFeedEventEdge2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐFeedEventEdge(ctx context.Context, sel ast.SelectionSet, v *model.FeedEventEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "FeedEventEdge!")
 		return graphql.Null
@@ -14364,7 +14362,7 @@ func (ec *executionContext) marshalNFeedEventEdge2ᚖgithubᚗcomᚋagentgraph�
 	return ec._FeedEventEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNFeedEventInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋchatᚐFeedInput(ctx context.Context, v any) (chat.FeedInput, error) {
+func (ec *executionContext) unmarshalNFeedEventInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐFeedEventInput(ctx context.Context, v any) (domain.FeedEventInput, error) {
 	res, err := ec.unmarshalInputFeedEventInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -14411,15 +14409,15 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
-func (ec *executionContext) unmarshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIndexStatus(ctx context.Context, v any) (model.IndexStatus, error) {
+func (ec *executionContext) unmarshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIndexStatus(ctx context.Context, v any) (domain.IndexStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIndexStatus[tmp]
+	res := unmarshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIndexStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIndexStatus(ctx context.Context, sel ast.SelectionSet, v model.IndexStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIndexStatus(ctx context.Context, sel ast.SelectionSet, v domain.IndexStatus) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIndexStatus[v])
+	res := graphql.MarshalString(marshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIndexStatus[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "IndexStatus!")
 	}
@@ -14427,15 +14425,15 @@ func (ec *executionContext) marshalNIndexStatus2githubᚗcomᚋagentgraphᚋagen
 }
 
 var (
-	unmarshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIndexStatus = map[string]model.IndexStatus{
-		"PENDING": model.IndexPending,
-		"INDEXED": model.IndexIndexed,
-		"FAILED":  model.IndexFailed,
+	unmarshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIndexStatus = map[string]domain.IndexStatus{
+		"PENDING": domain.IndexPending,
+		"INDEXED": domain.IndexIndexed,
+		"FAILED":  domain.IndexFailed,
 	}
-	marshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIndexStatus = map[model.IndexStatus]string{
-		model.IndexPending: "PENDING",
-		model.IndexIndexed: "INDEXED",
-		model.IndexFailed:  "FAILED",
+	marshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIndexStatus = map[domain.IndexStatus]string{
+		domain.IndexPending: "PENDING",
+		domain.IndexIndexed: "INDEXED",
+		domain.IndexFailed:  "FAILED",
 	}
 )
 
@@ -14453,11 +14451,11 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
-func (ec *executionContext) marshalNIntegration2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.Integration) graphql.Marshaler {
+func (ec *executionContext) marshalNIntegration2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIntegrationᚄ(ctx context.Context, sel ast.SelectionSet, v []*domain.Integration) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNIntegration2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegration(ctx, sel, v[i])
+		return ec.marshalNIntegration2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIntegration(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -14469,7 +14467,7 @@ func (ec *executionContext) marshalNIntegration2ᚕᚖgithubᚗcomᚋagentgraph�
 	return ret
 }
 
-func (ec *executionContext) marshalNIntegration2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegration(ctx context.Context, sel ast.SelectionSet, v *model.Integration) graphql.Marshaler {
+func (ec *executionContext) marshalNIntegration2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIntegration(ctx context.Context, sel ast.SelectionSet, v *domain.Integration) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Integration!")
 		return graphql.Null
@@ -14477,15 +14475,15 @@ func (ec *executionContext) marshalNIntegration2ᚖgithubᚗcomᚋagentgraphᚋa
 	return ec._Integration(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationStatus(ctx context.Context, v any) (model.IntegrationStatus, error) {
+func (ec *executionContext) unmarshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIntegrationStatus(ctx context.Context, v any) (domain.IntegrationStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationStatus[tmp]
+	res := unmarshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIntegrationStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationStatus(ctx context.Context, sel ast.SelectionSet, v model.IntegrationStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIntegrationStatus(ctx context.Context, sel ast.SelectionSet, v domain.IntegrationStatus) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationStatus[v])
+	res := graphql.MarshalString(marshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIntegrationStatus[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "IntegrationStatus!")
 	}
@@ -14493,23 +14491,23 @@ func (ec *executionContext) marshalNIntegrationStatus2githubᚗcomᚋagentgraph�
 }
 
 var (
-	unmarshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationStatus = map[string]model.IntegrationStatus{
-		"ACTIVE":         model.IntegrationActive,
-		"EXPIRED":        model.IntegrationExpired,
-		"REFRESH_FAILED": model.IntegrationRefreshFailed,
+	unmarshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIntegrationStatus = map[string]domain.IntegrationStatus{
+		"ACTIVE":         domain.IntegrationActive,
+		"EXPIRED":        domain.IntegrationExpired,
+		"REFRESH_FAILED": domain.IntegrationRefreshFailed,
 	}
-	marshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐIntegrationStatus = map[model.IntegrationStatus]string{
-		model.IntegrationActive:        "ACTIVE",
-		model.IntegrationExpired:       "EXPIRED",
-		model.IntegrationRefreshFailed: "REFRESH_FAILED",
+	marshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIntegrationStatus = map[domain.IntegrationStatus]string{
+		domain.IntegrationActive:        "ACTIVE",
+		domain.IntegrationExpired:       "EXPIRED",
+		domain.IntegrationRefreshFailed: "REFRESH_FAILED",
 	}
 )
 
-func (ec *executionContext) marshalNKnowledgeAccess2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeAccessᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.KnowledgeAccess) graphql.Marshaler {
+func (ec *executionContext) marshalNKnowledgeAccess2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeAccessᚄ(ctx context.Context, sel ast.SelectionSet, v []*domain.KnowledgeAccess) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNKnowledgeAccess2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeAccess(ctx, sel, v[i])
+		return ec.marshalNKnowledgeAccess2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeAccess(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -14521,7 +14519,7 @@ func (ec *executionContext) marshalNKnowledgeAccess2ᚕᚖgithubᚗcomᚋagentgr
 	return ret
 }
 
-func (ec *executionContext) marshalNKnowledgeAccess2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeAccess(ctx context.Context, sel ast.SelectionSet, v *model.KnowledgeAccess) graphql.Marshaler {
+func (ec *executionContext) marshalNKnowledgeAccess2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeAccess(ctx context.Context, sel ast.SelectionSet, v *domain.KnowledgeAccess) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "KnowledgeAccess!")
 		return graphql.Null
@@ -14529,7 +14527,7 @@ func (ec *executionContext) marshalNKnowledgeAccess2ᚖgithubᚗcomᚋagentgraph
 	return ec._KnowledgeAccess(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNKnowledgeCollection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐCollection(ctx context.Context, sel ast.SelectionSet, v *model.Collection) graphql.Marshaler {
+func (ec *executionContext) marshalNKnowledgeCollection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐCollection(ctx context.Context, sel ast.SelectionSet, v *domain.Collection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "KnowledgeCollection!")
 		return graphql.Null
@@ -14537,7 +14535,7 @@ func (ec *executionContext) marshalNKnowledgeCollection2ᚖgithubᚗcomᚋagentg
 	return ec._KnowledgeCollection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNKnowledgeCollectionConnection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeCollectionConnection(ctx context.Context, sel ast.SelectionSet, v *model1.KnowledgeCollectionConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNKnowledgeCollectionConnection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeCollectionConnection(ctx context.Context, sel ast.SelectionSet, v *model.KnowledgeCollectionConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "KnowledgeCollectionConnection!")
 		return graphql.Null
@@ -14545,7 +14543,7 @@ func (ec *executionContext) marshalNKnowledgeCollectionConnection2ᚖgithubᚗco
 	return ec._KnowledgeCollectionConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNKnowledgeCollectionEdge2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeCollectionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model1.KnowledgeCollectionEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNKnowledgeCollectionEdge2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeCollectionEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.KnowledgeCollectionEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -14561,7 +14559,7 @@ func (ec *executionContext) marshalNKnowledgeCollectionEdge2ᚕᚖgithubᚗcom�
 	return ret
 }
 
-func (ec *executionContext) marshalNKnowledgeCollectionEdge2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeCollectionEdge(ctx context.Context, sel ast.SelectionSet, v *model1.KnowledgeCollectionEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNKnowledgeCollectionEdge2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeCollectionEdge(ctx context.Context, sel ast.SelectionSet, v *model.KnowledgeCollectionEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "KnowledgeCollectionEdge!")
 		return graphql.Null
@@ -14569,7 +14567,7 @@ func (ec *executionContext) marshalNKnowledgeCollectionEdge2ᚖgithubᚗcomᚋag
 	return ec._KnowledgeCollectionEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNKnowledgeEntry2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐEntry(ctx context.Context, sel ast.SelectionSet, v *model.Entry) graphql.Marshaler {
+func (ec *executionContext) marshalNKnowledgeEntry2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐEntry(ctx context.Context, sel ast.SelectionSet, v *domain.Entry) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "KnowledgeEntry!")
 		return graphql.Null
@@ -14577,7 +14575,7 @@ func (ec *executionContext) marshalNKnowledgeEntry2ᚖgithubᚗcomᚋagentgraph�
 	return ec._KnowledgeEntry(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNKnowledgeEntryConnection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeEntryConnection(ctx context.Context, sel ast.SelectionSet, v *model1.KnowledgeEntryConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNKnowledgeEntryConnection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeEntryConnection(ctx context.Context, sel ast.SelectionSet, v *model.KnowledgeEntryConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "KnowledgeEntryConnection!")
 		return graphql.Null
@@ -14585,7 +14583,7 @@ func (ec *executionContext) marshalNKnowledgeEntryConnection2ᚖgithubᚗcomᚋa
 	return ec._KnowledgeEntryConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNKnowledgeEntryEdge2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeEntryEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model1.KnowledgeEntryEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNKnowledgeEntryEdge2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeEntryEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.KnowledgeEntryEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -14601,7 +14599,7 @@ func (ec *executionContext) marshalNKnowledgeEntryEdge2ᚕᚖgithubᚗcomᚋagen
 	return ret
 }
 
-func (ec *executionContext) marshalNKnowledgeEntryEdge2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeEntryEdge(ctx context.Context, sel ast.SelectionSet, v *model1.KnowledgeEntryEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNKnowledgeEntryEdge2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐKnowledgeEntryEdge(ctx context.Context, sel ast.SelectionSet, v *model.KnowledgeEntryEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "KnowledgeEntryEdge!")
 		return graphql.Null
@@ -14609,7 +14607,7 @@ func (ec *executionContext) marshalNKnowledgeEntryEdge2ᚖgithubᚗcomᚋagentgr
 	return ec._KnowledgeEntryEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNKnowledgeEntryInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeEntryInput(ctx context.Context, v any) (model.KnowledgeEntryInput, error) {
+func (ec *executionContext) unmarshalNKnowledgeEntryInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeEntryInput(ctx context.Context, v any) (domain.KnowledgeEntryInput, error) {
 	res, err := ec.unmarshalInputKnowledgeEntryInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -14638,15 +14636,15 @@ func (ec *executionContext) marshalNKnowledgeHit2ᚖgithubᚗcomᚋagentgraphᚋ
 	return ec._KnowledgeHit(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNKnowledgeType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeType(ctx context.Context, v any) (model.KnowledgeType, error) {
+func (ec *executionContext) unmarshalNKnowledgeType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeType(ctx context.Context, v any) (domain.KnowledgeType, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNKnowledgeType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeType[tmp]
+	res := unmarshalNKnowledgeType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeType[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNKnowledgeType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeType(ctx context.Context, sel ast.SelectionSet, v model.KnowledgeType) graphql.Marshaler {
+func (ec *executionContext) marshalNKnowledgeType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeType(ctx context.Context, sel ast.SelectionSet, v domain.KnowledgeType) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNKnowledgeType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeType[v])
+	res := graphql.MarshalString(marshalNKnowledgeType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeType[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "KnowledgeType!")
 	}
@@ -14654,23 +14652,23 @@ func (ec *executionContext) marshalNKnowledgeType2githubᚗcomᚋagentgraphᚋag
 }
 
 var (
-	unmarshalNKnowledgeType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeType = map[string]model.KnowledgeType{
-		"FACT":       model.KnowledgeFact,
-		"PREFERENCE": model.KnowledgePreference,
-		"KNOWLEDGE":  model.KnowledgeKnowledge,
-		"NOTE":       model.KnowledgeNote,
-		"SUMMARY":    model.KnowledgeSummary,
+	unmarshalNKnowledgeType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeType = map[string]domain.KnowledgeType{
+		"FACT":       domain.KnowledgeFact,
+		"PREFERENCE": domain.KnowledgePreference,
+		"KNOWLEDGE":  domain.KnowledgeKnowledge,
+		"NOTE":       domain.KnowledgeNote,
+		"SUMMARY":    domain.KnowledgeSummary,
 	}
-	marshalNKnowledgeType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeType = map[model.KnowledgeType]string{
-		model.KnowledgeFact:       "FACT",
-		model.KnowledgePreference: "PREFERENCE",
-		model.KnowledgeKnowledge:  "KNOWLEDGE",
-		model.KnowledgeNote:       "NOTE",
-		model.KnowledgeSummary:    "SUMMARY",
+	marshalNKnowledgeType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeType = map[domain.KnowledgeType]string{
+		domain.KnowledgeFact:       "FACT",
+		domain.KnowledgePreference: "PREFERENCE",
+		domain.KnowledgeKnowledge:  "KNOWLEDGE",
+		domain.KnowledgeNote:       "NOTE",
+		domain.KnowledgeSummary:    "SUMMARY",
 	}
 )
 
-func (ec *executionContext) marshalNMessageChunk2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐMessageChunk(ctx context.Context, sel ast.SelectionSet, v *model1.MessageChunk) graphql.Marshaler {
+func (ec *executionContext) marshalNMessageChunk2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐMessageChunk(ctx context.Context, sel ast.SelectionSet, v *model.MessageChunk) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "MessageChunk!")
 		return graphql.Null
@@ -14678,15 +14676,15 @@ func (ec *executionContext) marshalNMessageChunk2ᚖgithubᚗcomᚋagentgraphᚋ
 	return ec._MessageChunk(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNMessageRole2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageRole(ctx context.Context, v any) (model.MessageRole, error) {
+func (ec *executionContext) unmarshalNMessageRole2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessageRole(ctx context.Context, v any) (domain.MessageRole, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNMessageRole2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageRole[tmp]
+	res := unmarshalNMessageRole2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessageRole[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNMessageRole2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageRole(ctx context.Context, sel ast.SelectionSet, v model.MessageRole) graphql.Marshaler {
+func (ec *executionContext) marshalNMessageRole2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessageRole(ctx context.Context, sel ast.SelectionSet, v domain.MessageRole) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNMessageRole2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageRole[v])
+	res := graphql.MarshalString(marshalNMessageRole2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessageRole[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "MessageRole!")
 	}
@@ -14694,25 +14692,25 @@ func (ec *executionContext) marshalNMessageRole2githubᚗcomᚋagentgraphᚋagen
 }
 
 var (
-	unmarshalNMessageRole2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageRole = map[string]model.MessageRole{
-		"USER":      model.RoleUser,
-		"ASSISTANT": model.RoleAssistant,
+	unmarshalNMessageRole2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessageRole = map[string]domain.MessageRole{
+		"USER":      domain.RoleUser,
+		"ASSISTANT": domain.RoleAssistant,
 	}
-	marshalNMessageRole2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageRole = map[model.MessageRole]string{
-		model.RoleUser:      "USER",
-		model.RoleAssistant: "ASSISTANT",
+	marshalNMessageRole2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessageRole = map[domain.MessageRole]string{
+		domain.RoleUser:      "USER",
+		domain.RoleAssistant: "ASSISTANT",
 	}
 )
 
-func (ec *executionContext) unmarshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageStatus(ctx context.Context, v any) (model.MessageStatus, error) {
+func (ec *executionContext) unmarshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessageStatus(ctx context.Context, v any) (domain.MessageStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageStatus[tmp]
+	res := unmarshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessageStatus[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageStatus(ctx context.Context, sel ast.SelectionSet, v model.MessageStatus) graphql.Marshaler {
+func (ec *executionContext) marshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessageStatus(ctx context.Context, sel ast.SelectionSet, v domain.MessageStatus) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageStatus[v])
+	res := graphql.MarshalString(marshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessageStatus[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "MessageStatus!")
 	}
@@ -14720,19 +14718,19 @@ func (ec *executionContext) marshalNMessageStatus2githubᚗcomᚋagentgraphᚋag
 }
 
 var (
-	unmarshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageStatus = map[string]model.MessageStatus{
-		"COMPLETE":    model.MessageComplete,
-		"INTERRUPTED": model.MessageInterrupted,
-		"FAILED":      model.MessageFailed,
+	unmarshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessageStatus = map[string]domain.MessageStatus{
+		"COMPLETE":    domain.MessageComplete,
+		"INTERRUPTED": domain.MessageInterrupted,
+		"FAILED":      domain.MessageFailed,
 	}
-	marshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessageStatus = map[model.MessageStatus]string{
-		model.MessageComplete:    "COMPLETE",
-		model.MessageInterrupted: "INTERRUPTED",
-		model.MessageFailed:      "FAILED",
+	marshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessageStatus = map[domain.MessageStatus]string{
+		domain.MessageComplete:    "COMPLETE",
+		domain.MessageInterrupted: "INTERRUPTED",
+		domain.MessageFailed:      "FAILED",
 	}
 )
 
-func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model1.PageInfo) graphql.Marshaler {
+func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "PageInfo!")
 		return graphql.Null
@@ -14740,11 +14738,11 @@ func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋagentgraphᚋagen
 	return ec._PageInfo(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNPersonality2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐPersonality(ctx context.Context, sel ast.SelectionSet, v model.Personality) graphql.Marshaler {
+func (ec *executionContext) marshalNPersonality2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐPersonality(ctx context.Context, sel ast.SelectionSet, v domain.Personality) graphql.Marshaler {
 	return ec._Personality(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNPersonalization2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐPersonalization(ctx context.Context, sel ast.SelectionSet, v *model.Personalization) graphql.Marshaler {
+func (ec *executionContext) marshalNPersonalization2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐPersonalization(ctx context.Context, sel ast.SelectionSet, v *domain.Personalization) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Personalization!")
 		return graphql.Null
@@ -14752,17 +14750,17 @@ func (ec *executionContext) marshalNPersonalization2ᚖgithubᚗcomᚋagentgraph
 	return ec._Personalization(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNPersonalizationInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐPersonalization(ctx context.Context, v any) (model.Personalization, error) {
+func (ec *executionContext) unmarshalNPersonalizationInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐPersonalization(ctx context.Context, v any) (domain.Personalization, error) {
 	res, err := ec.unmarshalInputPersonalizationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNSendMessageInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋchatᚐSendInput(ctx context.Context, v any) (chat.SendInput, error) {
+func (ec *executionContext) unmarshalNSendMessageInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐSendMessageInput(ctx context.Context, v any) (domain.SendMessageInput, error) {
 	res, err := ec.unmarshalInputSendMessageInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNSkillInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐSkillInput(ctx context.Context, v any) (model.SkillInput, error) {
+func (ec *executionContext) unmarshalNSkillInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐSkillInput(ctx context.Context, v any) (domain.SkillInput, error) {
 	res, err := ec.unmarshalInputSkillInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
@@ -14810,7 +14808,7 @@ func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel
 	return ret
 }
 
-func (ec *executionContext) marshalNThread2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐThread(ctx context.Context, sel ast.SelectionSet, v *model.Thread) graphql.Marshaler {
+func (ec *executionContext) marshalNThread2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐThread(ctx context.Context, sel ast.SelectionSet, v *domain.Thread) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Thread!")
 		return graphql.Null
@@ -14818,7 +14816,7 @@ func (ec *executionContext) marshalNThread2ᚖgithubᚗcomᚋagentgraphᚋagentg
 	return ec._Thread(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNThreadConnection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐThreadConnection(ctx context.Context, sel ast.SelectionSet, v *model1.ThreadConnection) graphql.Marshaler {
+func (ec *executionContext) marshalNThreadConnection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐThreadConnection(ctx context.Context, sel ast.SelectionSet, v *model.ThreadConnection) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ThreadConnection!")
 		return graphql.Null
@@ -14826,7 +14824,7 @@ func (ec *executionContext) marshalNThreadConnection2ᚖgithubᚗcomᚋagentgrap
 	return ec._ThreadConnection(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNThreadEdge2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐThreadEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model1.ThreadEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNThreadEdge2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐThreadEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ThreadEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
@@ -14842,7 +14840,7 @@ func (ec *executionContext) marshalNThreadEdge2ᚕᚖgithubᚗcomᚋagentgraph�
 	return ret
 }
 
-func (ec *executionContext) marshalNThreadEdge2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐThreadEdge(ctx context.Context, sel ast.SelectionSet, v *model1.ThreadEdge) graphql.Marshaler {
+func (ec *executionContext) marshalNThreadEdge2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐThreadEdge(ctx context.Context, sel ast.SelectionSet, v *model.ThreadEdge) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ThreadEdge!")
 		return graphql.Null
@@ -14864,11 +14862,11 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) marshalNTrainingData2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingDataᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.TrainingData) graphql.Marshaler {
+func (ec *executionContext) marshalNTrainingData2ᚕᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataᚄ(ctx context.Context, sel ast.SelectionSet, v []*domain.TrainingData) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNTrainingData2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingData(ctx, sel, v[i])
+		return ec.marshalNTrainingData2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingData(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -14880,7 +14878,7 @@ func (ec *executionContext) marshalNTrainingData2ᚕᚖgithubᚗcomᚋagentgraph
 	return ret
 }
 
-func (ec *executionContext) marshalNTrainingData2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingData(ctx context.Context, sel ast.SelectionSet, v *model.TrainingData) graphql.Marshaler {
+func (ec *executionContext) marshalNTrainingData2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingData(ctx context.Context, sel ast.SelectionSet, v *domain.TrainingData) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "TrainingData!")
 		return graphql.Null
@@ -14888,20 +14886,20 @@ func (ec *executionContext) marshalNTrainingData2ᚖgithubᚗcomᚋagentgraphᚋ
 	return ec._TrainingData(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNTrainingDataInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingDataInput(ctx context.Context, v any) (model.TrainingDataInput, error) {
+func (ec *executionContext) unmarshalNTrainingDataInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataInput(ctx context.Context, v any) (domain.TrainingDataInput, error) {
 	res, err := ec.unmarshalInputTrainingDataInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNTrainingDataType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingDataType(ctx context.Context, v any) (model.TrainingDataType, error) {
+func (ec *executionContext) unmarshalNTrainingDataType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataType(ctx context.Context, v any) (domain.TrainingDataType, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNTrainingDataType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingDataType[tmp]
+	res := unmarshalNTrainingDataType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataType[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNTrainingDataType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingDataType(ctx context.Context, sel ast.SelectionSet, v model.TrainingDataType) graphql.Marshaler {
+func (ec *executionContext) marshalNTrainingDataType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataType(ctx context.Context, sel ast.SelectionSet, v domain.TrainingDataType) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNTrainingDataType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingDataType[v])
+	res := graphql.MarshalString(marshalNTrainingDataType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataType[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "TrainingDataType!")
 	}
@@ -14909,27 +14907,27 @@ func (ec *executionContext) marshalNTrainingDataType2githubᚗcomᚋagentgraph�
 }
 
 var (
-	unmarshalNTrainingDataType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingDataType = map[string]model.TrainingDataType{
-		"KNOWLEDGE":   model.TrainingDataKnowledge,
-		"INSTRUCTION": model.TrainingDataInstruction,
-		"EXAMPLE":     model.TrainingDataExample,
+	unmarshalNTrainingDataType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataType = map[string]domain.TrainingDataType{
+		"KNOWLEDGE":   domain.TrainingDataKnowledge,
+		"INSTRUCTION": domain.TrainingDataInstruction,
+		"EXAMPLE":     domain.TrainingDataExample,
 	}
-	marshalNTrainingDataType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingDataType = map[model.TrainingDataType]string{
-		model.TrainingDataKnowledge:   "KNOWLEDGE",
-		model.TrainingDataInstruction: "INSTRUCTION",
-		model.TrainingDataExample:     "EXAMPLE",
+	marshalNTrainingDataType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataType = map[domain.TrainingDataType]string{
+		domain.TrainingDataKnowledge:   "KNOWLEDGE",
+		domain.TrainingDataInstruction: "INSTRUCTION",
+		domain.TrainingDataExample:     "EXAMPLE",
 	}
 )
 
-func (ec *executionContext) unmarshalNTrustTier2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrustTier(ctx context.Context, v any) (model.TrustTier, error) {
+func (ec *executionContext) unmarshalNTrustTier2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrustTier(ctx context.Context, v any) (domain.TrustTier, error) {
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalNTrustTier2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrustTier[tmp]
+	res := unmarshalNTrustTier2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrustTier[tmp]
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNTrustTier2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrustTier(ctx context.Context, sel ast.SelectionSet, v model.TrustTier) graphql.Marshaler {
+func (ec *executionContext) marshalNTrustTier2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrustTier(ctx context.Context, sel ast.SelectionSet, v domain.TrustTier) graphql.Marshaler {
 	_ = sel
-	res := graphql.MarshalString(marshalNTrustTier2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrustTier[v])
+	res := graphql.MarshalString(marshalNTrustTier2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrustTier[v])
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "TrustTier!")
 	}
@@ -14937,49 +14935,49 @@ func (ec *executionContext) marshalNTrustTier2githubᚗcomᚋagentgraphᚋagentg
 }
 
 var (
-	unmarshalNTrustTier2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrustTier = map[string]model.TrustTier{
-		"OBSERVER": model.TrustTierObserver,
-		"HELPER":   model.TrustTierHelper,
-		"PARTNER":  model.TrustTierPartner,
-		"TRUSTED":  model.TrustTierTrusted,
+	unmarshalNTrustTier2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrustTier = map[string]domain.TrustTier{
+		"OBSERVER": domain.TrustTierObserver,
+		"HELPER":   domain.TrustTierHelper,
+		"PARTNER":  domain.TrustTierPartner,
+		"TRUSTED":  domain.TrustTierTrusted,
 	}
-	marshalNTrustTier2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrustTier = map[model.TrustTier]string{
-		model.TrustTierObserver: "OBSERVER",
-		model.TrustTierHelper:   "HELPER",
-		model.TrustTierPartner:  "PARTNER",
-		model.TrustTierTrusted:  "TRUSTED",
+	marshalNTrustTier2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrustTier = map[domain.TrustTier]string{
+		domain.TrustTierObserver: "OBSERVER",
+		domain.TrustTierHelper:   "HELPER",
+		domain.TrustTierPartner:  "PARTNER",
+		domain.TrustTierTrusted:  "TRUSTED",
 	}
 )
 
-func (ec *executionContext) unmarshalNUpdateAgentInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUpdateAgentInput(ctx context.Context, v any) (model.UpdateAgentInput, error) {
+func (ec *executionContext) unmarshalNUpdateAgentInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐUpdateAgentInput(ctx context.Context, v any) (domain.UpdateAgentInput, error) {
 	res, err := ec.unmarshalInputUpdateAgentInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateCollectionInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUpdateCollectionInput(ctx context.Context, v any) (model.UpdateCollectionInput, error) {
+func (ec *executionContext) unmarshalNUpdateCollectionInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐUpdateCollectionInput(ctx context.Context, v any) (domain.UpdateCollectionInput, error) {
 	res, err := ec.unmarshalInputUpdateCollectionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateKnowledgeEntryInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUpdateKnowledgeEntryInput(ctx context.Context, v any) (model.UpdateKnowledgeEntryInput, error) {
+func (ec *executionContext) unmarshalNUpdateKnowledgeEntryInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐUpdateKnowledgeEntryInput(ctx context.Context, v any) (domain.UpdateKnowledgeEntryInput, error) {
 	res, err := ec.unmarshalInputUpdateKnowledgeEntryInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) unmarshalNUpdateTrainingDataInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUpdateTrainingDataInput(ctx context.Context, v any) (model.UpdateTrainingDataInput, error) {
+func (ec *executionContext) unmarshalNUpdateTrainingDataInput2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐUpdateTrainingDataInput(ctx context.Context, v any) (domain.UpdateTrainingDataInput, error) {
 	res, err := ec.unmarshalInputUpdateTrainingDataInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNUsageBucket2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageBucket(ctx context.Context, sel ast.SelectionSet, v model.UsageBucket) graphql.Marshaler {
+func (ec *executionContext) marshalNUsageBucket2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐUsageBucket(ctx context.Context, sel ast.SelectionSet, v domain.UsageBucket) graphql.Marshaler {
 	return ec._UsageBucket(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNUsageBucket2ᚕgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []model.UsageBucket) graphql.Marshaler {
+func (ec *executionContext) marshalNUsageBucket2ᚕgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐUsageBucketᚄ(ctx context.Context, sel ast.SelectionSet, v []domain.UsageBucket) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNUsageBucket2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageBucket(ctx, sel, v[i])
+		return ec.marshalNUsageBucket2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐUsageBucket(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -14991,17 +14989,17 @@ func (ec *executionContext) marshalNUsageBucket2ᚕgithubᚗcomᚋagentgraphᚋa
 	return ret
 }
 
-func (ec *executionContext) unmarshalNUsageGroupBy2githubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐUsageGroupBy(ctx context.Context, v any) (model1.UsageGroupBy, error) {
-	var res model1.UsageGroupBy
+func (ec *executionContext) unmarshalNUsageGroupBy2githubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐUsageGroupBy(ctx context.Context, v any) (model.UsageGroupBy, error) {
+	var res model.UsageGroupBy
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNUsageGroupBy2githubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐUsageGroupBy(ctx context.Context, sel ast.SelectionSet, v model1.UsageGroupBy) graphql.Marshaler {
+func (ec *executionContext) marshalNUsageGroupBy2githubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐUsageGroupBy(ctx context.Context, sel ast.SelectionSet, v model.UsageGroupBy) graphql.Marshaler {
 	return v
 }
 
-func (ec *executionContext) marshalNUsageReport2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageReport(ctx context.Context, sel ast.SelectionSet, v *model.UsageReport) graphql.Marshaler {
+func (ec *executionContext) marshalNUsageReport2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐUsageReport(ctx context.Context, sel ast.SelectionSet, v *domain.UsageReport) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "UsageReport!")
 		return graphql.Null
@@ -15009,11 +15007,11 @@ func (ec *executionContext) marshalNUsageReport2ᚖgithubᚗcomᚋagentgraphᚋa
 	return ec._UsageReport(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNUsageTotals2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageTotals(ctx context.Context, sel ast.SelectionSet, v model.UsageTotals) graphql.Marshaler {
+func (ec *executionContext) marshalNUsageTotals2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐUsageTotals(ctx context.Context, sel ast.SelectionSet, v domain.UsageTotals) graphql.Marshaler {
 	return ec._UsageTotals(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNUsageTotals2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐUsageTotals(ctx context.Context, sel ast.SelectionSet, v *model.UsageTotals) graphql.Marshaler {
+func (ec *executionContext) marshalNUsageTotals2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐUsageTotals(ctx context.Context, sel ast.SelectionSet, v *domain.UsageTotals) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "UsageTotals!")
 		return graphql.Null
@@ -15021,7 +15019,7 @@ func (ec *executionContext) marshalNUsageTotals2ᚖgithubᚗcomᚋagentgraphᚋa
 	return ec._UsageTotals(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐViewer(ctx context.Context, sel ast.SelectionSet, v *model1.Viewer) graphql.Marshaler {
+func (ec *executionContext) marshalNViewer2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋgraphᚋmodelᚐViewer(ctx context.Context, sel ast.SelectionSet, v *model.Viewer) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Viewer!")
 		return graphql.Null
@@ -15171,78 +15169,78 @@ func (ec *executionContext) marshalN__TypeKind2string(ctx context.Context, sel a
 	return res
 }
 
-func (ec *executionContext) marshalOAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgent(ctx context.Context, sel ast.SelectionSet, v *model.Agent) graphql.Marshaler {
+func (ec *executionContext) marshalOAgent2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgent(ctx context.Context, sel ast.SelectionSet, v *domain.Agent) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Agent(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalOAgentStatus2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentStatus(ctx context.Context, v any) (*model.AgentStatus, error) {
+func (ec *executionContext) unmarshalOAgentStatus2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentStatus(ctx context.Context, v any) (*domain.AgentStatus, error) {
 	if v == nil {
 		return nil, nil
 	}
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalOAgentStatus2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentStatus[tmp]
+	res := unmarshalOAgentStatus2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentStatus[tmp]
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOAgentStatus2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentStatus(ctx context.Context, sel ast.SelectionSet, v *model.AgentStatus) graphql.Marshaler {
+func (ec *executionContext) marshalOAgentStatus2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentStatus(ctx context.Context, sel ast.SelectionSet, v *domain.AgentStatus) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(marshalOAgentStatus2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentStatus[*v])
+	res := graphql.MarshalString(marshalOAgentStatus2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentStatus[*v])
 	return res
 }
 
 var (
-	unmarshalOAgentStatus2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentStatus = map[string]model.AgentStatus{
-		"ACTIVE":    model.AgentStatusActive,
-		"SLEEPING":  model.AgentStatusSleeping,
-		"DESTROYED": model.AgentStatusDestroyed,
+	unmarshalOAgentStatus2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentStatus = map[string]domain.AgentStatus{
+		"ACTIVE":    domain.AgentStatusActive,
+		"SLEEPING":  domain.AgentStatusSleeping,
+		"DESTROYED": domain.AgentStatusDestroyed,
 	}
-	marshalOAgentStatus2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentStatus = map[model.AgentStatus]string{
-		model.AgentStatusActive:    "ACTIVE",
-		model.AgentStatusSleeping:  "SLEEPING",
-		model.AgentStatusDestroyed: "DESTROYED",
+	marshalOAgentStatus2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentStatus = map[domain.AgentStatus]string{
+		domain.AgentStatusActive:    "ACTIVE",
+		domain.AgentStatusSleeping:  "SLEEPING",
+		domain.AgentStatusDestroyed: "DESTROYED",
 	}
 )
 
-func (ec *executionContext) unmarshalOAgentType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentType(ctx context.Context, v any) (*model.AgentType, error) {
+func (ec *executionContext) unmarshalOAgentType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentType(ctx context.Context, v any) (*domain.AgentType, error) {
 	if v == nil {
 		return nil, nil
 	}
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalOAgentType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentType[tmp]
+	res := unmarshalOAgentType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentType[tmp]
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOAgentType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentType(ctx context.Context, sel ast.SelectionSet, v *model.AgentType) graphql.Marshaler {
+func (ec *executionContext) marshalOAgentType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentType(ctx context.Context, sel ast.SelectionSet, v *domain.AgentType) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(marshalOAgentType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentType[*v])
+	res := graphql.MarshalString(marshalOAgentType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentType[*v])
 	return res
 }
 
 var (
-	unmarshalOAgentType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentType = map[string]model.AgentType{
-		"EMAIL":    model.AgentTypeEmail,
-		"CALENDAR": model.AgentTypeCalendar,
-		"RESEARCH": model.AgentTypeResearch,
-		"CODE":     model.AgentTypeCode,
-		"CUSTOM":   model.AgentTypeCustom,
+	unmarshalOAgentType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentType = map[string]domain.AgentType{
+		"EMAIL":    domain.AgentTypeEmail,
+		"CALENDAR": domain.AgentTypeCalendar,
+		"RESEARCH": domain.AgentTypeResearch,
+		"CODE":     domain.AgentTypeCode,
+		"CUSTOM":   domain.AgentTypeCustom,
 	}
-	marshalOAgentType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐAgentType = map[model.AgentType]string{
-		model.AgentTypeEmail:    "EMAIL",
-		model.AgentTypeCalendar: "CALENDAR",
-		model.AgentTypeResearch: "RESEARCH",
-		model.AgentTypeCode:     "CODE",
-		model.AgentTypeCustom:   "CUSTOM",
+	marshalOAgentType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentType = map[domain.AgentType]string{
+		domain.AgentTypeEmail:    "EMAIL",
+		domain.AgentTypeCalendar: "CALENDAR",
+		domain.AgentTypeResearch: "RESEARCH",
+		domain.AgentTypeCode:     "CODE",
+		domain.AgentTypeCustom:   "CUSTOM",
 	}
 )
 
@@ -15276,7 +15274,7 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
-func (ec *executionContext) marshalOChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐMessage(ctx context.Context, sel ast.SelectionSet, v *model.Message) graphql.Marshaler {
+func (ec *executionContext) marshalOChatMessage2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessage(ctx context.Context, sel ast.SelectionSet, v *domain.Message) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -15407,50 +15405,50 @@ func (ec *executionContext) marshalOJSON2interface(ctx context.Context, sel ast.
 	return res
 }
 
-func (ec *executionContext) marshalOKnowledgeCollection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐCollection(ctx context.Context, sel ast.SelectionSet, v *model.Collection) graphql.Marshaler {
+func (ec *executionContext) marshalOKnowledgeCollection2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐCollection(ctx context.Context, sel ast.SelectionSet, v *domain.Collection) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._KnowledgeCollection(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalOKnowledgeType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeType(ctx context.Context, v any) (*model.KnowledgeType, error) {
+func (ec *executionContext) unmarshalOKnowledgeType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeType(ctx context.Context, v any) (*domain.KnowledgeType, error) {
 	if v == nil {
 		return nil, nil
 	}
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalOKnowledgeType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeType[tmp]
+	res := unmarshalOKnowledgeType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeType[tmp]
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOKnowledgeType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeType(ctx context.Context, sel ast.SelectionSet, v *model.KnowledgeType) graphql.Marshaler {
+func (ec *executionContext) marshalOKnowledgeType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeType(ctx context.Context, sel ast.SelectionSet, v *domain.KnowledgeType) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(marshalOKnowledgeType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeType[*v])
+	res := graphql.MarshalString(marshalOKnowledgeType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeType[*v])
 	return res
 }
 
 var (
-	unmarshalOKnowledgeType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeType = map[string]model.KnowledgeType{
-		"FACT":       model.KnowledgeFact,
-		"PREFERENCE": model.KnowledgePreference,
-		"KNOWLEDGE":  model.KnowledgeKnowledge,
-		"NOTE":       model.KnowledgeNote,
-		"SUMMARY":    model.KnowledgeSummary,
+	unmarshalOKnowledgeType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeType = map[string]domain.KnowledgeType{
+		"FACT":       domain.KnowledgeFact,
+		"PREFERENCE": domain.KnowledgePreference,
+		"KNOWLEDGE":  domain.KnowledgeKnowledge,
+		"NOTE":       domain.KnowledgeNote,
+		"SUMMARY":    domain.KnowledgeSummary,
 	}
-	marshalOKnowledgeType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐKnowledgeType = map[model.KnowledgeType]string{
-		model.KnowledgeFact:       "FACT",
-		model.KnowledgePreference: "PREFERENCE",
-		model.KnowledgeKnowledge:  "KNOWLEDGE",
-		model.KnowledgeNote:       "NOTE",
-		model.KnowledgeSummary:    "SUMMARY",
+	marshalOKnowledgeType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeType = map[domain.KnowledgeType]string{
+		domain.KnowledgeFact:       "FACT",
+		domain.KnowledgePreference: "PREFERENCE",
+		domain.KnowledgeKnowledge:  "KNOWLEDGE",
+		domain.KnowledgeNote:       "NOTE",
+		domain.KnowledgeSummary:    "SUMMARY",
 	}
 )
 
-func (ec *executionContext) unmarshalOPersonalityInput2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐPersonalityInput(ctx context.Context, v any) (*model.PersonalityInput, error) {
+func (ec *executionContext) unmarshalOPersonalityInput2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐPersonalityInput(ctx context.Context, v any) (*domain.PersonalityInput, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -15458,7 +15456,7 @@ func (ec *executionContext) unmarshalOPersonalityInput2ᚖgithubᚗcomᚋagentgr
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOPersonalization2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐPersonalization(ctx context.Context, sel ast.SelectionSet, v *model.Personalization) graphql.Marshaler {
+func (ec *executionContext) marshalOPersonalization2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐPersonalization(ctx context.Context, sel ast.SelectionSet, v *domain.Personalization) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -15518,7 +15516,7 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	return res
 }
 
-func (ec *executionContext) marshalOThread2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐThread(ctx context.Context, sel ast.SelectionSet, v *model.Thread) graphql.Marshaler {
+func (ec *executionContext) marshalOThread2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐThread(ctx context.Context, sel ast.SelectionSet, v *domain.Thread) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
@@ -15543,69 +15541,69 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	return res
 }
 
-func (ec *executionContext) unmarshalOTrainingDataType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingDataType(ctx context.Context, v any) (*model.TrainingDataType, error) {
+func (ec *executionContext) unmarshalOTrainingDataType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataType(ctx context.Context, v any) (*domain.TrainingDataType, error) {
 	if v == nil {
 		return nil, nil
 	}
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalOTrainingDataType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingDataType[tmp]
+	res := unmarshalOTrainingDataType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataType[tmp]
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOTrainingDataType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingDataType(ctx context.Context, sel ast.SelectionSet, v *model.TrainingDataType) graphql.Marshaler {
+func (ec *executionContext) marshalOTrainingDataType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataType(ctx context.Context, sel ast.SelectionSet, v *domain.TrainingDataType) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(marshalOTrainingDataType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingDataType[*v])
+	res := graphql.MarshalString(marshalOTrainingDataType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataType[*v])
 	return res
 }
 
 var (
-	unmarshalOTrainingDataType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingDataType = map[string]model.TrainingDataType{
-		"KNOWLEDGE":   model.TrainingDataKnowledge,
-		"INSTRUCTION": model.TrainingDataInstruction,
-		"EXAMPLE":     model.TrainingDataExample,
+	unmarshalOTrainingDataType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataType = map[string]domain.TrainingDataType{
+		"KNOWLEDGE":   domain.TrainingDataKnowledge,
+		"INSTRUCTION": domain.TrainingDataInstruction,
+		"EXAMPLE":     domain.TrainingDataExample,
 	}
-	marshalOTrainingDataType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrainingDataType = map[model.TrainingDataType]string{
-		model.TrainingDataKnowledge:   "KNOWLEDGE",
-		model.TrainingDataInstruction: "INSTRUCTION",
-		model.TrainingDataExample:     "EXAMPLE",
+	marshalOTrainingDataType2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataType = map[domain.TrainingDataType]string{
+		domain.TrainingDataKnowledge:   "KNOWLEDGE",
+		domain.TrainingDataInstruction: "INSTRUCTION",
+		domain.TrainingDataExample:     "EXAMPLE",
 	}
 )
 
-func (ec *executionContext) unmarshalOTrustTier2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrustTier(ctx context.Context, v any) (*model.TrustTier, error) {
+func (ec *executionContext) unmarshalOTrustTier2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrustTier(ctx context.Context, v any) (*domain.TrustTier, error) {
 	if v == nil {
 		return nil, nil
 	}
 	tmp, err := graphql.UnmarshalString(v)
-	res := unmarshalOTrustTier2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrustTier[tmp]
+	res := unmarshalOTrustTier2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrustTier[tmp]
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalOTrustTier2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrustTier(ctx context.Context, sel ast.SelectionSet, v *model.TrustTier) graphql.Marshaler {
+func (ec *executionContext) marshalOTrustTier2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrustTier(ctx context.Context, sel ast.SelectionSet, v *domain.TrustTier) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	_ = sel
 	_ = ctx
-	res := graphql.MarshalString(marshalOTrustTier2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrustTier[*v])
+	res := graphql.MarshalString(marshalOTrustTier2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrustTier[*v])
 	return res
 }
 
 var (
-	unmarshalOTrustTier2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrustTier = map[string]model.TrustTier{
-		"OBSERVER": model.TrustTierObserver,
-		"HELPER":   model.TrustTierHelper,
-		"PARTNER":  model.TrustTierPartner,
-		"TRUSTED":  model.TrustTierTrusted,
+	unmarshalOTrustTier2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrustTier = map[string]domain.TrustTier{
+		"OBSERVER": domain.TrustTierObserver,
+		"HELPER":   domain.TrustTierHelper,
+		"PARTNER":  domain.TrustTierPartner,
+		"TRUSTED":  domain.TrustTierTrusted,
 	}
-	marshalOTrustTier2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋmodelᚐTrustTier = map[model.TrustTier]string{
-		model.TrustTierObserver: "OBSERVER",
-		model.TrustTierHelper:   "HELPER",
-		model.TrustTierPartner:  "PARTNER",
-		model.TrustTierTrusted:  "TRUSTED",
+	marshalOTrustTier2ᚖgithubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrustTier = map[domain.TrustTier]string{
+		domain.TrustTierObserver: "OBSERVER",
+		domain.TrustTierHelper:   "HELPER",
+		domain.TrustTierPartner:  "PARTNER",
+		domain.TrustTierTrusted:  "TRUSTED",
 	}
 )
 

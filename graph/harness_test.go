@@ -23,6 +23,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/agents"
 	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/chat"
+	"github.com/agentgraph/agentgraph/internal/feed"
 	"github.com/agentgraph/agentgraph/internal/integrations"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/llm"
@@ -132,7 +133,7 @@ func newEnvOpts(t testing.TB, o graph.Options) *env {
 // newResolver is the resolver over st; hub may be nil (no subscriptions).
 func newResolver(st *store.Store, hub *pubsub.Hub) *graph.Resolver {
 	return &graph.Resolver{Store: st, Agents: agents.New(st, "gpt-4o-mini", llm.DefaultPrices()), Knowledge: knowledge.New(st, nil, nil),
-		Profile: profile.New(st), Chat: chat.New(st, nil, nil), Spend: spend.New(st, nil), Hub: hub,
+		Profile: profile.New(st), Chat: chat.New(st, nil, nil), Feed: feed.New(st), Spend: spend.New(st, nil), Hub: hub,
 		Integrations: integrations.New(st, integrations.Options{Keys: testKeys})}
 }
 

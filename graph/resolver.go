@@ -10,11 +10,12 @@ import (
 	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/chat"
+	"github.com/agentgraph/agentgraph/internal/domain"
+	"github.com/agentgraph/agentgraph/internal/feed"
 	"github.com/agentgraph/agentgraph/internal/integrations"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/live"
 	"github.com/agentgraph/agentgraph/internal/loaders"
-	domain "github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/page"
 	"github.com/agentgraph/agentgraph/internal/profile"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
@@ -31,6 +32,7 @@ type Resolver struct {
 	Knowledge *knowledge.Service
 	Profile   *profile.Service
 	Chat      *chat.Service
+	Feed      *feed.Service
 	Spend     *spend.Service
 	// Integrations is reached as r.Resolver.Integrations from the
 	// resolvers of fields of the same name, whose methods shadow it.

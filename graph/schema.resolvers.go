@@ -11,55 +11,53 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	model1 "github.com/agentgraph/agentgraph/graph/model"
-	"github.com/agentgraph/agentgraph/internal/chat"
-	"github.com/agentgraph/agentgraph/internal/integrations"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/loaders"
-	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/google/uuid"
 )
 
 // Skills is the resolver for the skills field.
-func (r *agentResolver) Skills(ctx context.Context, obj *model.Agent) ([]*model.Skill, error) {
+func (r *agentResolver) Skills(ctx context.Context, obj *domain.Agent) ([]*domain.Skill, error) {
 	skills, err := loaders.Linked(ctx, loaders.For(ctx).Skills, obj.ID, obj.Batch, loaders.ID)
 	return capped(skills, MaxSkills), err
 }
 
 // TrainingData is the resolver for the trainingData field.
-func (r *agentResolver) TrainingData(ctx context.Context, obj *model.Agent) ([]*model.TrainingData, error) {
+func (r *agentResolver) TrainingData(ctx context.Context, obj *domain.Agent) ([]*domain.TrainingData, error) {
 	training, err := loaders.Linked(ctx, loaders.For(ctx).Training, obj.ID, obj.Batch, loaders.ID)
 	return capped(training, MaxTrainingData), err
 }
 
 // KnowledgeAccess is the resolver for the knowledgeAccess field.
-func (r *agentResolver) KnowledgeAccess(ctx context.Context, obj *model.Agent) ([]*model.KnowledgeAccess, error) {
+func (r *agentResolver) KnowledgeAccess(ctx context.Context, obj *domain.Agent) ([]*domain.KnowledgeAccess, error) {
 	access, err := loaders.Linked(ctx, loaders.For(ctx).Access, obj.ID, obj.Batch, loaders.ID)
 	return capped(access, MaxKnowledgeAccess), err
 }
 
 // Threads is the resolver for the threads field.
-func (r *agentResolver) Threads(ctx context.Context, obj *model.Agent, first *int, after *string) (*model1.ThreadConnection, error) {
+func (r *agentResolver) Threads(ctx context.Context, obj *domain.Agent, first *int, after *string) (*model1.ThreadConnection, error) {
 	return r.agentThreads(ctx, obj, first, after)
 }
 
 // Usage is the resolver for the usage field.
-func (r *agentResolver) Usage(ctx context.Context, obj *model.Agent, from *time.Time, to *time.Time) (*model.UsageTotals, error) {
+func (r *agentResolver) Usage(ctx context.Context, obj *domain.Agent, from *time.Time, to *time.Time) (*domain.UsageTotals, error) {
 	return agentUsage(ctx, obj, from, to)
 }
 
 // Agent is the resolver for the agent field.
-func (r *chatMessageResolver) Agent(ctx context.Context, obj *model.Message) (*model.Agent, error) {
+func (r *chatMessageResolver) Agent(ctx context.Context, obj *domain.Message) (*domain.Agent, error) {
 	return optionalAgent(ctx, obj.AgentID)
 }
 
 // Agent is the resolver for the agent field.
-func (r *feedEventResolver) Agent(ctx context.Context, obj *model.FeedEvent) (*model.Agent, error) {
+func (r *feedEventResolver) Agent(ctx context.Context, obj *domain.FeedEvent) (*domain.Agent, error) {
 	return optionalAgent(ctx, obj.AgentID)
 }
 
 // Collection is the resolver for the collection field.
-func (r *knowledgeAccessResolver) Collection(ctx context.Context, obj *model.KnowledgeAccess) (*model.Collection, error) {
+func (r *knowledgeAccessResolver) Collection(ctx context.Context, obj *domain.KnowledgeAccess) (*domain.Collection, error) {
 	if obj.Collection != nil {
 		return obj.Collection, nil
 	}
@@ -67,60 +65,60 @@ func (r *knowledgeAccessResolver) Collection(ctx context.Context, obj *model.Kno
 }
 
 // Agent is the resolver for the agent field.
-func (r *knowledgeAccessResolver) Agent(ctx context.Context, obj *model.KnowledgeAccess) (*model.Agent, error) {
+func (r *knowledgeAccessResolver) Agent(ctx context.Context, obj *domain.KnowledgeAccess) (*domain.Agent, error) {
 	return loadAgent(ctx, obj.AgentID)
 }
 
 // Entries is the resolver for the entries field.
-func (r *knowledgeCollectionResolver) Entries(ctx context.Context, obj *model.Collection, first *int, after *string, typeArg *model.KnowledgeType) (*model1.KnowledgeEntryConnection, error) {
+func (r *knowledgeCollectionResolver) Entries(ctx context.Context, obj *domain.Collection, first *int, after *string, typeArg *domain.KnowledgeType) (*model1.KnowledgeEntryConnection, error) {
 	return r.entries(ctx, obj, first, after, typeArg)
 }
 
 // EntryCount is the resolver for the entryCount field.
-func (r *knowledgeCollectionResolver) EntryCount(ctx context.Context, obj *model.Collection) (int, error) {
+func (r *knowledgeCollectionResolver) EntryCount(ctx context.Context, obj *domain.Collection) (int, error) {
 	return loaders.Linked(ctx, loaders.For(ctx).EntryCount, store.CountKey{Collection: obj.ID}, obj.Batch,
 		func(id uuid.UUID) store.CountKey { return store.CountKey{Collection: id} })
 }
 
 // Agents is the resolver for the agents field.
-func (r *knowledgeCollectionResolver) Agents(ctx context.Context, obj *model.Collection) ([]*model.Agent, error) {
+func (r *knowledgeCollectionResolver) Agents(ctx context.Context, obj *domain.Collection) ([]*domain.Agent, error) {
 	agents, err := loaders.Linked(ctx, loaders.For(ctx).CollectionAgents, obj.ID, obj.Batch, loaders.ID)
 	return capped(agents, MaxCollectionAgents), err
 }
 
 // Collection is the resolver for the collection field.
-func (r *knowledgeEntryResolver) Collection(ctx context.Context, obj *model.Entry) (*model.Collection, error) {
+func (r *knowledgeEntryResolver) Collection(ctx context.Context, obj *domain.Entry) (*domain.Collection, error) {
 	return loadCollection(ctx, obj.CollectionID)
 }
 
 // Entry is the resolver for the entry field.
-func (r *knowledgeHitResolver) Entry(ctx context.Context, obj *store.Hit) (*model.Entry, error) {
+func (r *knowledgeHitResolver) Entry(ctx context.Context, obj *store.Hit) (*domain.Entry, error) {
 	e, err := loaders.For(ctx).Entry.Load(ctx, obj.ID)
 	return e, loaders.NotFound(err, "knowledge entry")
 }
 
 // CreateAgent is the resolver for the createAgent field.
-func (r *mutationResolver) CreateAgent(ctx context.Context, input model.CreateAgentInput) (*model.Agent, error) {
+func (r *mutationResolver) CreateAgent(ctx context.Context, input domain.CreateAgentInput) (*domain.Agent, error) {
 	return r.Agents.Create(ctx, input)
 }
 
 // UpdateAgent is the resolver for the updateAgent field.
-func (r *mutationResolver) UpdateAgent(ctx context.Context, id string, input model.UpdateAgentInput) (*model.Agent, error) {
+func (r *mutationResolver) UpdateAgent(ctx context.Context, id string, input domain.UpdateAgentInput) (*domain.Agent, error) {
 	return r.Agents.Update(ctx, id, input)
 }
 
 // DestroyAgent is the resolver for the destroyAgent field.
-func (r *mutationResolver) DestroyAgent(ctx context.Context, id string) (*model.Agent, error) {
+func (r *mutationResolver) DestroyAgent(ctx context.Context, id string) (*domain.Agent, error) {
 	return r.Agents.Destroy(ctx, id)
 }
 
 // AddTrainingData is the resolver for the addTrainingData field.
-func (r *mutationResolver) AddTrainingData(ctx context.Context, agentID string, input model.TrainingDataInput) (*model.TrainingData, error) {
+func (r *mutationResolver) AddTrainingData(ctx context.Context, agentID string, input domain.TrainingDataInput) (*domain.TrainingData, error) {
 	return r.Agents.AddTraining(ctx, agentID, input)
 }
 
 // InstallSkill is the resolver for the installSkill field.
-func (r *mutationResolver) InstallSkill(ctx context.Context, agentID string, input model.SkillInput) (*model.Skill, error) {
+func (r *mutationResolver) InstallSkill(ctx context.Context, agentID string, input domain.SkillInput) (*domain.Skill, error) {
 	return r.Agents.InstallSkill(ctx, agentID, input)
 }
 
@@ -130,7 +128,7 @@ func (r *mutationResolver) UninstallSkill(ctx context.Context, agentID string, s
 }
 
 // GrantKnowledgeAccess is the resolver for the grantKnowledgeAccess field.
-func (r *mutationResolver) GrantKnowledgeAccess(ctx context.Context, agentID string, collectionID string, accessLevel model.AccessLevel) (*model.KnowledgeAccess, error) {
+func (r *mutationResolver) GrantKnowledgeAccess(ctx context.Context, agentID string, collectionID string, accessLevel domain.AccessLevel) (*domain.KnowledgeAccess, error) {
 	return r.Knowledge.Grant(ctx, agentID, collectionID, accessLevel)
 }
 
@@ -140,12 +138,12 @@ func (r *mutationResolver) RevokeKnowledgeAccess(ctx context.Context, agentID st
 }
 
 // CreateCollection is the resolver for the createCollection field.
-func (r *mutationResolver) CreateCollection(ctx context.Context, input model.CollectionInput) (*model.Collection, error) {
+func (r *mutationResolver) CreateCollection(ctx context.Context, input domain.CollectionInput) (*domain.Collection, error) {
 	return r.Knowledge.CreateCollection(ctx, input)
 }
 
 // AddKnowledgeEntry is the resolver for the addKnowledgeEntry field.
-func (r *mutationResolver) AddKnowledgeEntry(ctx context.Context, input model.KnowledgeEntryInput) (*model.Entry, error) {
+func (r *mutationResolver) AddKnowledgeEntry(ctx context.Context, input domain.KnowledgeEntryInput) (*domain.Entry, error) {
 	return r.Knowledge.AddEntry(ctx, input)
 }
 
@@ -155,7 +153,7 @@ func (r *mutationResolver) DeleteKnowledgeEntry(ctx context.Context, id string) 
 }
 
 // SendMessage is the resolver for the sendMessage field.
-func (r *mutationResolver) SendMessage(ctx context.Context, input chat.SendInput) (*model.Message, error) {
+func (r *mutationResolver) SendMessage(ctx context.Context, input domain.SendMessageInput) (*domain.Message, error) {
 	msg, noReply, err := r.Chat.Send(ctx, input)
 	if noReply != nil {
 		// The message is stored and returned; the error says why no reply follows.
@@ -165,12 +163,12 @@ func (r *mutationResolver) SendMessage(ctx context.Context, input chat.SendInput
 }
 
 // CreateFeedEvent is the resolver for the createFeedEvent field.
-func (r *mutationResolver) CreateFeedEvent(ctx context.Context, input chat.FeedInput) (*model.FeedEvent, error) {
-	return r.Chat.CreateFeedEvent(ctx, input)
+func (r *mutationResolver) CreateFeedEvent(ctx context.Context, input domain.FeedEventInput) (*domain.FeedEvent, error) {
+	return r.Feed.Create(ctx, input)
 }
 
 // ConnectIntegration is the resolver for the connectIntegration field.
-func (r *mutationResolver) ConnectIntegration(ctx context.Context, input integrations.ConnectInput) (*model.Integration, error) {
+func (r *mutationResolver) ConnectIntegration(ctx context.Context, input domain.ConnectIntegrationInput) (*domain.Integration, error) {
 	return r.Resolver.Integrations.Connect(ctx, input)
 }
 
@@ -180,12 +178,12 @@ func (r *mutationResolver) DisconnectIntegration(ctx context.Context, provider s
 }
 
 // UpdatePersonalization is the resolver for the updatePersonalization field.
-func (r *mutationResolver) UpdatePersonalization(ctx context.Context, input model.Personalization) (*model.Personalization, error) {
+func (r *mutationResolver) UpdatePersonalization(ctx context.Context, input domain.Personalization) (*domain.Personalization, error) {
 	return r.Profile.Update(ctx, input)
 }
 
 // UpdateTrainingData is the resolver for the updateTrainingData field.
-func (r *mutationResolver) UpdateTrainingData(ctx context.Context, id string, input model.UpdateTrainingDataInput) (*model.TrainingData, error) {
+func (r *mutationResolver) UpdateTrainingData(ctx context.Context, id string, input domain.UpdateTrainingDataInput) (*domain.TrainingData, error) {
 	return r.Agents.UpdateTraining(ctx, id, input)
 }
 
@@ -195,12 +193,12 @@ func (r *mutationResolver) RemoveTrainingData(ctx context.Context, id string) (b
 }
 
 // SetTrainingDataEnabled is the resolver for the setTrainingDataEnabled field.
-func (r *mutationResolver) SetTrainingDataEnabled(ctx context.Context, id string, enabled bool) (*model.TrainingData, error) {
+func (r *mutationResolver) SetTrainingDataEnabled(ctx context.Context, id string, enabled bool) (*domain.TrainingData, error) {
 	return r.Agents.SetTrainingEnabled(ctx, id, enabled)
 }
 
 // UpdateCollection is the resolver for the updateCollection field.
-func (r *mutationResolver) UpdateCollection(ctx context.Context, id string, input model.UpdateCollectionInput) (*model.Collection, error) {
+func (r *mutationResolver) UpdateCollection(ctx context.Context, id string, input domain.UpdateCollectionInput) (*domain.Collection, error) {
 	return r.Knowledge.UpdateCollection(ctx, id, input)
 }
 
@@ -215,7 +213,7 @@ func (r *mutationResolver) SetMonthlyBudget(ctx context.Context, cents *float64)
 }
 
 // UpdateKnowledgeEntry is the resolver for the updateKnowledgeEntry field.
-func (r *mutationResolver) UpdateKnowledgeEntry(ctx context.Context, id string, input model.UpdateKnowledgeEntryInput) (*model.Entry, error) {
+func (r *mutationResolver) UpdateKnowledgeEntry(ctx context.Context, id string, input domain.UpdateKnowledgeEntryInput) (*domain.Entry, error) {
 	return r.Knowledge.UpdateEntry(ctx, id, input)
 }
 
@@ -225,17 +223,17 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model1.Viewer, error) {
 }
 
 // Agent is the resolver for the agent field.
-func (r *queryResolver) Agent(ctx context.Context, id string) (*model.Agent, error) {
+func (r *queryResolver) Agent(ctx context.Context, id string) (*domain.Agent, error) {
 	return r.agent(ctx, id)
 }
 
 // Agents is the resolver for the agents field.
-func (r *queryResolver) Agents(ctx context.Context, first *int, after *string, status *model.AgentStatus, typeArg *model.AgentType) (*model1.AgentConnection, error) {
+func (r *queryResolver) Agents(ctx context.Context, first *int, after *string, status *domain.AgentStatus, typeArg *domain.AgentType) (*model1.AgentConnection, error) {
 	return r.agents(ctx, first, after, status, typeArg)
 }
 
 // Collection is the resolver for the collection field.
-func (r *queryResolver) Collection(ctx context.Context, id string) (*model.Collection, error) {
+func (r *queryResolver) Collection(ctx context.Context, id string) (*domain.Collection, error) {
 	return r.collection(ctx, id)
 }
 
@@ -245,7 +243,7 @@ func (r *queryResolver) Collections(ctx context.Context, first *int, after *stri
 }
 
 // Thread is the resolver for the thread field.
-func (r *queryResolver) Thread(ctx context.Context, id string) (*model.Thread, error) {
+func (r *queryResolver) Thread(ctx context.Context, id string) (*domain.Thread, error) {
 	return r.thread(ctx, id)
 }
 
@@ -265,17 +263,17 @@ func (r *queryResolver) SearchKnowledge(ctx context.Context, query string, agent
 }
 
 // Usage is the resolver for the usage field.
-func (r *queryResolver) Usage(ctx context.Context, from *time.Time, to *time.Time, groupBy model1.UsageGroupBy) (*model.UsageReport, error) {
+func (r *queryResolver) Usage(ctx context.Context, from *time.Time, to *time.Time, groupBy model1.UsageGroupBy) (*domain.UsageReport, error) {
 	return r.usage(ctx, from, to, groupBy)
 }
 
 // Integrations is the resolver for the integrations field.
-func (r *queryResolver) Integrations(ctx context.Context) ([]*model.Integration, error) {
+func (r *queryResolver) Integrations(ctx context.Context) ([]*domain.Integration, error) {
 	return r.Resolver.Integrations.List(ctx)
 }
 
 // MessageAdded is the resolver for the messageAdded field.
-func (r *subscriptionResolver) MessageAdded(ctx context.Context, threadID string) (<-chan *model.Message, error) {
+func (r *subscriptionResolver) MessageAdded(ctx context.Context, threadID string) (<-chan *domain.Message, error) {
 	return r.messageAdded(ctx, threadID)
 }
 
@@ -285,32 +283,32 @@ func (r *subscriptionResolver) MessageStream(ctx context.Context, threadID strin
 }
 
 // FeedEventAdded is the resolver for the feedEventAdded field.
-func (r *subscriptionResolver) FeedEventAdded(ctx context.Context, agentID *string) (<-chan *model.FeedEvent, error) {
+func (r *subscriptionResolver) FeedEventAdded(ctx context.Context, agentID *string) (<-chan *domain.FeedEvent, error) {
 	return r.feedEventAdded(ctx, agentID)
 }
 
 // Agent is the resolver for the agent field.
-func (r *threadResolver) Agent(ctx context.Context, obj *model.Thread) (*model.Agent, error) {
+func (r *threadResolver) Agent(ctx context.Context, obj *domain.Thread) (*domain.Agent, error) {
 	return threadAgent(ctx, obj)
 }
 
 // Messages is the resolver for the messages field.
-func (r *threadResolver) Messages(ctx context.Context, obj *model.Thread, last *int, before *string) (*model1.ChatMessageConnection, error) {
+func (r *threadResolver) Messages(ctx context.Context, obj *domain.Thread, last *int, before *string) (*model1.ChatMessageConnection, error) {
 	return r.messages(ctx, obj, last, before)
 }
 
 // LastMessage is the resolver for the lastMessage field.
-func (r *threadResolver) LastMessage(ctx context.Context, obj *model.Thread) (*model.Message, error) {
+func (r *threadResolver) LastMessage(ctx context.Context, obj *domain.Thread) (*domain.Message, error) {
 	return lastMessage(ctx, obj)
 }
 
 // Personalization is the resolver for the personalization field.
-func (r *viewerResolver) Personalization(ctx context.Context, obj *model1.Viewer) (*model.Personalization, error) {
+func (r *viewerResolver) Personalization(ctx context.Context, obj *model1.Viewer) (*domain.Personalization, error) {
 	return r.Profile.Get(ctx)
 }
 
 // HeadAgent is the resolver for the headAgent field.
-func (r *viewerResolver) HeadAgent(ctx context.Context, obj *model1.Viewer) (*model.Agent, error) {
+func (r *viewerResolver) HeadAgent(ctx context.Context, obj *model1.Viewer) (*domain.Agent, error) {
 	return r.Store.HeadAgent(ctx)
 }
 
@@ -320,7 +318,7 @@ func (r *viewerResolver) Budget(ctx context.Context, obj *model1.Viewer) (*spend
 }
 
 // Integrations is the resolver for the integrations field.
-func (r *viewerResolver) Integrations(ctx context.Context, obj *model1.Viewer) ([]*model.Integration, error) {
+func (r *viewerResolver) Integrations(ctx context.Context, obj *model1.Viewer) ([]*domain.Integration, error) {
 	return r.Resolver.Integrations.List(ctx)
 }
 

@@ -8,33 +8,33 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/spend"
 )
 
 type AgentEdge struct {
-	Cursor string       `json:"cursor"`
-	Node   *model.Agent `json:"node"`
+	Cursor string        `json:"cursor"`
+	Node   *domain.Agent `json:"node"`
 }
 
 type ChatMessageEdge struct {
-	Cursor string         `json:"cursor"`
-	Node   *model.Message `json:"node"`
+	Cursor string          `json:"cursor"`
+	Node   *domain.Message `json:"node"`
 }
 
 type FeedEventEdge struct {
-	Cursor string           `json:"cursor"`
-	Node   *model.FeedEvent `json:"node"`
+	Cursor string            `json:"cursor"`
+	Node   *domain.FeedEvent `json:"node"`
 }
 
 type KnowledgeCollectionEdge struct {
-	Cursor string            `json:"cursor"`
-	Node   *model.Collection `json:"node"`
+	Cursor string             `json:"cursor"`
+	Node   *domain.Collection `json:"node"`
 }
 
 type KnowledgeEntryEdge struct {
-	Cursor string       `json:"cursor"`
-	Node   *model.Entry `json:"node"`
+	Cursor string        `json:"cursor"`
+	Node   *domain.Entry `json:"node"`
 }
 
 type MessageChunk struct {
@@ -64,17 +64,17 @@ type Subscription struct {
 }
 
 type ThreadEdge struct {
-	Cursor string        `json:"cursor"`
-	Node   *model.Thread `json:"node"`
+	Cursor string         `json:"cursor"`
+	Node   *domain.Thread `json:"node"`
 }
 
 type Viewer struct {
-	ID              string                 `json:"id"`
-	Personalization *model.Personalization `json:"personalization,omitempty"`
-	HeadAgent       *model.Agent           `json:"headAgent,omitempty"`
-	Budget          *spend.Budget          `json:"budget"`
+	ID              string                  `json:"id"`
+	Personalization *domain.Personalization `json:"personalization,omitempty"`
+	HeadAgent       *domain.Agent           `json:"headAgent,omitempty"`
+	Budget          *spend.Budget           `json:"budget"`
 	// The viewer's connected integrations, as Query.integrations. Tokens are never returned.
-	Integrations []*model.Integration `json:"integrations"`
+	Integrations []*domain.Integration `json:"integrations"`
 }
 
 type UsageGroupBy string

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/agentgraph/agentgraph/internal/apperr"
-	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/validate"
 )
@@ -51,7 +51,7 @@ func New(s *store.Store, defaultModel string, prices Prices) *Service {
 	return &Service{store: s, defaultModel: defaultModel, prices: prices}
 }
 
-func (s *Service) checkPersonality(c *validate.Checker, p *model.PersonalityInput) {
+func (s *Service) checkPersonality(c *validate.Checker, p *domain.PersonalityInput) {
 	if p == nil {
 		return
 	}
@@ -76,7 +76,7 @@ func checkTexts(c *validate.Checker, objective, instructions, background, email 
 
 // Create creates an agent; with isHead it becomes the head agent in place of
 // the previous one.
-func (s *Service) Create(ctx context.Context, in model.CreateAgentInput) (*model.Agent, error) {
+func (s *Service) Create(ctx context.Context, in domain.CreateAgentInput) (*domain.Agent, error) {
 	var c validate.Checker
 	c.Required("input.name", in.Name, MaxName)
 	s.checkPersonality(&c, in.Personality)
@@ -85,8 +85,8 @@ func (s *Service) Create(ctx context.Context, in model.CreateAgentInput) (*model
 		return nil, err
 	}
 	n := store.NewAgent{
-		Name: in.Name, Type: in.Type, TrustTier: model.TrustTierObserver,
-		Personality:  model.Personality{Model: s.defaultModel},
+		Name: in.Name, Type: in.Type, TrustTier: domain.TrustTierObserver,
+		Personality:  domain.Personality{Model: s.defaultModel},
 		Objective:    emptyToNil(in.Objective),
 		Instructions: emptyToNil(in.Instructions),
 		Background:   emptyToNil(in.Background),
@@ -109,7 +109,7 @@ func (s *Service) Create(ctx context.Context, in model.CreateAgentInput) (*model
 }
 
 // Update changes an agent. Setting status DESTROYED is the same as Destroy.
-func (s *Service) Update(ctx context.Context, id string, in model.UpdateAgentInput) (*model.Agent, error) {
+func (s *Service) Update(ctx context.Context, id string, in domain.UpdateAgentInput) (*domain.Agent, error) {
 	aid, err := validate.ID("id", id)
 	if err != nil {
 		return nil, err
@@ -121,7 +121,7 @@ func (s *Service) Update(ctx context.Context, id string, in model.UpdateAgentInp
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
-	if in.IsHead != nil && *in.IsHead && in.Status != nil && *in.Status == model.AgentStatusDestroyed {
+	if in.IsHead != nil && *in.IsHead && in.Status != nil && *in.Status == domain.AgentStatusDestroyed {
 		return nil, apperr.Invalid("input.isHead", "a destroyed agent cannot be the head agent")
 	}
 	p := store.AgentPatch{
@@ -137,7 +137,7 @@ func (s *Service) Update(ctx context.Context, id string, in model.UpdateAgentInp
 }
 
 // Destroy marks an agent destroyed; its data is kept.
-func (s *Service) Destroy(ctx context.Context, id string) (*model.Agent, error) {
+func (s *Service) Destroy(ctx context.Context, id string) (*domain.Agent, error) {
 	aid, err := validate.ID("id", id)
 	if err != nil {
 		return nil, err
@@ -146,7 +146,7 @@ func (s *Service) Destroy(ctx context.Context, id string) (*model.Agent, error) 
 }
 
 // InstallSkill installs a skill on an agent.
-func (s *Service) InstallSkill(ctx context.Context, agentID string, in model.SkillInput) (*model.Skill, error) {
+func (s *Service) InstallSkill(ctx context.Context, agentID string, in domain.SkillInput) (*domain.Skill, error) {
 	aid, err := validate.ID("agentId", agentID)
 	if err != nil {
 		return nil, err
@@ -183,7 +183,7 @@ func (s *Service) UninstallSkill(ctx context.Context, agentID, slug string) (boo
 }
 
 // AddTraining adds training data to an agent.
-func (s *Service) AddTraining(ctx context.Context, agentID string, in model.TrainingDataInput) (*model.TrainingData, error) {
+func (s *Service) AddTraining(ctx context.Context, agentID string, in domain.TrainingDataInput) (*domain.TrainingData, error) {
 	aid, err := validate.ID("agentId", agentID)
 	if err != nil {
 		return nil, err
@@ -198,7 +198,7 @@ func (s *Service) AddTraining(ctx context.Context, agentID string, in model.Trai
 }
 
 // UpdateTraining changes training data.
-func (s *Service) UpdateTraining(ctx context.Context, id string, in model.UpdateTrainingDataInput) (*model.TrainingData, error) {
+func (s *Service) UpdateTraining(ctx context.Context, id string, in domain.UpdateTrainingDataInput) (*domain.TrainingData, error) {
 	tid, err := validate.ID("id", id)
 	if err != nil {
 		return nil, err
@@ -213,8 +213,8 @@ func (s *Service) UpdateTraining(ctx context.Context, id string, in model.Update
 }
 
 // SetTrainingEnabled includes or leaves out training data from prompts.
-func (s *Service) SetTrainingEnabled(ctx context.Context, id string, enabled bool) (*model.TrainingData, error) {
-	return s.UpdateTraining(ctx, id, model.UpdateTrainingDataInput{Enabled: &enabled})
+func (s *Service) SetTrainingEnabled(ctx context.Context, id string, enabled bool) (*domain.TrainingData, error) {
+	return s.UpdateTraining(ctx, id, domain.UpdateTrainingDataInput{Enabled: &enabled})
 }
 
 // RemoveTraining deletes training data.

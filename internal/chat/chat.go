@@ -11,16 +11,15 @@ import (
 
 	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/auth"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/jobs"
-	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/validate"
 )
 
 // Input limits, in characters (README.md lists them for clients).
 const (
-	MaxContent     = 20000
-	MaxFeedMessage = 2000
+	MaxContent = 20000
 )
 
 // DirectSuffix makes an agent's default thread id: "<agentId>:direct".
@@ -38,23 +37,12 @@ func New(s *store.Store, replies *Worker, jc *jobs.Client) *Service {
 	return &Service{store: s, replies: replies, jobs: jc}
 }
 
-// SendInput is sendMessage's input.
-type SendInput struct {
-	ThreadID *string
-	AgentID  *string
-	Content  string
-	// Interrupt cuts the reply in progress in the thread (stored
-	// INTERRUPTED) and answers this message with both in context; without
-	// it the message waits its turn behind the replies before it.
-	Interrupt bool
-}
-
 // Send stores the viewer's message and publishes it, then, when the thread
 // has an agent, asks the agent for a reply in the background. The message is
 // stored and returned whatever happens to the reply: when no reply can be
 // generated (the model's provider is not configured), noReply says why
 // (LLM_UNAVAILABLE) next to the stored message.
-func (s *Service) Send(ctx context.Context, in SendInput) (msg *model.Message, noReply error, err error) {
+func (s *Service) Send(ctx context.Context, in domain.SendMessageInput) (msg *domain.Message, noReply error, err error) {
 	u, err := auth.Require(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -79,12 +67,12 @@ func (s *Service) Send(ctx context.Context, in SendInput) (msg *model.Message, n
 	if err != nil {
 		return nil, nil, err
 	}
-	var agent *model.Agent
+	var agent *domain.Agent
 	if agentID != nil {
 		if agent, err = s.store.Agent(ctx, *agentID); err != nil {
 			return nil, nil, err
 		}
-		if agent.Status == model.AgentStatusDestroyed {
+		if agent.Status == domain.AgentStatusDestroyed {
 			return nil, nil, apperr.Invalid("input.agentId", "the agent is destroyed; it takes no more messages")
 		}
 	}
@@ -141,32 +129,4 @@ func (s *Service) resolveThread(ctx context.Context, threadID *string, agentID *
 		}
 	}
 	return *threadID, nil, nil // a new thread without an agent: notes to self
-}
-
-// FeedInput is createFeedEvent's input.
-type FeedInput struct {
-	AgentID *string
-	Type    string
-	Message string
-}
-
-var feedTypeHint = "must be 1 to 64 lowercase letters, digits or '_', starting with a letter (like task_completed)"
-
-// CreateFeedEvent posts an event to the viewer's feed.
-func (s *Service) CreateFeedEvent(ctx context.Context, in FeedInput) (*model.FeedEvent, error) {
-	var c validate.Checker
-	c.FeedType("input.type", in.Type, feedTypeHint)
-	c.Required("input.message", in.Message, MaxFeedMessage)
-	if err := c.Err(); err != nil {
-		return nil, err
-	}
-	n := store.NewFeedEvent{ID: uuid.New(), Type: in.Type, Message: in.Message}
-	if in.AgentID != nil {
-		id, err := validate.ID("input.agentId", *in.AgentID)
-		if err != nil {
-			return nil, err
-		}
-		n.AgentID = &id
-	}
-	return s.store.AddFeedEvent(ctx, n)
 }

@@ -11,9 +11,10 @@ import (
 
 	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/chat"
+	"github.com/agentgraph/agentgraph/internal/domain"
+	"github.com/agentgraph/agentgraph/internal/feed"
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/llm/llmtest"
-	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 	"github.com/agentgraph/agentgraph/internal/store"
 )
@@ -44,9 +45,9 @@ func TestThreadRepliesInOrder(t *testing.T) {
 	sub := r.hub.Subscribe(r.user, func(ev *pubsub.Event) bool { return ev.Kind == pubsub.KindChunk && ev.Topic == thread })
 	defer sub.Close()
 	agentID := a.ID.String()
-	var sent []*model.Message
+	var sent []*domain.Message
 	for _, q := range []string{"Q1", "Q2", "Q3"} {
-		m, _, err := r.chat.Send(r.ctx, chat.SendInput{AgentID: &agentID, Content: q})
+		m, _, err := r.chat.Send(r.ctx, domain.SendMessageInput{AgentID: &agentID, Content: q})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,20 +96,20 @@ func TestInterruptCutsRunningReply(t *testing.T) {
 	sub := r.hub.Subscribe(r.user, func(ev *pubsub.Event) bool { return ev.Kind == pubsub.KindChunk && ev.Topic == thread })
 	defer sub.Close()
 	agentID := a.ID.String()
-	q1, _, err := r.chat.Send(r.ctx, chat.SendInput{AgentID: &agentID, Content: "Q1"})
+	q1, _, err := r.chat.Send(r.ctx, domain.SendMessageInput{AgentID: &agentID, Content: "Q1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	<-sub.C() // Q1's reply is streaming, then stalls
-	q2, _, err := r.chat.Send(r.ctx, chat.SendInput{AgentID: &agentID, Content: "Q2", Interrupt: true})
+	q2, _, err := r.chat.Send(r.ctx, domain.SendMessageInput{AgentID: &agentID, Content: "Q2", Interrupt: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	replies := r.waitReplies(t, thread, 2)
-	if *replies[0].ReplyTo != q1.ID || replies[0].Status != model.MessageInterrupted || replies[0].Content != "partial " {
+	if *replies[0].ReplyTo != q1.ID || replies[0].Status != domain.MessageInterrupted || replies[0].Content != "partial " {
 		t.Fatalf("first reply %+v", replies[0])
 	}
-	if *replies[1].ReplyTo != q2.ID || replies[1].Status != model.MessageComplete || replies[1].Content != "answer two" {
+	if *replies[1].ReplyTo != q2.ID || replies[1].Status != domain.MessageComplete || replies[1].Content != "answer two" {
 		t.Fatalf("second reply %+v", replies[1])
 	}
 	reqs := r.llm.Requests()
@@ -134,12 +135,12 @@ func TestInterruptBeforeReplyBegins(t *testing.T) {
 	sub := r.hub.Subscribe(r.user, func(ev *pubsub.Event) bool { return ev.Kind == pubsub.KindChunk && ev.Topic == thread })
 	defer sub.Close()
 	agentID := a.ID.String()
-	if _, _, err := r.chat.Send(r.ctx, chat.SendInput{AgentID: &agentID, Content: "Q1"}); err != nil {
+	if _, _, err := r.chat.Send(r.ctx, domain.SendMessageInput{AgentID: &agentID, Content: "Q1"}); err != nil {
 		t.Fatal(err)
 	}
 	<-sub.C()
 	// Q2 queues behind Q1; Q3 interrupts both Q1's reply and Q2's turn.
-	for _, in := range []chat.SendInput{{AgentID: &agentID, Content: "Q2"}, {AgentID: &agentID, Content: "Q3", Interrupt: true}} {
+	for _, in := range []domain.SendMessageInput{{AgentID: &agentID, Content: "Q2"}, {AgentID: &agentID, Content: "Q3", Interrupt: true}} {
 		if _, _, err := r.chat.Send(r.ctx, in); err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +148,7 @@ func TestInterruptBeforeReplyBegins(t *testing.T) {
 	r.waitReplies(t, thread, 2)
 	time.Sleep(200 * time.Millisecond) // a third reply would be a bug
 	replies := r.waitReplies(t, thread, 2)
-	if len(replies) != 2 || replies[0].Status != model.MessageInterrupted || replies[1].Content != "ok" {
+	if len(replies) != 2 || replies[0].Status != domain.MessageInterrupted || replies[1].Content != "ok" {
 		t.Fatalf("replies %+v", replies)
 	}
 	reqs := r.llm.Requests()
@@ -193,10 +194,10 @@ func TestConcurrentChatNeverDeadlocks(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range perTab {
-				if _, _, err := r.chat.Send(r.ctx, chat.SendInput{AgentID: &agentID, Content: fmt.Sprintf("tab %d msg %d", tab, i)}); err != nil {
+				if _, _, err := r.chat.Send(r.ctx, domain.SendMessageInput{AgentID: &agentID, Content: fmt.Sprintf("tab %d msg %d", tab, i)}); err != nil {
 					fail("send", err)
 				}
-				if _, err := r.chat.CreateFeedEvent(r.ctx, chat.FeedInput{AgentID: &agentID, Type: "task_completed", Message: "done"}); err != nil {
+				if _, err := feed.New(r.st).Create(r.ctx, domain.FeedEventInput{AgentID: &agentID, Type: "task_completed", Message: "done"}); err != nil {
 					fail("feed", err)
 				}
 				tone := fmt.Sprintf("tone %d", i)
@@ -241,14 +242,14 @@ func TestConcurrentChatNeverDeadlocks(t *testing.T) {
 		return llmtest.Reply{Chunks: []string{"slow"}, Delay: 50 * time.Millisecond}
 	})
 	for range 3 {
-		if _, _, err := r.chat.Send(r.ctx, chat.SendInput{AgentID: &agentID, Content: "late"}); err != nil {
+		if _, _, err := r.chat.Send(r.ctx, domain.SendMessageInput{AgentID: &agentID, Content: "late"}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if _, err := r.st.DestroyAgent(r.ctx, a.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := r.chat.Send(r.ctx, chat.SendInput{AgentID: &agentID, Content: "after"}); !apperr.Is(err, apperr.BadUserInput) {
+	if _, _, err := r.chat.Send(r.ctx, domain.SendMessageInput{AgentID: &agentID, Content: "after"}); !apperr.Is(err, apperr.BadUserInput) {
 		t.Fatalf("send to a destroyed agent: %v", err)
 	}
 	deadline := time.Now().Add(10 * time.Second)

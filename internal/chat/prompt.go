@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/llm"
-	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/store"
 )
 
@@ -18,7 +18,7 @@ const knowledgeTokenBudget = 1500
 // training data, the user's personalization and the knowledge recalled for
 // the message (each entry marked with its collection), then the latest messages of
 // the thread that fit historyTokenBudget, oldest first.
-func BuildPrompt(a *model.Agent, pc *store.PromptContext) []llm.Message {
+func BuildPrompt(a *domain.Agent, pc *store.PromptContext) []llm.Message {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "You are %s, a %s agent.", a.Name, a.Type)
 	line := func(label string, v *string) {
@@ -31,12 +31,12 @@ func BuildPrompt(a *model.Agent, pc *store.PromptContext) []llm.Message {
 	line("Objective", a.Objective)
 	line("Instructions", a.Instructions)
 	line("Background", a.Background)
-	sections := map[model.TrainingDataType]string{
-		model.TrainingDataInstruction: "Instructions to follow",
-		model.TrainingDataKnowledge:   "Knowledge",
-		model.TrainingDataExample:     "Examples",
+	sections := map[domain.TrainingDataType]string{
+		domain.TrainingDataInstruction: "Instructions to follow",
+		domain.TrainingDataKnowledge:   "Knowledge",
+		domain.TrainingDataExample:     "Examples",
 	}
-	for _, typ := range []model.TrainingDataType{model.TrainingDataInstruction, model.TrainingDataKnowledge, model.TrainingDataExample} {
+	for _, typ := range []domain.TrainingDataType{domain.TrainingDataInstruction, domain.TrainingDataKnowledge, domain.TrainingDataExample} {
 		first := true
 		for _, t := range pc.Training {
 			if t.Type != typ || !t.Enabled {

@@ -11,11 +11,11 @@ import (
 
 	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/chat"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/jobs"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/llm/llmtest"
-	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/testdb"
@@ -70,44 +70,44 @@ func TestReplyRecallsGrantedKnowledge(t *testing.T) {
 	svc := knowledge.New(st, engine, jc)
 	a := r.agent(t, "gpt-4o-mini")
 
-	granted, err := svc.CreateCollection(r.ctx, model.CollectionInput{Name: "Garden"})
+	granted, err := svc.CreateCollection(r.ctx, domain.CollectionInput{Name: "Garden"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := svc.CreateCollection(r.ctx, model.CollectionInput{Name: "Diary"})
+	other, err := svc.CreateCollection(r.ctx, domain.CollectionInput{Name: "Diary"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	const question = "When should I water the tomatoes"
 	for _, e := range []struct {
-		col     *model.Collection
+		col     *domain.Collection
 		content string
 	}{
 		{granted, "Water the tomatoes every morning before nine"},
 		{other, "Private: the tomatoes were a gift from my ex"},
 	} {
-		if _, err := svc.AddEntry(r.ctx, model.KnowledgeEntryInput{CollectionID: e.col.ID.String(), Content: e.content, Type: model.KnowledgeFact}); err != nil {
+		if _, err := svc.AddEntry(r.ctx, domain.KnowledgeEntryInput{CollectionID: e.col.ID.String(), Content: e.content, Type: domain.KnowledgeFact}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := svc.Grant(r.ctx, a.ID.String(), granted.ID.String(), model.AccessRead); err != nil {
+	if _, err := svc.Grant(r.ctx, a.ID.String(), granted.ID.String(), domain.AccessRead); err != nil {
 		t.Fatal(err)
 	}
 	// Another user's entry with the same words is never recalled.
 	stranger := uuid.New()
 	sctx := auth.WithUser(context.Background(), auth.User{ID: stranger, Role: "authenticated"})
-	theirs, err := svc.CreateCollection(sctx, model.CollectionInput{Name: "Theirs"})
+	theirs, err := svc.CreateCollection(sctx, domain.CollectionInput{Name: "Theirs"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.AddEntry(sctx, model.KnowledgeEntryInput{CollectionID: theirs.ID.String(), Content: "Stranger: tomatoes need water", Type: model.KnowledgeFact}); err != nil {
+	if _, err := svc.AddEntry(sctx, domain.KnowledgeEntryInput{CollectionID: theirs.ID.String(), Content: "Stranger: tomatoes need water", Type: domain.KnowledgeFact}); err != nil {
 		t.Fatal(err)
 	}
 
 	agentID := a.ID.String()
 	send := func(n int) string {
 		t.Helper()
-		if _, _, err := r.chat.Send(r.ctx, chat.SendInput{AgentID: &agentID, Content: question}); err != nil {
+		if _, _, err := r.chat.Send(r.ctx, domain.SendMessageInput{AgentID: &agentID, Content: question}); err != nil {
 			t.Fatal(err)
 		}
 		r.waitReplies(t, a.ID.String()+chat.DirectSuffix, n)

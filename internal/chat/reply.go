@@ -17,9 +17,9 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/agentgraph/agentgraph/internal/apperr"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/jobs"
 	"github.com/agentgraph/agentgraph/internal/llm"
-	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/agentgraph/agentgraph/internal/store"
@@ -173,7 +173,7 @@ func (w *Worker) CheckBudget(ctx context.Context, user uuid.UUID) error {
 }
 
 // maxTokens is a reply's max_tokens: the agent's own cap within the server's.
-func (w *Worker) maxTokens(a *model.Agent) int {
+func (w *Worker) maxTokens(a *domain.Agent) int {
 	if n := a.Personality.MaxTokens; n != nil && *n > 0 && *n < w.lim.MaxReplyTokens {
 		return *n
 	}
@@ -290,10 +290,10 @@ func (w *Worker) answer(ctx context.Context, next *store.Awaiting) error {
 	msg, agent := next.Message, next.Agent
 	user := msg.UserID
 	log := w.log.With("user", user, "thread", msg.ThreadID, "message", msg.ID)
-	if agent == nil || agent.Status == model.AgentStatusDestroyed || next.Superseded {
+	if agent == nil || agent.Status == domain.AgentStatusDestroyed || next.Superseded {
 		// No one to answer, or a later message cut this one short before
 		// its reply began: that message's reply has this one in context.
-		log.Info("reply skipped", "agent_gone", agent == nil || agent.Status == model.AgentStatusDestroyed,
+		log.Info("reply skipped", "agent_gone", agent == nil || agent.Status == domain.AgentStatusDestroyed,
 			"superseded", next.Superseded)
 		return w.store.SkipAwaiting(ctx, user, msg.ID)
 	}
@@ -305,7 +305,7 @@ func (w *Worker) answer(ctx context.Context, next *store.Awaiting) error {
 		}
 		// Not generated, and said so in the thread: the message is kept.
 		log.Info("reply not generated: monthly budget reached")
-		r := w.reply(agent, msg, id, 1, "", model.MessageFailed, agent.Personality.Model, llm.Usage{}, err)
+		r := w.reply(agent, msg, id, 1, "", domain.MessageFailed, agent.Personality.Model, llm.Usage{}, err)
 		return w.save(ctx, log, r)
 	}
 	pc, err := w.store.LoadPromptContext(ctx, user, agent.ID, msg, historyMessages)
@@ -384,15 +384,15 @@ func (w *Worker) answer(ctx context.Context, next *store.Awaiting) error {
 		}
 		cancel()
 	}
-	status := model.MessageComplete
+	status := domain.MessageComplete
 	switch {
 	case interrupted:
-		status = model.MessageInterrupted
+		status = domain.MessageInterrupted
 	case err != nil && content.Len() > 0:
-		status = model.MessageInterrupted
+		status = domain.MessageInterrupted
 		log.Warn("reply ended early", "status", status, "err", err)
 	case err != nil:
-		status = model.MessageFailed
+		status = domain.MessageFailed
 		log.Warn("reply failed", "err", err)
 	}
 	r := w.reply(agent, msg, id, seq+1, clean(content.String()), status, req.Model, usage, err)
@@ -413,8 +413,8 @@ func clean(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 
-func (w *Worker) reply(agent *model.Agent, msg *model.Message, id uuid.UUID, doneSeq int64, content string,
-	status model.MessageStatus, modelName string, usage llm.Usage, cause error) store.Reply {
+func (w *Worker) reply(agent *domain.Agent, msg *domain.Message, id uuid.UUID, doneSeq int64, content string,
+	status domain.MessageStatus, modelName string, usage llm.Usage, cause error) store.Reply {
 	cost, known := w.llm.Cost(modelName, usage.InputTokens, usage.OutputTokens)
 	if !known {
 		w.log.Warn("no price for model; usage logged at 0 cents", "model", modelName)
@@ -426,9 +426,9 @@ func (w *Worker) reply(agent *model.Agent, msg *model.Message, id uuid.UUID, don
 		FeedType: "reply_done", FeedMessage: agent.Name + " replied",
 	}
 	switch status {
-	case model.MessageComplete:
+	case domain.MessageComplete:
 		r.XP = xpPerReply + usage.OutputTokens/tokensPerPoint
-	case model.MessageInterrupted:
+	case domain.MessageInterrupted:
 		r.XP = usage.OutputTokens / tokensPerPoint
 		r.FeedType, r.FeedMessage = "reply_failed", agent.Name+"'s reply was interrupted"
 	default:

@@ -18,10 +18,10 @@ import (
 	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/chat"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/jobs"
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/llm/llmtest"
-	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/agentgraph/agentgraph/internal/store"
@@ -95,7 +95,7 @@ func quietLog() *slog.Logger {
 
 // waitReplies waits until the thread has n assistant messages and returns
 // them with their status, oldest first.
-func (r *rig) waitReplies(t *testing.T, thread string, n int) []*model.Message {
+func (r *rig) waitReplies(t *testing.T, thread string, n int) []*domain.Message {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -104,8 +104,8 @@ func (r *rig) waitReplies(t *testing.T, thread string, n int) []*model.Message {
 		if err != nil {
 			t.Fatal(err)
 		}
-		msgs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*model.Message, error) {
-			var m model.Message
+		msgs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*domain.Message, error) {
+			var m domain.Message
 			return &m, row.Scan(&m.ID, &m.Content, &m.Status, &m.ReplyTo, &m.CreatedAt)
 		})
 		if err != nil {
@@ -121,20 +121,20 @@ func (r *rig) waitReplies(t *testing.T, thread string, n int) []*model.Message {
 	}
 }
 
-func (r *rig) agent(t *testing.T, modelName string) *model.Agent {
+func (r *rig) agent(t *testing.T, modelName string) *domain.Agent {
 	t.Helper()
 	tone := "cheerful"
-	a, err := r.st.CreateAgent(r.ctx, store.NewAgent{Name: "Ada", Type: model.AgentTypeResearch,
-		TrustTier: model.TrustTierObserver, Personality: model.Personality{Model: modelName, Tone: &tone}})
+	a, err := r.st.CreateAgent(r.ctx, store.NewAgent{Name: "Ada", Type: domain.AgentTypeResearch,
+		TrustTier: domain.TrustTierObserver, Personality: domain.Personality{Model: modelName, Tone: &tone}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.st.AddTraining(r.ctx, a.ID, model.TrainingDataInput{Type: model.TrainingDataInstruction,
+	if _, err := r.st.AddTraining(r.ctx, a.ID, domain.TrainingDataInput{Type: domain.TrainingDataInstruction,
 		Title: "Style", Content: "Answer in haiku."}); err != nil {
 		t.Fatal(err)
 	}
 	off := false
-	if _, err := r.st.AddTraining(r.ctx, a.ID, model.TrainingDataInput{Type: model.TrainingDataKnowledge,
+	if _, err := r.st.AddTraining(r.ctx, a.ID, domain.TrainingDataInput{Type: domain.TrainingDataKnowledge,
 		Title: "Secret", Content: "disabled entry", Enabled: &off}); err != nil {
 		t.Fatal(err)
 	}
@@ -156,11 +156,11 @@ func TestReplyStreamsAndIsStored(t *testing.T) {
 	defer sub.Close()
 
 	agentID := a.ID.String()
-	msg, noReply, err := r.chat.Send(r.ctx, chat.SendInput{AgentID: &agentID, Content: "Hi"})
+	msg, noReply, err := r.chat.Send(r.ctx, domain.SendMessageInput{AgentID: &agentID, Content: "Hi"})
 	if err != nil || noReply != nil {
 		t.Fatalf("send: %v %v", err, noReply)
 	}
-	if msg.ThreadID != thread || msg.Role != model.RoleUser {
+	if msg.ThreadID != thread || msg.Role != domain.RoleUser {
 		t.Fatalf("stored message %+v", msg)
 	}
 
@@ -266,7 +266,7 @@ func TestCutReplyIsKeptInterrupted(t *testing.T) {
 		return llmtest.Reply{Chunks: []string{"one ", "two ", "three ", "four"}, CutAfter: 2}
 	})
 	agentID := a.ID.String()
-	if _, _, err := r.chat.Send(r.ctx, chat.SendInput{AgentID: &agentID, Content: "Hi"}); err != nil {
+	if _, _, err := r.chat.Send(r.ctx, domain.SendMessageInput{AgentID: &agentID, Content: "Hi"}); err != nil {
 		t.Fatal(err)
 	}
 	replies := r.waitReplies(t, a.ID.String()+chat.DirectSuffix, 1)
@@ -288,7 +288,7 @@ func TestNoKeyStoresMessageAndSaysLLMUnavailable(t *testing.T) {
 	r := newRig(t, nil)
 	a := r.agent(t, "claude-sonnet-4-20250514")
 	agentID := a.ID.String()
-	msg, noReply, err := r.chat.Send(r.ctx, chat.SendInput{AgentID: &agentID, Content: "Hi"})
+	msg, noReply, err := r.chat.Send(r.ctx, domain.SendMessageInput{AgentID: &agentID, Content: "Hi"})
 	if err != nil || msg == nil {
 		t.Fatalf("send: %v", err)
 	}
@@ -325,7 +325,7 @@ func TestShutdownLeavesCutReplyToNextInstance(t *testing.T) {
 	sub := r.hub.Subscribe(r.user, func(ev *pubsub.Event) bool { return ev.Kind == pubsub.KindChunk && ev.Topic == thread })
 	defer sub.Close()
 	agentID := a.ID.String()
-	if _, _, err := r.chat.Send(r.ctx, chat.SendInput{AgentID: &agentID, Content: "Hi"}); err != nil {
+	if _, _, err := r.chat.Send(r.ctx, domain.SendMessageInput{AgentID: &agentID, Content: "Hi"}); err != nil {
 		t.Fatal(err)
 	}
 	first := <-sub.C() // the reply is streaming
@@ -349,7 +349,7 @@ func TestShutdownLeavesCutReplyToNextInstance(t *testing.T) {
 	mu.Unlock()
 	startWorker(t, r.st.Pool(), r.st, llm.Config{OpenAIKey: "sk-test", OpenAIBaseURL: r.llm.URL(), Prices: llm.DefaultPrices()}, r.hub)
 	replies := r.waitReplies(t, thread, 1)
-	if replies[0].Content != "fresh answer" || replies[0].Status != model.MessageComplete || replies[0].ID.String() != first.ID {
+	if replies[0].Content != "fresh answer" || replies[0].Status != domain.MessageComplete || replies[0].ID.String() != first.ID {
 		t.Fatalf("reply %+v, want the fresh answer under the streamed id %s", replies[0], first.ID)
 	}
 	for ev := range sub.C() {

@@ -8,9 +8,9 @@ import (
 
 	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/chat"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/llm/llmtest"
-	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/agentgraph/agentgraph/internal/store"
 )
@@ -35,19 +35,19 @@ func TestBudgetStopsReplies(t *testing.T) {
 	thread := a.ID.String() + chat.DirectSuffix
 	// Two messages accepted while within budget; the first reply crosses it.
 	for _, q := range []string{"Q1", "Q2"} {
-		if _, noReply, err := r.chat.Send(r.ctx, chat.SendInput{AgentID: &agentID, Content: q}); err != nil || noReply != nil {
+		if _, noReply, err := r.chat.Send(r.ctx, domain.SendMessageInput{AgentID: &agentID, Content: q}); err != nil || noReply != nil {
 			t.Fatalf("send %s: %v %v", q, err, noReply)
 		}
 	}
 	replies := r.waitReplies(t, thread, 2)
-	if replies[0].Status != model.MessageComplete || replies[1].Status != model.MessageFailed || replies[1].Content != "" {
+	if replies[0].Status != domain.MessageComplete || replies[1].Status != domain.MessageFailed || replies[1].Content != "" {
 		t.Fatalf("replies %+v", replies)
 	}
 	if n := len(r.llm.Requests()); n != 1 {
 		t.Fatalf("%d upstream calls: the second reply must not be generated past the budget", n)
 	}
 	// A new message: stored, BUDGET_EXCEEDED beside it, no job.
-	msg, noReply, err := r.chat.Send(r.ctx, chat.SendInput{AgentID: &agentID, Content: "Q3"})
+	msg, noReply, err := r.chat.Send(r.ctx, domain.SendMessageInput{AgentID: &agentID, Content: "Q3"})
 	if err != nil || msg == nil || !apperr.Is(noReply, apperr.BudgetExceeded) {
 		t.Fatalf("send past the budget: %v %v %v", msg, noReply, err)
 	}
@@ -73,7 +73,7 @@ func TestBudgetStopsReplies(t *testing.T) {
 	if _, err := spend.New(r.st, nil).Set(r.ctx, nil); err != nil { // back to the server's default: none
 		t.Fatal(err)
 	}
-	if _, noReply, err := r.chat.Send(r.ctx, chat.SendInput{AgentID: &agentID, Content: "Q4"}); err != nil || noReply != nil {
+	if _, noReply, err := r.chat.Send(r.ctx, domain.SendMessageInput{AgentID: &agentID, Content: "Q4"}); err != nil || noReply != nil {
 		t.Fatalf("send after raising the budget: %v %v", err, noReply)
 	}
 	r.waitReplies(t, thread, 3)
@@ -89,14 +89,14 @@ func TestReplyMaxTokens(t *testing.T) {
 		cap  *int
 		want int
 	}{{nil, 4096}, {&small, 64}, {&big, 4096}} {
-		a, err := r.st.CreateAgent(r.ctx, store.NewAgent{Name: "Capped", Type: model.AgentTypeResearch,
-			TrustTier: model.TrustTierObserver, Personality: model.Personality{Model: "gpt-4o-mini", MaxTokens: tc.cap}})
+		a, err := r.st.CreateAgent(r.ctx, store.NewAgent{Name: "Capped", Type: domain.AgentTypeResearch,
+			TrustTier: domain.TrustTierObserver, Personality: domain.Personality{Model: "gpt-4o-mini", MaxTokens: tc.cap}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		agentID := a.ID.String()
 		before := len(r.llm.Requests())
-		if _, _, err := r.chat.Send(r.ctx, chat.SendInput{AgentID: &agentID, Content: "hi"}); err != nil {
+		if _, _, err := r.chat.Send(r.ctx, domain.SendMessageInput{AgentID: &agentID, Content: "hi"}); err != nil {
 			t.Fatal(err)
 		}
 		r.waitReplies(t, agentID+chat.DirectSuffix, 1)
@@ -128,9 +128,9 @@ func TestRepliesPerUser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	r.worker.Shutdown(ctx, r.jobs)
-	for _, ag := range []*model.Agent{a, b} {
+	for _, ag := range []*domain.Agent{a, b} {
 		id := ag.ID.String()
-		if _, _, err := r.chat.Send(r.ctx, chat.SendInput{AgentID: &id, Content: "hi"}); err != nil {
+		if _, _, err := r.chat.Send(r.ctx, domain.SendMessageInput{AgentID: &id, Content: "hi"}); err != nil {
 			t.Fatal(err)
 		}
 	}

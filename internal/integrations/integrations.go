@@ -25,7 +25,7 @@ import (
 
 	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/auth"
-	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/secrets"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/validate"
@@ -81,17 +81,6 @@ func New(st *store.Store, o Options) *Service {
 // Enabled reports whether tokens can be sealed (a key is configured).
 func (s *Service) Enabled() bool { return s.keys != nil }
 
-// ConnectInput is connectIntegration's input: the tokens the app's OAuth
-// callback received.
-type ConnectInput struct {
-	Provider     string
-	AccessToken  string
-	RefreshToken *string
-	ExpiresAt    *time.Time
-	Scopes       []string
-	Metadata     any
-}
-
 // disabled is the error of operations that need a key when none is set.
 func disabled() error {
 	return apperr.New(apperr.IntegrationsDisabled,
@@ -99,13 +88,13 @@ func disabled() error {
 }
 
 // List returns the viewer's connected integrations.
-func (s *Service) List(ctx context.Context) ([]*model.Integration, error) {
+func (s *Service) List(ctx context.Context) ([]*domain.Integration, error) {
 	return s.store.Integrations(ctx)
 }
 
 // Connect stores the viewer's tokens for a provider, sealed, replacing a
 // previous connection to it.
-func (s *Service) Connect(ctx context.Context, in ConnectInput) (*model.Integration, error) {
+func (s *Service) Connect(ctx context.Context, in domain.ConnectIntegrationInput) (*domain.Integration, error) {
 	u, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err

@@ -23,8 +23,8 @@ import (
 
 	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/auth"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/integrations"
-	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/secrets"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/testdb"
@@ -153,7 +153,7 @@ func (h *harness) service(k *secrets.Keyring, p *provider) *integrations.Service
 	return integrations.New(h.st, o)
 }
 
-func (h *harness) connect(t *testing.T, user uuid.UUID, in integrations.ConnectInput) *model.Integration {
+func (h *harness) connect(t *testing.T, user uuid.UUID, in domain.ConnectIntegrationInput) *domain.Integration {
 	t.Helper()
 	i, err := h.svc.Connect(as(user), in)
 	if err != nil {
@@ -188,9 +188,9 @@ func TestConnectSealsTokensAndTokenOpensThem(t *testing.T) {
 	h := newHarness(t, k, nil)
 	user := uuid.New()
 	const access, refresh = "gho_access-plaintext-1", "ghr_refresh-plaintext-1"
-	i := h.connect(t, user, integrations.ConnectInput{Provider: "github", AccessToken: access, RefreshToken: ptr(refresh),
+	i := h.connect(t, user, domain.ConnectIntegrationInput{Provider: "github", AccessToken: access, RefreshToken: ptr(refresh),
 		ExpiresAt: ptr(time.Now().Add(time.Hour)), Scopes: []string{"repo", "read:user"}, Metadata: map[string]any{"login": "octo"}})
-	if i.Provider != "github" || strings.Join(i.Scopes, " ") != "repo read:user" || i.Status() != model.IntegrationActive {
+	if i.Provider != "github" || strings.Join(i.Scopes, " ") != "repo read:user" || i.Status() != domain.IntegrationActive {
 		t.Fatalf("connected: %+v", i)
 	}
 	sealedAccess, sealedRefresh, keyID, status, dump := h.row(t, user, "github")
@@ -206,7 +206,7 @@ func TestConnectSealsTokensAndTokenOpensThem(t *testing.T) {
 		t.Fatalf("formatting a token shows it: %s", s)
 	}
 	// Reconnecting replaces the row: one per user and provider.
-	h.connect(t, user, integrations.ConnectInput{Provider: "github", AccessToken: "gho_second"})
+	h.connect(t, user, domain.ConnectIntegrationInput{Provider: "github", AccessToken: "gho_second"})
 	if tok, err := h.svc.Token(context.Background(), user, "github"); err != nil || tok.AccessToken.Reveal() != "gho_second" {
 		t.Fatalf("after reconnecting: %v", err)
 	}
@@ -221,18 +221,18 @@ func TestConnectValidatesInput(t *testing.T) {
 	h := newHarness(t, keys(t, newKey(t)), nil)
 	user := uuid.New()
 	for _, tc := range []struct {
-		in    integrations.ConnectInput
+		in    domain.ConnectIntegrationInput
 		field string
 	}{
-		{integrations.ConnectInput{Provider: "dropbox", AccessToken: "x"}, "input.provider"},
-		{integrations.ConnectInput{Provider: "GitHub", AccessToken: "x"}, "input.provider"},
-		{integrations.ConnectInput{Provider: "github", AccessToken: " "}, "input.accessToken"},
-		{integrations.ConnectInput{Provider: "github", AccessToken: strings.Repeat("x", 8193)}, "input.accessToken"},
-		{integrations.ConnectInput{Provider: "github", AccessToken: "x", RefreshToken: ptr("  ")}, "input.refreshToken"},
-		{integrations.ConnectInput{Provider: "github", AccessToken: "x", Scopes: []string{"a b"}}, "input.scopes"},
-		{integrations.ConnectInput{Provider: "github", AccessToken: "x", Scopes: []string{""}}, "input.scopes"},
-		{integrations.ConnectInput{Provider: "github", AccessToken: "x", Metadata: []any{1}}, "input.metadata"},
-		{integrations.ConnectInput{Provider: "github", AccessToken: "x", Metadata: map[string]any{"a": strings.Repeat("x", 17000)}}, "input.metadata"},
+		{domain.ConnectIntegrationInput{Provider: "dropbox", AccessToken: "x"}, "input.provider"},
+		{domain.ConnectIntegrationInput{Provider: "GitHub", AccessToken: "x"}, "input.provider"},
+		{domain.ConnectIntegrationInput{Provider: "github", AccessToken: " "}, "input.accessToken"},
+		{domain.ConnectIntegrationInput{Provider: "github", AccessToken: strings.Repeat("x", 8193)}, "input.accessToken"},
+		{domain.ConnectIntegrationInput{Provider: "github", AccessToken: "x", RefreshToken: ptr("  ")}, "input.refreshToken"},
+		{domain.ConnectIntegrationInput{Provider: "github", AccessToken: "x", Scopes: []string{"a b"}}, "input.scopes"},
+		{domain.ConnectIntegrationInput{Provider: "github", AccessToken: "x", Scopes: []string{""}}, "input.scopes"},
+		{domain.ConnectIntegrationInput{Provider: "github", AccessToken: "x", Metadata: []any{1}}, "input.metadata"},
+		{domain.ConnectIntegrationInput{Provider: "github", AccessToken: "x", Metadata: map[string]any{"a": strings.Repeat("x", 17000)}}, "input.metadata"},
 	} {
 		_, err := h.svc.Connect(as(user), tc.in)
 		e, ok := apperr.As(err)
@@ -251,7 +251,7 @@ func TestDisabledWithoutKey(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil, nil)
 	user := uuid.New()
-	_, err := h.svc.Connect(as(user), integrations.ConnectInput{Provider: "slack", AccessToken: "xoxb-plaintext"})
+	_, err := h.svc.Connect(as(user), domain.ConnectIntegrationInput{Provider: "slack", AccessToken: "xoxb-plaintext"})
 	if !apperr.Is(err, apperr.IntegrationsDisabled) {
 		t.Fatalf("connect without a key: %v", err)
 	}
@@ -279,7 +279,7 @@ func TestSwappedCiphertextsDoNotOpen(t *testing.T) {
 	alice, bob := uuid.New(), uuid.New()
 	for _, u := range []uuid.UUID{alice, bob} {
 		for _, p := range []string{"github", "slack"} {
-			h.connect(t, u, integrations.ConnectInput{Provider: p, AccessToken: "access-" + p + "-" + u.String(),
+			h.connect(t, u, domain.ConnectIntegrationInput{Provider: p, AccessToken: "access-" + p + "-" + u.String(),
 				RefreshToken: ptr("refresh-" + p + "-" + u.String())})
 		}
 	}
@@ -318,7 +318,7 @@ func TestSwappedCiphertextsDoNotOpen(t *testing.T) {
 	}
 	// Another server with another key opens nothing.
 	other := h.service(keys(t, newKey(t)), nil)
-	h.connect(t, alice, integrations.ConnectInput{Provider: "notion", AccessToken: "secret_notion"})
+	h.connect(t, alice, domain.ConnectIntegrationInput{Provider: "notion", AccessToken: "secret_notion"})
 	if _, err := other.Token(ctx, alice, "notion"); !errors.Is(err, secrets.ErrUnknownKey) {
 		t.Errorf("wrong key: %v", err)
 	}
@@ -344,7 +344,7 @@ func TestRefresh(t *testing.T) {
 	ctx := context.Background()
 	user := uuid.New()
 	const oldAccess, oldRefresh, newAccess, newRefresh = "ya29.old-access", "1//old-refresh", "ya29.new-access", "1//new-refresh"
-	h.connect(t, user, integrations.ConnectInput{Provider: "google", AccessToken: oldAccess, RefreshToken: ptr(oldRefresh),
+	h.connect(t, user, domain.ConnectIntegrationInput{Provider: "google", AccessToken: oldAccess, RefreshToken: ptr(oldRefresh),
 		ExpiresAt: ptr(time.Now().Add(-time.Minute)), Scopes: []string{"email"}})
 	p.set(0, func(rt string) (int, map[string]any) {
 		if rt != oldRefresh {
@@ -371,7 +371,7 @@ func TestRefresh(t *testing.T) {
 			t.Fatalf("second call: %v, %d refreshes", err, p.calls.Load())
 		}
 		list, err := h.svc.List(as(user))
-		if err != nil || len(list) != 1 || list[0].Status() != model.IntegrationActive {
+		if err != nil || len(list) != 1 || list[0].Status() != domain.IntegrationActive {
 			t.Fatalf("list after refresh: %+v %v", list, err)
 		}
 	})
@@ -430,14 +430,14 @@ func TestRefresh(t *testing.T) {
 			t.Fatalf("after a refusal: status %s, error %s, %d feed events", status, code, feed)
 		}
 		list, _ := h.svc.List(as(user))
-		if len(list) != 1 || list[0].Status() != model.IntegrationRefreshFailed {
+		if len(list) != 1 || list[0].Status() != domain.IntegrationRefreshFailed {
 			t.Fatalf("list after refusal: %+v", list)
 		}
 		// No more attempts until the user reconnects.
 		if _, err := h.svc.Token(ctx, user, "google"); !errors.Is(err, integrations.ErrRefreshFailed) || p.calls.Load() != before+1 {
 			t.Fatalf("after the refusal: %v, %d calls", err, p.calls.Load()-before)
 		}
-		h.connect(t, user, integrations.ConnectInput{Provider: "google", AccessToken: "ya29.reconnected", ExpiresAt: ptr(time.Now().Add(time.Hour))})
+		h.connect(t, user, domain.ConnectIntegrationInput{Provider: "google", AccessToken: "ya29.reconnected", ExpiresAt: ptr(time.Now().Add(time.Hour))})
 		if tok, err := h.svc.Token(ctx, user, "google"); err != nil || tok.AccessToken.Reveal() != "ya29.reconnected" {
 			t.Fatalf("after reconnecting: %v", err)
 		}
@@ -466,7 +466,7 @@ func TestConcurrentRefreshHappensOnce(t *testing.T) {
 	h := newHarness(t, k, p)
 	ctx := context.Background()
 	user := uuid.New()
-	h.connect(t, user, integrations.ConnectInput{Provider: "slack", AccessToken: "xoxe.old", RefreshToken: ptr("xoxe-1-old"),
+	h.connect(t, user, domain.ConnectIntegrationInput{Provider: "slack", AccessToken: "xoxe.old", RefreshToken: ptr("xoxe-1-old"),
 		ExpiresAt: ptr(time.Now().Add(-time.Hour))})
 	var n atomic.Int64
 	// A provider that rotates refresh tokens: a second refresh with the old
@@ -523,7 +523,7 @@ func TestResealInterruptedAndResumed(t *testing.T) {
 		for j, p := range integrations.Providers {
 			c := conn{user: user, provider: p, access: fmt.Sprintf("access-%d-%s", u, p), refresh: fmt.Sprintf("refresh-%d-%s", u, p),
 				hasRefreshToken: j%2 == 0}
-			in := integrations.ConnectInput{Provider: p, AccessToken: c.access}
+			in := domain.ConnectIntegrationInput{Provider: p, AccessToken: c.access}
 			if c.hasRefreshToken {
 				in.RefreshToken = ptr(c.refresh)
 			}
@@ -535,7 +535,7 @@ func TestResealInterruptedAndResumed(t *testing.T) {
 	during := h.service(rotated, nil)
 	// A row the new key sealed already (a connect after the deploy) is left alone.
 	late := uuid.New()
-	if _, err := during.Connect(as(late), integrations.ConnectInput{Provider: "github", AccessToken: "access-late"}); err != nil {
+	if _, err := during.Connect(as(late), domain.ConnectIntegrationInput{Provider: "github", AccessToken: "access-late"}); err != nil {
 		t.Fatal(err)
 	}
 	countOld := func() int {
@@ -602,7 +602,7 @@ func TestResealInterruptedAndResumed(t *testing.T) {
 
 	// A row under a key no longer configured is reported, not fatal.
 	stranger := uuid.New()
-	if _, err := h.svc.Connect(as(stranger), integrations.ConnectInput{Provider: "notion", AccessToken: "access-lost"}); err != nil {
+	if _, err := h.svc.Connect(as(stranger), domain.ConnectIntegrationInput{Provider: "notion", AccessToken: "access-lost"}); err != nil {
 		t.Fatal(err)
 	}
 	p, err = after.Reseal(ctx, 5, nil)

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/agentgraph/agentgraph/internal/apperr"
-	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/store"
 )
 
@@ -84,7 +84,7 @@ func (s *Service) Token(ctx context.Context, user uuid.UUID, provider string) (*
 	if err != nil {
 		return nil, fmt.Errorf("integrations: load %s of user %s: %w", provider, user, err)
 	}
-	if row.Status == model.IntegrationRefreshFailed {
+	if row.Status == domain.IntegrationRefreshFailed {
 		return nil, ErrRefreshFailed
 	}
 	if !s.expired(row.ExpiresAt) {
@@ -114,7 +114,7 @@ func (s *Service) refresh(ctx context.Context, seen *store.SealedIntegration) (*
 	var refusedCode string
 	err := s.store.RenewIntegration(ctx, user, provider, func(row *store.SealedIntegration) (*store.Renewal, error) {
 		out, refusedCode = nil, ""
-		if row.Status == model.IntegrationRefreshFailed {
+		if row.Status == domain.IntegrationRefreshFailed {
 			return nil, ErrRefreshFailed
 		}
 		// Renewed (or reconnected) while this caller waited for the lock: use

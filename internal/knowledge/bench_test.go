@@ -13,10 +13,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/llm/llmtest"
-	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/testdb"
 	"github.com/agentgraph/agentgraph/internal/vectors"
@@ -185,8 +185,8 @@ func BenchmarkIndexing(b *testing.B) {
 		start := time.Now()
 		for i := range n {
 			imp := 0.5
-			if _, err := r.svc.AddEntry(as(user), model.KnowledgeEntryInput{CollectionID: col.String(),
-				Content: fmt.Sprintf("bulk entry %d %d", i, time.Now().UnixNano()), Type: model.KnowledgeNote, Importance: &imp}); err != nil {
+			if _, err := r.svc.AddEntry(as(user), domain.KnowledgeEntryInput{CollectionID: col.String(),
+				Content: fmt.Sprintf("bulk entry %d %d", i, time.Now().UnixNano()), Type: domain.KnowledgeNote, Importance: &imp}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/auth"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/jobs"
-	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/validate"
 )
@@ -98,7 +98,7 @@ func sourceAgent(field string, source *string) (*uuid.UUID, error) {
 
 // CreateCollection creates a collection; with isDefault it becomes the
 // default in place of the previous one.
-func (s *Service) CreateCollection(ctx context.Context, in model.CollectionInput) (*model.Collection, error) {
+func (s *Service) CreateCollection(ctx context.Context, in domain.CollectionInput) (*domain.Collection, error) {
 	var c validate.Checker
 	c.Required("input.name", in.Name, MaxName)
 	c.Optional("input.description", in.Description, MaxDescription)
@@ -109,7 +109,7 @@ func (s *Service) CreateCollection(ctx context.Context, in model.CollectionInput
 }
 
 // UpdateCollection changes a collection.
-func (s *Service) UpdateCollection(ctx context.Context, id string, in model.UpdateCollectionInput) (*model.Collection, error) {
+func (s *Service) UpdateCollection(ctx context.Context, id string, in domain.UpdateCollectionInput) (*domain.Collection, error) {
 	cid, err := validate.ID("id", id)
 	if err != nil {
 		return nil, err
@@ -133,7 +133,7 @@ func (s *Service) DeleteCollection(ctx context.Context, id string) error {
 }
 
 // AddEntry adds an entry to a collection.
-func (s *Service) AddEntry(ctx context.Context, in model.KnowledgeEntryInput) (*model.Entry, error) {
+func (s *Service) AddEntry(ctx context.Context, in domain.KnowledgeEntryInput) (*domain.Entry, error) {
 	cid, err := validate.ID("input.collectionId", in.CollectionID)
 	if err != nil {
 		return nil, err
@@ -162,7 +162,7 @@ func (s *Service) AddEntry(ctx context.Context, in model.KnowledgeEntryInput) (*
 
 // UpdateEntry changes an entry; a change to what is indexed puts it back to
 // PENDING and enqueues its index job in the same transaction.
-func (s *Service) UpdateEntry(ctx context.Context, id string, in model.UpdateKnowledgeEntryInput) (*model.Entry, error) {
+func (s *Service) UpdateEntry(ctx context.Context, id string, in domain.UpdateKnowledgeEntryInput) (*domain.Entry, error) {
 	eid, err := validate.ID("id", id)
 	if err != nil {
 		return nil, err
@@ -253,7 +253,7 @@ func (s *Service) DeleteEntry(ctx context.Context, id string) error {
 
 // Grant lets an agent read (or read and write) a collection; granting again
 // changes the level.
-func (s *Service) Grant(ctx context.Context, agentID, collectionID string, level model.AccessLevel) (*model.KnowledgeAccess, error) {
+func (s *Service) Grant(ctx context.Context, agentID, collectionID string, level domain.AccessLevel) (*domain.KnowledgeAccess, error) {
 	aid, err := validate.ID("agentId", agentID)
 	if err != nil {
 		return nil, err

@@ -15,11 +15,11 @@ import (
 
 	"github.com/agentgraph/agentgraph/internal/apperr"
 	"github.com/agentgraph/agentgraph/internal/auth"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/jobs"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/llm/llmtest"
-	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/testdb"
@@ -103,7 +103,7 @@ func as(user uuid.UUID) context.Context {
 
 func (r *rig) collection(t testing.TB, user uuid.UUID, name string) uuid.UUID {
 	t.Helper()
-	c, err := r.svc.CreateCollection(as(user), model.CollectionInput{Name: name})
+	c, err := r.svc.CreateCollection(as(user), domain.CollectionInput{Name: name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,12 +112,12 @@ func (r *rig) collection(t testing.TB, user uuid.UUID, name string) uuid.UUID {
 
 func (r *rig) add(t *testing.T, user, col uuid.UUID, content string, importance float64) uuid.UUID {
 	t.Helper()
-	e, err := r.svc.AddEntry(as(user), model.KnowledgeEntryInput{CollectionID: col.String(), Content: content,
-		Type: model.KnowledgeFact, Importance: &importance})
+	e, err := r.svc.AddEntry(as(user), domain.KnowledgeEntryInput{CollectionID: col.String(), Content: content,
+		Type: domain.KnowledgeFact, Importance: &importance})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.IndexStatus != model.IndexPending {
+	if e.IndexStatus != domain.IndexPending {
 		t.Fatalf("new entry: status %s, want pending", e.IndexStatus)
 	}
 	return e.ID
@@ -152,9 +152,9 @@ func (r *rig) waitIndexed(t testing.TB) {
 	}
 }
 
-func (r *rig) status(t *testing.T, id uuid.UUID) (model.IndexStatus, *string) {
+func (r *rig) status(t *testing.T, id uuid.UUID) (domain.IndexStatus, *string) {
 	t.Helper()
-	var s model.IndexStatus
+	var s domain.IndexStatus
 	var reason *string
 	if err := r.pool.QueryRow(context.Background(), `select index_status, index_error from knowledge_entries where id = $1`, id).Scan(&s, &reason); err != nil {
 		t.Fatal(err)
@@ -233,7 +233,7 @@ func searchSuite(t *testing.T, r *rig, mode knowledge.Mode) {
 	eSecret := r.add(t, b, theirs, secret, 1)
 	r.waitIndexed(t)
 	for _, id := range []uuid.UUID{eDeploy, eCat, eLow, eHigh, eSecret} {
-		if s, reason := r.status(t, id); s != model.IndexIndexed {
+		if s, reason := r.status(t, id); s != domain.IndexIndexed {
 			t.Fatalf("entry %s: %s (%v), want indexed", id, s, reason)
 		}
 	}
@@ -269,7 +269,7 @@ func searchSuite(t *testing.T, r *rig, mode knowledge.Mode) {
 	if got := r.search(t, a, cat, &agent, nil, 10); len(got) != 0 {
 		t.Errorf("agent without access found %v", hitIDs(got))
 	}
-	if _, err := r.svc.Grant(as(a), agent.String(), home.String(), model.AccessRead); err != nil {
+	if _, err := r.svc.Grant(as(a), agent.String(), home.String(), domain.AccessRead); err != nil {
 		t.Fatal(err)
 	}
 	if got := hitIDs(r.search(t, a, cat, &agent, nil, 10)); !contains(got, eCat) {
@@ -305,10 +305,10 @@ func searchSuite(t *testing.T, r *rig, mode knowledge.Mode) {
 	// An edit re-indexes: the new text is found, at once (full text) and
 	// then by its vector; the old text no longer finds it by vector.
 	newText := "Deploys moved to Thursday mornings"
-	if _, err := r.svc.UpdateEntry(as(a), eDeploy.String(), model.UpdateKnowledgeEntryInput{Content: &newText}); err != nil {
+	if _, err := r.svc.UpdateEntry(as(a), eDeploy.String(), domain.UpdateKnowledgeEntryInput{Content: &newText}); err != nil {
 		t.Fatal(err)
 	}
-	if s, _ := r.status(t, eDeploy); s != model.IndexPending && s != model.IndexIndexed {
+	if s, _ := r.status(t, eDeploy); s != domain.IndexPending && s != domain.IndexIndexed {
 		t.Fatalf("after an edit: %s", s)
 	}
 	if got := hitIDs(r.search(t, a, newText, nil, nil, 10)); len(got) == 0 || got[0] != eDeploy {
@@ -393,7 +393,7 @@ func TestIndexingSurvivesFailuresAndRestart(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond) // several failed attempts
 	for _, id := range ids {
-		if s, _ := r.status(t, id); s != model.IndexPending {
+		if s, _ := r.status(t, id); s != domain.IndexPending {
 			t.Fatalf("entry %s while the provider fails: %s, want pending", id, s)
 		}
 	}
@@ -419,7 +419,7 @@ func TestIndexingSurvivesFailuresAndRestart(t *testing.T) {
 	r.start(t) // two instances share the work
 	r.waitIndexed(t)
 	for _, id := range ids {
-		if s, _ := r.status(t, id); s != model.IndexIndexed {
+		if s, _ := r.status(t, id); s != domain.IndexIndexed {
 			t.Errorf("entry %s: %s, want indexed", id, s)
 		}
 	}
@@ -466,17 +466,17 @@ func TestIndexFailsAfterRetriesWithReason(t *testing.T) {
 	col := r.collection(t, user, "Notes")
 	r.llm.SetEmbeddingFailStatus(http.StatusServiceUnavailable)
 	id := r.add(t, user, col, "will fail for a while", 0.5)
-	waitFor(t, "the entry to fail", func() bool { s, _ := r.status(t, id); return s == model.IndexFailed })
+	waitFor(t, "the entry to fail", func() bool { s, _ := r.status(t, id); return s == domain.IndexFailed })
 	if _, reason := r.status(t, id); reason == nil || *reason == "" {
 		t.Errorf("failed without a reason")
 	}
 	r.llm.SetEmbeddingFailStatus(0)
 	text := "will fail for a while, edited"
-	if _, err := r.svc.UpdateEntry(as(user), id.String(), model.UpdateKnowledgeEntryInput{Content: &text}); err != nil {
+	if _, err := r.svc.UpdateEntry(as(user), id.String(), domain.UpdateKnowledgeEntryInput{Content: &text}); err != nil {
 		t.Fatal(err)
 	}
 	r.waitIndexed(t)
-	if s, reason := r.status(t, id); s != model.IndexIndexed || reason != nil {
+	if s, reason := r.status(t, id); s != domain.IndexIndexed || reason != nil {
 		t.Errorf("after the edit: %s %v, want indexed without a reason", s, reason)
 	}
 }
@@ -489,11 +489,11 @@ func TestRefusedContentFailsAlone(t *testing.T) {
 	col := r.collection(t, user, "Notes")
 	r.llm.SetEmbeddingFailStatus(http.StatusBadRequest)
 	id := r.add(t, user, col, "too long, the provider says", 0.5)
-	waitFor(t, "the entry to fail", func() bool { s, _ := r.status(t, id); return s == model.IndexFailed })
+	waitFor(t, "the entry to fail", func() bool { s, _ := r.status(t, id); return s == domain.IndexFailed })
 	r.llm.SetEmbeddingFailStatus(0)
 	ok := r.add(t, user, col, "fine", 0.5)
 	r.waitIndexed(t)
-	if s, _ := r.status(t, ok); s != model.IndexIndexed {
+	if s, _ := r.status(t, ok); s != domain.IndexIndexed {
 		t.Errorf("the next entry: %s", s)
 	}
 }
@@ -514,7 +514,7 @@ func TestBudgetStopsEmbeddings(t *testing.T) {
 	col := r.collection(t, user, "Notes")
 	id := r.add(t, user, col, "the quarterly report is due on friday", 0.5)
 	time.Sleep(500 * time.Millisecond) // an index job would have run by now
-	if s, _ := r.status(t, id); s != model.IndexPending {
+	if s, _ := r.status(t, id); s != domain.IndexPending {
 		t.Fatalf("entry %s past the budget, want PENDING", s)
 	}
 	hits := r.search(t, user, "quarterly report", nil, nil, 10)

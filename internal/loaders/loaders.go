@@ -16,7 +16,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/agentgraph/agentgraph/internal/apperr"
-	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/page"
 	"github.com/agentgraph/agentgraph/internal/store"
 )
@@ -28,18 +28,18 @@ const DefaultWait = time.Millisecond
 
 // Loaders are the per-request loaders.
 type Loaders struct {
-	Agent            *dataloadgen.Loader[uuid.UUID, *model.Agent]
-	Collection       *dataloadgen.Loader[uuid.UUID, *model.Collection]
-	Skills           *dataloadgen.Loader[uuid.UUID, []*model.Skill]
-	Training         *dataloadgen.Loader[uuid.UUID, []*model.TrainingData]
-	Access           *dataloadgen.Loader[uuid.UUID, []*model.KnowledgeAccess]
-	CollectionAgents *dataloadgen.Loader[uuid.UUID, []*model.Agent]
-	Entry            *dataloadgen.Loader[uuid.UUID, *model.Entry]
-	EntryPage        *dataloadgen.Loader[store.EntriesKey, page.Page[*model.Entry]]
+	Agent            *dataloadgen.Loader[uuid.UUID, *domain.Agent]
+	Collection       *dataloadgen.Loader[uuid.UUID, *domain.Collection]
+	Skills           *dataloadgen.Loader[uuid.UUID, []*domain.Skill]
+	Training         *dataloadgen.Loader[uuid.UUID, []*domain.TrainingData]
+	Access           *dataloadgen.Loader[uuid.UUID, []*domain.KnowledgeAccess]
+	CollectionAgents *dataloadgen.Loader[uuid.UUID, []*domain.Agent]
+	Entry            *dataloadgen.Loader[uuid.UUID, *domain.Entry]
+	EntryPage        *dataloadgen.Loader[store.EntriesKey, page.Page[*domain.Entry]]
 	EntryCount       *dataloadgen.Loader[store.CountKey, int]
-	Message          *dataloadgen.Loader[uuid.UUID, *model.Message]
-	MessagePage      *dataloadgen.Loader[store.MessagesKey, page.Page[*model.Message]]
-	Usage            *dataloadgen.Loader[store.UsageKey, *model.UsageTotals]
+	Message          *dataloadgen.Loader[uuid.UUID, *domain.Message]
+	MessagePage      *dataloadgen.Loader[store.MessagesKey, page.Page[*domain.Message]]
+	Usage            *dataloadgen.Loader[store.UsageKey, *domain.UsageTotals]
 	AgentThreads     *dataloadgen.Loader[store.ThreadsKey, store.ThreadPage]
 	ThreadCount      *dataloadgen.Loader[uuid.UUID, int]
 }
@@ -151,8 +151,8 @@ func NotFound(err error, what string) error {
 }
 
 // Linked loads the value of key, first queuing the keys of every object read
-// together with its parent (model.Agent.Batch, model.Collection.Batch,
-// model.Thread.Batch) in the same batch. The first sibling to ask queues them
+// together with its parent (domain.Agent.Batch, domain.Collection.Batch,
+// domain.Thread.Batch) in the same batch. The first sibling to ask queues them
 // all; the rest find their key cached. Batching then holds however the
 // scheduler spreads the sibling resolvers, instead of depending on them all
 // starting within the wait.

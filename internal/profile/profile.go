@@ -4,7 +4,7 @@ package profile
 import (
 	"context"
 
-	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/validate"
 )
@@ -23,13 +23,13 @@ type Service struct{ store *store.Store }
 func New(s *store.Store) *Service { return &Service{store: s} }
 
 // Get returns the caller's personalization, nil before the first update.
-func (s *Service) Get(ctx context.Context) (*model.Personalization, error) {
+func (s *Service) Get(ctx context.Context) (*domain.Personalization, error) {
 	return s.store.Personalization(ctx)
 }
 
 // Update merges in into the caller's personalization: omitted fields keep
 // their value, empty strings clear them.
-func (s *Service) Update(ctx context.Context, in model.Personalization) (*model.Personalization, error) {
+func (s *Service) Update(ctx context.Context, in domain.Personalization) (*domain.Personalization, error) {
 	var c validate.Checker
 	c.Optional("input.bio", in.Bio, MaxMedium)
 	c.Optional("input.occupation", in.Occupation, MaxShort)

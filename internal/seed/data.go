@@ -3,92 +3,92 @@ package seed
 import (
 	"time"
 
-	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
 )
 
 func ptr[T any](v T) *T { return &v }
 
 type demoAgent struct {
-	in       model.CreateAgentInput
-	skills   []model.SkillInput
-	training []model.TrainingDataInput
+	in       domain.CreateAgentInput
+	skills   []domain.SkillInput
+	training []domain.TrainingDataInput
 }
 
 // demoAgents: a head agent and one agent of every type, on models of
 // each provider (all priced in the built-in table).
 var demoAgents = []demoAgent{
 	{
-		in: model.CreateAgentInput{Name: "Atlas", Type: model.AgentTypeCustom, TrustTier: ptr(model.TrustTierTrusted), IsHead: ptr(true),
-			Personality:  &model.PersonalityInput{Model: ptr("gpt-4o"), Tone: ptr("calm, decisive"), Verbosity: ptr("brief")},
+		in: domain.CreateAgentInput{Name: "Atlas", Type: domain.AgentTypeCustom, TrustTier: ptr(domain.TrustTierTrusted), IsHead: ptr(true),
+			Personality:  &domain.PersonalityInput{Model: ptr("gpt-4o"), Tone: ptr("calm, decisive"), Verbosity: ptr("brief")},
 			Objective:    ptr("Coordinate the other agents and keep the week on track."),
 			Instructions: ptr("Delegate to the specialist agents; summarise their results in three bullet points at most.")},
-		skills: []model.SkillInput{{Slug: "planning", Name: "Planning", Category: ptr("coordination"), Level: ptr(80)},
+		skills: []domain.SkillInput{{Slug: "planning", Name: "Planning", Category: ptr("coordination"), Level: ptr(80)},
 			{Slug: "delegation", Name: "Delegation", Category: ptr("coordination"), Level: ptr(70)}},
-		training: []model.TrainingDataInput{{Type: model.TrainingDataInstruction, Title: "Weekly review",
+		training: []domain.TrainingDataInput{{Type: domain.TrainingDataInstruction, Title: "Weekly review",
 			Content: "Every Friday, list what each agent finished, what is blocked and what needs a decision."}},
 	},
 	{
-		in: model.CreateAgentInput{Name: "Iris", Type: model.AgentTypeEmail, TrustTier: ptr(model.TrustTierPartner),
-			Personality: &model.PersonalityInput{Model: ptr("gpt-4o-mini"), Tone: ptr("warm, professional"), Verbosity: ptr("concise")},
+		in: domain.CreateAgentInput{Name: "Iris", Type: domain.AgentTypeEmail, TrustTier: ptr(domain.TrustTierPartner),
+			Personality: &domain.PersonalityInput{Model: ptr("gpt-4o-mini"), Tone: ptr("warm, professional"), Verbosity: ptr("concise")},
 			Objective:   ptr("Keep the inbox at zero without missing anything important."),
 			Background:  ptr("Knows the team's customers and which threads need a human.")},
-		skills: []model.SkillInput{{Slug: "triage", Name: "Inbox triage", Category: ptr("email"), Level: ptr(85)},
+		skills: []domain.SkillInput{{Slug: "triage", Name: "Inbox triage", Category: ptr("email"), Level: ptr(85)},
 			{Slug: "drafting", Name: "Reply drafting", Category: ptr("email"), Level: ptr(65)}},
-		training: []model.TrainingDataInput{{Type: model.TrainingDataExample, Title: "Polite decline",
+		training: []domain.TrainingDataInput{{Type: domain.TrainingDataExample, Title: "Polite decline",
 			Content: "Thanks for thinking of us! We can't take this on this quarter, but let's talk again in spring."}},
 	},
 	{
-		in: model.CreateAgentInput{Name: "Chronos", Type: model.AgentTypeCalendar, TrustTier: ptr(model.TrustTierHelper),
-			Personality: &model.PersonalityInput{Model: ptr("gemini-2.5-flash"), Tone: ptr("cheerful"), Verbosity: ptr("brief")},
+		in: domain.CreateAgentInput{Name: "Chronos", Type: domain.AgentTypeCalendar, TrustTier: ptr(domain.TrustTierHelper),
+			Personality: &domain.PersonalityInput{Model: ptr("gemini-2.5-flash"), Tone: ptr("cheerful"), Verbosity: ptr("brief")},
 			Objective:   ptr("Protect focus time and keep meetings short.")},
-		skills: []model.SkillInput{{Slug: "scheduling", Name: "Scheduling", Category: ptr("calendar"), Level: ptr(75)}},
-		training: []model.TrainingDataInput{{Type: model.TrainingDataInstruction, Title: "Focus blocks",
+		skills: []domain.SkillInput{{Slug: "scheduling", Name: "Scheduling", Category: ptr("calendar"), Level: ptr(75)}},
+		training: []domain.TrainingDataInput{{Type: domain.TrainingDataInstruction, Title: "Focus blocks",
 			Content: "Never book meetings on Tuesday and Thursday mornings: those are focus blocks."}},
 	},
 	{
-		in: model.CreateAgentInput{Name: "Sage", Type: model.AgentTypeResearch, TrustTier: ptr(model.TrustTierPartner),
-			Personality: &model.PersonalityInput{Model: ptr("claude-sonnet-4-20250514"), Tone: ptr("curious, precise"), Verbosity: ptr("detailed")},
+		in: domain.CreateAgentInput{Name: "Sage", Type: domain.AgentTypeResearch, TrustTier: ptr(domain.TrustTierPartner),
+			Personality: &domain.PersonalityInput{Model: ptr("claude-sonnet-4-20250514"), Tone: ptr("curious, precise"), Verbosity: ptr("detailed")},
 			Objective:   ptr("Answer research questions with sources and a confidence level.")},
-		skills: []model.SkillInput{{Slug: "web.research", Name: "Web research", Category: ptr("research"), Level: ptr(90)},
+		skills: []domain.SkillInput{{Slug: "web.research", Name: "Web research", Category: ptr("research"), Level: ptr(90)},
 			{Slug: "summarise", Name: "Summarising", Category: ptr("writing"), Level: ptr(80)}},
-		training: []model.TrainingDataInput{{Type: model.TrainingDataKnowledge, Title: "Market notes",
+		training: []domain.TrainingDataInput{{Type: domain.TrainingDataKnowledge, Title: "Market notes",
 			Content: "The team sells a scheduling product to clinics; competitors are priced per seat."}},
 	},
 	{
-		in: model.CreateAgentInput{Name: "Forge", Type: model.AgentTypeCode, TrustTier: ptr(model.TrustTierHelper),
-			Personality: &model.PersonalityInput{Model: ptr("gpt-4.1"), Tone: ptr("direct"), Verbosity: ptr("concise")},
+		in: domain.CreateAgentInput{Name: "Forge", Type: domain.AgentTypeCode, TrustTier: ptr(domain.TrustTierHelper),
+			Personality: &domain.PersonalityInput{Model: ptr("gpt-4.1"), Tone: ptr("direct"), Verbosity: ptr("concise")},
 			Objective:   ptr("Review pull requests and keep CI green.")},
-		skills: []model.SkillInput{{Slug: "go", Name: "Go", Category: ptr("languages"), Level: ptr(85)},
+		skills: []domain.SkillInput{{Slug: "go", Name: "Go", Category: ptr("languages"), Level: ptr(85)},
 			{Slug: "code-review", Name: "Code review", Category: ptr("engineering"), Level: ptr(75)}},
-		training: []model.TrainingDataInput{{Type: model.TrainingDataInstruction, Title: "Review checklist",
+		training: []domain.TrainingDataInput{{Type: domain.TrainingDataInstruction, Title: "Review checklist",
 			Content: "Check error wrapping, tests on real Postgres, and that no secret reaches a log."}},
 	},
 }
 
 type demoCollection struct {
-	in      model.CollectionInput
-	entries []model.KnowledgeEntryInput
-	access  map[string]model.AccessLevel // agent name → level
+	in      domain.CollectionInput
+	entries []domain.KnowledgeEntryInput
+	access  map[string]domain.AccessLevel // agent name → level
 }
 
 var demoCollections = []demoCollection{
 	{
-		in: model.CollectionInput{Name: "Company handbook", Description: ptr("How the team works: hours, tools, people."), IsDefault: ptr(true)},
-		entries: []model.KnowledgeEntryInput{
-			{Content: "Core hours are 10:00–16:00 CET; async the rest of the day.", Type: model.KnowledgeFact, Importance: ptr(0.8)},
-			{Content: "Dana prefers a summary at the top of every email.", Type: model.KnowledgePreference, Importance: ptr(0.6)},
-			{Content: "Releases go out on Wednesdays after the demo.", Type: model.KnowledgeFact, Source: ptr("eng wiki")},
+		in: domain.CollectionInput{Name: "Company handbook", Description: ptr("How the team works: hours, tools, people."), IsDefault: ptr(true)},
+		entries: []domain.KnowledgeEntryInput{
+			{Content: "Core hours are 10:00–16:00 CET; async the rest of the day.", Type: domain.KnowledgeFact, Importance: ptr(0.8)},
+			{Content: "Dana prefers a summary at the top of every email.", Type: domain.KnowledgePreference, Importance: ptr(0.6)},
+			{Content: "Releases go out on Wednesdays after the demo.", Type: domain.KnowledgeFact, Source: ptr("eng wiki")},
 		},
-		access: map[string]model.AccessLevel{"Atlas": model.AccessReadWrite, "Iris": model.AccessRead, "Chronos": model.AccessRead},
+		access: map[string]domain.AccessLevel{"Atlas": domain.AccessReadWrite, "Iris": domain.AccessRead, "Chronos": domain.AccessRead},
 	},
 	{
-		in: model.CollectionInput{Name: "Research notes", Description: ptr("What Sage found, with sources.")},
-		entries: []model.KnowledgeEntryInput{
-			{Content: "Clinics book 60% of appointments by phone; online booking grows 15% a year.", Type: model.KnowledgeSummary, Importance: ptr(0.9), Source: ptr("industry report 2025")},
-			{Content: "Per-seat pricing is the norm; two competitors moved to per-location pricing this year.", Type: model.KnowledgeKnowledge},
-			{Content: "Follow up: interview three clinic managers about no-show reminders.", Type: model.KnowledgeNote},
+		in: domain.CollectionInput{Name: "Research notes", Description: ptr("What Sage found, with sources.")},
+		entries: []domain.KnowledgeEntryInput{
+			{Content: "Clinics book 60% of appointments by phone; online booking grows 15% a year.", Type: domain.KnowledgeSummary, Importance: ptr(0.9), Source: ptr("industry report 2025")},
+			{Content: "Per-seat pricing is the norm; two competitors moved to per-location pricing this year.", Type: domain.KnowledgeKnowledge},
+			{Content: "Follow up: interview three clinic managers about no-show reminders.", Type: domain.KnowledgeNote},
 		},
-		access: map[string]model.AccessLevel{"Sage": model.AccessReadWrite, "Atlas": model.AccessRead},
+		access: map[string]domain.AccessLevel{"Sage": domain.AccessReadWrite, "Atlas": domain.AccessRead},
 	},
 }
 

@@ -19,10 +19,10 @@ import (
 
 	"github.com/agentgraph/agentgraph/internal/agents"
 	"github.com/agentgraph/agentgraph/internal/auth"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/jobs"
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/llm"
-	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/page"
 	"github.com/agentgraph/agentgraph/internal/store"
 )
@@ -58,11 +58,11 @@ func Seed(ctx context.Context, st *store.Store, jc *jobs.Client, prices llm.Pric
 	if err != nil {
 		return rep, fmt.Errorf("seed: list agents: %w", err)
 	}
-	byName := map[string]*model.Agent{}
+	byName := map[string]*domain.Agent{}
 	for _, a := range existing.Items {
 		byName[a.Name] = a
 	}
-	made := map[string]*model.Agent{}
+	made := map[string]*domain.Agent{}
 	for _, d := range demoAgents {
 		a := byName[d.in.Name]
 		if a == nil {
@@ -78,7 +78,7 @@ func Seed(ctx context.Context, st *store.Store, jc *jobs.Client, prices llm.Pric
 	if err != nil {
 		return rep, fmt.Errorf("seed: list collections: %w", err)
 	}
-	colByName := map[string]*model.Collection{}
+	colByName := map[string]*domain.Collection{}
 	for _, c := range cols.Items {
 		colByName[c.Name] = c
 	}
@@ -141,7 +141,7 @@ func Seed(ctx context.Context, st *store.Store, jc *jobs.Client, prices llm.Pric
 	return rep, nil
 }
 
-func createAgent(ctx context.Context, svc *agents.Service, d demoAgent) (*model.Agent, error) {
+func createAgent(ctx context.Context, svc *agents.Service, d demoAgent) (*domain.Agent, error) {
 	a, err := svc.Create(ctx, d.in)
 	if err != nil {
 		return nil, fmt.Errorf("seed: agent %q: %w", d.in.Name, err)
@@ -162,7 +162,7 @@ func createAgent(ctx context.Context, svc *agents.Service, d demoAgent) (*model.
 // usage is 30 days of calls per agent, busier on weekdays, priced with
 // the server's own table so the costs match what replies would log. The
 // generator is seeded by the user's id: the same user gets the same month.
-func usage(made map[string]*model.Agent, prices llm.Prices, now time.Time) []store.SeedUsage {
+func usage(made map[string]*domain.Agent, prices llm.Prices, now time.Time) []store.SeedUsage {
 	var out []store.SeedUsage
 	for _, d := range demoAgents {
 		a := made[d.in.Name]

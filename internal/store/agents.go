@@ -7,7 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/page"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 )
@@ -19,14 +19,14 @@ var agentColumns = []string{"id", "user_id", "name", "agent_type", "status", "tr
 var agentCols = strings.Join(agentColumns, ", ")
 
 // agentDest lists the scan destinations of agentCols.
-func agentDest(a *model.Agent) []any {
+func agentDest(a *domain.Agent) []any {
 	return []any{&a.ID, &a.UserID, &a.Name, &a.Type, &a.Status, &a.TrustTier, &a.Personality.Model,
 		&a.Personality.Tone, &a.Personality.Verbosity, &a.Objective, &a.Instructions, &a.Background,
 		&a.EmailAddress, &a.IsHead, &a.Level, &a.Xp, &a.CreatedAt, &a.UpdatedAt, &a.Personality.MaxTokens}
 }
 
-func scanAgent(row pgx.CollectableRow) (*model.Agent, error) {
-	var a model.Agent
+func scanAgent(row pgx.CollectableRow) (*domain.Agent, error) {
+	var a domain.Agent
 	return &a, row.Scan(agentDest(&a)...)
 }
 
@@ -48,28 +48,28 @@ func guardAgentOf(b *pgx.Batch, notFound string, statusSQL string, id uuid.UUID)
 }
 
 // Agent returns one of the caller's agents.
-func (s *Store) Agent(ctx context.Context, id uuid.UUID) (*model.Agent, error) {
-	var a *model.Agent
+func (s *Store) Agent(ctx context.Context, id uuid.UUID) (*domain.Agent, error) {
+	var a *domain.Agent
 	b := &pgx.Batch{}
 	one(b, &a, scanAgent, agentNotFound, `select `+agentCols+` from agents where id = $1`, id)
 	return a, s.run(ctx, b)
 }
 
 // AgentsByID loads agents by id; ids the caller cannot see are absent.
-func (s *Store) AgentsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*model.Agent, error) {
-	var rows []*model.Agent
+func (s *Store) AgentsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*domain.Agent, error) {
+	var rows []*domain.Agent
 	b := &pgx.Batch{}
 	all(b, &rows, scanAgent, `select `+agentCols+` from agents where id = any($1)`, ids)
 	if err := s.run(ctx, b); err != nil {
 		return nil, err
 	}
-	model.LinkAgents(rows)
-	return keyed(rows, func(a *model.Agent) uuid.UUID { return a.ID }), nil
+	domain.LinkAgents(rows)
+	return keyed(rows, func(a *domain.Agent) uuid.UUID { return a.ID }), nil
 }
 
 // HeadAgent returns the caller's head agent, or nil.
-func (s *Store) HeadAgent(ctx context.Context) (*model.Agent, error) {
-	var rows []*model.Agent
+func (s *Store) HeadAgent(ctx context.Context) (*domain.Agent, error) {
+	var rows []*domain.Agent
 	b := &pgx.Batch{}
 	all(b, &rows, scanAgent, `select `+agentCols+` from agents where is_head`)
 	if err := s.run(ctx, b); err != nil || len(rows) == 0 {
@@ -81,24 +81,24 @@ func (s *Store) HeadAgent(ctx context.Context) (*model.Agent, error) {
 // AgentFilter selects agents. Destroyed agents are left out unless Status asks
 // for them.
 type AgentFilter struct {
-	Status *model.AgentStatus
-	Type   *model.AgentType
+	Status *domain.AgentStatus
+	Type   *domain.AgentType
 }
 
 const agentFilterSQL = `($1::text is null or status = $1) and ($2::text is null or agent_type = $2)
 	and (status <> 'destroyed' or $1 = 'destroyed')`
 
 // Agents returns a page of the caller's agents, oldest first.
-func (s *Store) Agents(ctx context.Context, f AgentFilter, a page.Args) (page.Page[*model.Agent], error) {
-	var rows []*model.Agent
+func (s *Store) Agents(ctx context.Context, f AgentFilter, a page.Args) (page.Page[*domain.Agent], error) {
+	var rows []*domain.Agent
 	b := &pgx.Batch{}
 	all(b, &rows, scanAgent, `select `+agentCols+` from agents where `+agentFilterSQL+`
 		and ($3::timestamptz is null or (created_at, id) > ($3, $4)) order by created_at, id limit $5`,
 		f.Status, f.Type, a.AfterAt(), a.AfterID(), a.Limit())
 	if err := s.run(ctx, b); err != nil {
-		return page.Page[*model.Agent]{}, err
+		return page.Page[*domain.Agent]{}, err
 	}
-	model.LinkAgents(rows)
+	domain.LinkAgents(rows)
 	return page.Cut(a, rows), nil
 }
 
@@ -113,9 +113,9 @@ func (s *Store) CountAgents(ctx context.Context, f AgentFilter) (int, error) {
 // NewAgent is a validated agent to create.
 type NewAgent struct {
 	Name         string
-	Type         model.AgentType
-	TrustTier    model.TrustTier
-	Personality  model.Personality
+	Type         domain.AgentType
+	TrustTier    domain.TrustTier
+	Personality  domain.Personality
 	Objective    *string
 	Instructions *string
 	Background   *string
@@ -130,13 +130,13 @@ const unseatHeadSQL = `update agents set is_head = false where is_head and id is
 
 // CreateAgent creates an agent for the caller and posts "agent_created" to
 // the feed.
-func (s *Store) CreateAgent(ctx context.Context, n NewAgent) (*model.Agent, error) {
+func (s *Store) CreateAgent(ctx context.Context, n NewAgent) (*domain.Agent, error) {
 	uid, err := userID(ctx)
 	if err != nil {
 		return nil, err
 	}
 	id := uuid.New()
-	var a *model.Agent
+	var a *domain.Agent
 	b := &pgx.Batch{}
 	if n.IsHead {
 		b.Queue(unseatHeadSQL, nil)
@@ -157,8 +157,8 @@ func (s *Store) CreateAgent(ctx context.Context, n NewAgent) (*model.Agent, erro
 // an optional text.
 type AgentPatch struct {
 	Name         *string
-	Status       *model.AgentStatus
-	TrustTier    *model.TrustTier
+	Status       *domain.AgentStatus
+	TrustTier    *domain.TrustTier
 	Model        *string
 	Tone         *string
 	Verbosity    *string
@@ -172,8 +172,8 @@ type AgentPatch struct {
 }
 
 // UpdateAgent applies p to one of the caller's agents.
-func (s *Store) UpdateAgent(ctx context.Context, id uuid.UUID, p AgentPatch) (*model.Agent, error) {
-	var a *model.Agent
+func (s *Store) UpdateAgent(ctx context.Context, id uuid.UUID, p AgentPatch) (*domain.Agent, error) {
+	var a *domain.Agent
 	b := &pgx.Batch{}
 	guardAgent(b, id)
 	if p.IsHead != nil && *p.IsHead {
@@ -201,7 +201,7 @@ func (s *Store) UpdateAgent(ctx context.Context, id uuid.UUID, p AgentPatch) (*m
 
 // DestroyAgent marks an agent destroyed, keeping its data, and posts
 // "agent_destroyed" to the feed. Destroying a destroyed agent changes nothing.
-func (s *Store) DestroyAgent(ctx context.Context, id uuid.UUID) (*model.Agent, error) {
+func (s *Store) DestroyAgent(ctx context.Context, id uuid.UUID) (*domain.Agent, error) {
 	uid, err := userID(ctx)
 	if err != nil {
 		return nil, err
@@ -211,7 +211,7 @@ func (s *Store) DestroyAgent(ctx context.Context, id uuid.UUID) (*model.Agent, e
 	if err != nil {
 		return nil, err
 	}
-	var a *model.Agent
+	var a *domain.Agent
 	b := &pgx.Batch{}
 	b.Queue(`with d as (update agents set status = 'destroyed', is_head = false
 			where id = $1 and status <> 'destroyed' returning id, name)
@@ -225,10 +225,10 @@ func (s *Store) DestroyAgent(ctx context.Context, id uuid.UUID) (*model.Agent, e
 
 // AgentsByCollection loads, per collection, the agents (not destroyed) that
 // may access it, oldest first.
-func (s *Store) AgentsByCollection(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]*model.Agent, error) {
+func (s *Store) AgentsByCollection(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]*domain.Agent, error) {
 	type row struct {
 		collection uuid.UUID
-		agent      model.Agent
+		agent      domain.Agent
 	}
 	var rows []row
 	b := &pgx.Batch{}
@@ -241,12 +241,12 @@ func (s *Store) AgentsByCollection(ctx context.Context, ids []uuid.UUID) (map[uu
 	if err := s.run(ctx, b); err != nil {
 		return nil, err
 	}
-	agents := make([]*model.Agent, len(rows))
+	agents := make([]*domain.Agent, len(rows))
 	for i := range rows {
 		agents[i] = &rows[i].agent
 	}
-	model.LinkAgents(agents)
-	m := make(map[uuid.UUID][]*model.Agent, len(ids))
+	domain.LinkAgents(agents)
+	m := make(map[uuid.UUID][]*domain.Agent, len(ids))
 	for i := range rows {
 		m[rows[i].collection] = append(m[rows[i].collection], &rows[i].agent)
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/page"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 )
@@ -17,19 +17,19 @@ var messageColumns = []string{"id", "user_id", "thread_id", "role", "content", "
 var messageCols = qualified("m", messageColumns)
 
 // messageDest lists the scan destinations of messageCols.
-func messageDest(m *model.Message) []any {
+func messageDest(m *domain.Message) []any {
 	return []any{&m.ID, &m.UserID, &m.ThreadID, &m.Role, &m.Content, &m.AgentID, &m.AgentName, &m.Status, &m.CreatedAt, &m.ReplyTo}
 }
 
-func scanMessage(row pgx.CollectableRow) (*model.Message, error) {
-	var m model.Message
+func scanMessage(row pgx.CollectableRow) (*domain.Message, error) {
+	var m domain.Message
 	return &m, row.Scan(messageDest(&m)...)
 }
 
 const threadCols = `t.id, t.user_id, t.agent_id, t.last_message_id, t.message_count, t.created_at, t.updated_at`
 
-func scanThread(row pgx.CollectableRow) (*model.Thread, error) {
-	var t model.Thread
+func scanThread(row pgx.CollectableRow) (*domain.Thread, error) {
+	var t domain.Thread
 	return &t, row.Scan(&t.ID, &t.UserID, &t.AgentID, &t.LastMessageID, &t.MessageCount, &t.CreatedAt, &t.UpdatedAt)
 }
 
@@ -55,12 +55,12 @@ type Enqueue func(ctx context.Context, tx pgx.Tx) error
 // message awaits a reply and enqueue adds the job that will answer it in the
 // same transaction: a stored message never lacks its job. Without it, one
 // round trip.
-func (s *Store) AddUserMessage(ctx context.Context, n NewMessage, enqueue Enqueue) (*model.Message, error) {
+func (s *Store) AddUserMessage(ctx context.Context, n NewMessage, enqueue Enqueue) (*domain.Message, error) {
 	uid, err := userID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var m *model.Message
+	var m *domain.Message
 	b := &pgx.Batch{}
 	if n.AgentID != nil {
 		guardAgent(b, *n.AgentID)
@@ -87,8 +87,8 @@ func (s *Store) AddUserMessage(ctx context.Context, n NewMessage, enqueue Enqueu
 }
 
 // Thread returns one of the caller's threads.
-func (s *Store) Thread(ctx context.Context, id string) (*model.Thread, error) {
-	var t *model.Thread
+func (s *Store) Thread(ctx context.Context, id string) (*domain.Thread, error) {
+	var t *domain.Thread
 	b := &pgx.Batch{}
 	one(b, &t, scanThread, "thread not found", `select `+threadCols+` from threads t where t.id = $1`, id)
 	return t, s.run(ctx, b)
@@ -115,8 +115,8 @@ func (a ThreadArgs) afterID() *string {
 }
 
 // Threads returns a page of the caller's threads, optionally of one agent.
-func (s *Store) Threads(ctx context.Context, agentID *uuid.UUID, a ThreadArgs) ([]*model.Thread, bool, error) {
-	var rows []*model.Thread
+func (s *Store) Threads(ctx context.Context, agentID *uuid.UUID, a ThreadArgs) ([]*domain.Thread, bool, error) {
+	var rows []*domain.Thread
 	b := &pgx.Batch{}
 	all(b, &rows, scanThread, `select `+threadCols+` from threads t
 		where ($1::uuid is null or t.agent_id = $1)
@@ -129,7 +129,7 @@ func (s *Store) Threads(ctx context.Context, agentID *uuid.UUID, a ThreadArgs) (
 	if more {
 		rows = rows[:a.Size]
 	}
-	model.LinkThreads(rows)
+	domain.LinkThreads(rows)
 	return rows, more, nil
 }
 
@@ -143,14 +143,14 @@ func (s *Store) CountThreads(ctx context.Context, agentID *uuid.UUID) (int, erro
 }
 
 // MessagesByID loads messages by id; ids the caller cannot see are absent.
-func (s *Store) MessagesByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*model.Message, error) {
-	var rows []*model.Message
+func (s *Store) MessagesByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*domain.Message, error) {
+	var rows []*domain.Message
 	b := &pgx.Batch{}
 	all(b, &rows, scanMessage, `select `+messageCols+` from chat_messages m where m.id = any($1)`, ids)
 	if err := s.run(ctx, b); err != nil {
 		return nil, err
 	}
-	return keyed(rows, func(m *model.Message) uuid.UUID { return m.ID }), nil
+	return keyed(rows, func(m *domain.Message) uuid.UUID { return m.ID }), nil
 }
 
 // MessagesKey names one backward page of one thread's messages.
@@ -174,7 +174,7 @@ func (k MessagesKey) Backward() page.Backward {
 // MessagePages loads pages of several threads' messages, newest last. Keys
 // with the same page arguments share one LATERAL query; all go in one round
 // trip.
-func (s *Store) MessagePages(ctx context.Context, keys []MessagesKey) (map[MessagesKey]page.Page[*model.Message], error) {
+func (s *Store) MessagePages(ctx context.Context, keys []MessagesKey) (map[MessagesKey]page.Page[*domain.Message], error) {
 	type group struct {
 		size   int
 		before page.Cursor
@@ -185,11 +185,11 @@ func (s *Store) MessagePages(ctx context.Context, keys []MessagesKey) (map[Messa
 		g := group{k.Size, k.Before, k.Has}
 		threads[g] = append(threads[g], k.Thread)
 	}
-	results := make(map[group]*[]*model.Message, len(threads))
+	results := make(map[group]*[]*domain.Message, len(threads))
 	b := &pgx.Batch{}
 	for g, ids := range threads {
 		back := MessagesKey{Size: g.size, Before: g.before, Has: g.has}.Backward()
-		var rows []*model.Message
+		var rows []*domain.Message
 		results[g] = &rows
 		all(b, &rows, scanMessage, `select `+messageCols+` from unnest($1::text[]) as k(id)
 			cross join lateral (select * from chat_messages c where c.thread_id = k.id
@@ -200,9 +200,9 @@ func (s *Store) MessagePages(ctx context.Context, keys []MessagesKey) (map[Messa
 	if err := s.run(ctx, b); err != nil {
 		return nil, err
 	}
-	out := make(map[MessagesKey]page.Page[*model.Message], len(keys))
+	out := make(map[MessagesKey]page.Page[*domain.Message], len(keys))
 	for g, rows := range results {
-		byThread := groupBy(*rows, func(m *model.Message) string { return m.ThreadID })
+		byThread := groupBy(*rows, func(m *domain.Message) string { return m.ThreadID })
 		for _, id := range threads[g] {
 			k := MessagesKey{Thread: id, Size: g.size, Before: g.before, Has: g.has}
 			out[k] = page.CutBack(k.Backward(), byThread[id])
@@ -221,7 +221,7 @@ type ThreadsKey struct {
 
 // ThreadPage is a page of threads, most recent activity first.
 type ThreadPage struct {
-	Threads []*model.Thread
+	Threads []*domain.Thread
 	More    bool
 }
 
@@ -238,7 +238,7 @@ func (s *Store) ThreadPages(ctx context.Context, keys []ThreadsKey) (map[Threads
 		g := group{k.Size, k.After, k.Has}
 		agents[g] = append(agents[g], k.Agent)
 	}
-	results := make(map[group]*[]*model.Thread, len(agents))
+	results := make(map[group]*[]*domain.Thread, len(agents))
 	b := &pgx.Batch{}
 	for g, ids := range agents {
 		var at *time.Time
@@ -246,7 +246,7 @@ func (s *Store) ThreadPages(ctx context.Context, keys []ThreadsKey) (map[Threads
 		if g.has {
 			at, id = &g.after.At, &g.after.ID
 		}
-		var rows []*model.Thread
+		var rows []*domain.Thread
 		results[g] = &rows
 		all(b, &rows, scanThread, `select `+threadCols+` from unnest($1::uuid[]) as k(id)
 			cross join lateral (select * from threads x where x.agent_id = k.id
@@ -258,8 +258,8 @@ func (s *Store) ThreadPages(ctx context.Context, keys []ThreadsKey) (map[Threads
 	}
 	out := make(map[ThreadsKey]ThreadPage, len(keys))
 	for g, rows := range results {
-		model.LinkThreads(*rows) // nested fields of all these threads load together
-		byAgent := groupBy(*rows, func(t *model.Thread) uuid.UUID { return *t.AgentID })
+		domain.LinkThreads(*rows) // nested fields of all these threads load together
+		byAgent := groupBy(*rows, func(t *domain.Thread) uuid.UUID { return *t.AgentID })
 		for _, id := range agents[g] {
 			p := ThreadPage{Threads: byAgent[id]}
 			if len(p.Threads) > g.size {

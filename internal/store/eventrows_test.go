@@ -7,7 +7,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/agentgraph/agentgraph/internal/auth"
-	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/testdb"
@@ -53,13 +53,13 @@ func TestEventRows(t *testing.T) {
 	if len(rows) != len(evs) {
 		t.Fatalf("%d rows for %d events", len(rows), len(evs))
 	}
-	if f, ok := rows[0].(*model.FeedEvent); !ok || f.ID != feed.ID || f.Message != "hello" {
+	if f, ok := rows[0].(*domain.FeedEvent); !ok || f.ID != feed.ID || f.Message != "hello" {
 		t.Errorf("row 0 = %#v, want alice's feed event", rows[0])
 	}
 	if rows[1] != nil {
 		t.Errorf("row 1 (chunk) = %#v, want nil", rows[1])
 	}
-	if m, ok := rows[2].(*model.Message); !ok || m.ID != msg.ID || m.Content != "hi" {
+	if m, ok := rows[2].(*domain.Message); !ok || m.ID != msg.ID || m.Content != "hi" {
 		t.Errorf("row 2 = %#v, want alice's message", rows[2])
 	}
 	for i := 3; i <= 6; i++ {
@@ -67,7 +67,7 @@ func TestEventRows(t *testing.T) {
 			t.Errorf("row %d = %#v, want Skip", i, rows[i])
 		}
 	}
-	if f, ok := rows[7].(*model.FeedEvent); !ok || f.ID != bobsFeed.ID || f.UserID != bob {
+	if f, ok := rows[7].(*domain.FeedEvent); !ok || f.ID != bobsFeed.ID || f.UserID != bob {
 		t.Errorf("row 7 = %#v, want bob's feed event", rows[7])
 	}
 }

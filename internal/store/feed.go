@@ -8,15 +8,15 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/page"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 )
 
 const feedCols = `id, user_id, agent_id, type, message, created_at`
 
-func scanFeed(row pgx.CollectableRow) (*model.FeedEvent, error) {
-	var f model.FeedEvent
+func scanFeed(row pgx.CollectableRow) (*domain.FeedEvent, error) {
+	var f domain.FeedEvent
 	return &f, row.Scan(&f.ID, &f.UserID, &f.AgentID, &f.Type, &f.Message, &f.CreatedAt)
 }
 
@@ -29,8 +29,8 @@ type FeedFilter struct {
 const feedFilterSQL = `($1::uuid is null or agent_id = $1) and (cardinality($2::text[]) = 0 or type = any($2))`
 
 // Feed returns a page of the caller's feed, newest first.
-func (s *Store) Feed(ctx context.Context, f FeedFilter, a page.Args) (page.Page[*model.FeedEvent], error) {
-	var rows []*model.FeedEvent
+func (s *Store) Feed(ctx context.Context, f FeedFilter, a page.Args) (page.Page[*domain.FeedEvent], error) {
+	var rows []*domain.FeedEvent
 	b := &pgx.Batch{}
 	types := f.Types
 	if types == nil {
@@ -40,7 +40,7 @@ func (s *Store) Feed(ctx context.Context, f FeedFilter, a page.Args) (page.Page[
 		and ($3::timestamptz is null or (created_at, id) < ($3, $4)) order by created_at desc, id desc limit $5`,
 		f.AgentID, types, a.AfterAt(), a.AfterID(), a.Limit())
 	if err := s.run(ctx, b); err != nil {
-		return page.Page[*model.FeedEvent]{}, err
+		return page.Page[*domain.FeedEvent]{}, err
 	}
 	return page.Cut(a, rows), nil
 }
@@ -68,12 +68,12 @@ type NewFeedEvent struct {
 
 // AddFeedEvent stores a feed event of the caller and publishes it in the same
 // transaction.
-func (s *Store) AddFeedEvent(ctx context.Context, n NewFeedEvent) (*model.FeedEvent, error) {
+func (s *Store) AddFeedEvent(ctx context.Context, n NewFeedEvent) (*domain.FeedEvent, error) {
 	uid, err := userID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var f *model.FeedEvent
+	var f *domain.FeedEvent
 	b := &pgx.Batch{}
 	topic := ""
 	if n.AgentID != nil {
@@ -102,7 +102,7 @@ var usageGroups = map[string]string{
 	"OPERATION": `operation`,
 }
 
-func scanTotals(dst *model.UsageTotals) []any {
+func scanTotals(dst *domain.UsageTotals) []any {
 	return []any{&dst.Calls, &dst.InputTokens, &dst.OutputTokens, &dst.CostCents}
 }
 
@@ -111,19 +111,19 @@ const totalsSQL = `count(*)::int, coalesce(sum(input_tokens), 0)::int, coalesce(
 
 // Usage sums the caller's usage in r, in total and grouped by groupBy (one
 // of DAY, MODEL, AGENT, PROVIDER, OPERATION), in one round trip.
-func (s *Store) Usage(ctx context.Context, r UsageRange, groupBy string) (*model.UsageReport, error) {
+func (s *Store) Usage(ctx context.Context, r UsageRange, groupBy string) (*domain.UsageReport, error) {
 	expr, ok := usageGroups[groupBy]
 	if !ok {
 		expr = usageGroups["DAY"]
 	}
-	rep := &model.UsageReport{Buckets: []model.UsageBucket{}}
+	rep := &domain.UsageReport{Buckets: []domain.UsageBucket{}}
 	where := `($1::timestamptz is null or created_at >= $1) and ($2::timestamptz is null or created_at < $2)`
 	b := &pgx.Batch{}
 	b.Queue(`select `+totalsSQL+` from usage_logs where `+where, r.From, r.To).
 		QueryRow(func(row pgx.Row) error { return row.Scan(scanTotals(&rep.Totals)...) })
 	b.Queue(`select `+expr+` as key, `+totalsSQL+` from usage_logs where `+where+` group by 1 order by 1`, r.From, r.To).
 		Query(func(rows pgx.Rows) error {
-			var k model.UsageBucket
+			var k domain.UsageBucket
 			_, err := pgx.ForEachRow(rows, append([]any{&k.Key}, scanTotals(&k.UsageTotals)...), func() error {
 				rep.Buckets = append(rep.Buckets, k)
 				return nil
@@ -141,14 +141,14 @@ type UsageKey struct {
 
 // UsageByAgent sums usage for several agents in one round trip (one grouped
 // query per distinct range, usually one).
-func (s *Store) UsageByAgent(ctx context.Context, keys []UsageKey) (map[UsageKey]*model.UsageTotals, error) {
+func (s *Store) UsageByAgent(ctx context.Context, keys []UsageKey) (map[UsageKey]*domain.UsageTotals, error) {
 	type span struct{ from, to time.Time }
 	ids := make(map[span][]uuid.UUID)
-	out := make(map[UsageKey]*model.UsageTotals, len(keys))
+	out := make(map[UsageKey]*domain.UsageTotals, len(keys))
 	for _, k := range keys {
 		sp := span{k.From, k.To}
 		ids[sp] = append(ids[sp], k.Agent)
-		out[k] = &model.UsageTotals{}
+		out[k] = &domain.UsageTotals{}
 	}
 	b := &pgx.Batch{}
 	for sp, agents := range ids {
@@ -157,7 +157,7 @@ func (s *Store) UsageByAgent(ctx context.Context, keys []UsageKey) (map[UsageKey
 			group by agent_id`, agents, nullTime(sp.from), nullTime(sp.to)).
 			Query(func(rows pgx.Rows) error {
 				var id uuid.UUID
-				var t model.UsageTotals
+				var t domain.UsageTotals
 				_, err := pgx.ForEachRow(rows, append([]any{&id}, scanTotals(&t)...), func() error {
 					v := t
 					out[UsageKey{Agent: id, From: sp.from, To: sp.to}] = &v
@@ -212,8 +212,8 @@ func (s *Store) EventRows(ctx context.Context, evs []*pubsub.Event) ([]any, erro
 			feedIDs = append(feedIDs, id)
 		}
 	}
-	var feeds []*model.FeedEvent
-	var messages []*model.Message
+	var feeds []*domain.FeedEvent
+	var messages []*domain.Message
 	b := &pgx.Batch{}
 	if len(feedIDs) > 0 {
 		all(b, &feeds, scanFeed, `select `+feedCols+` from feed_events where id = any($1)`, feedIDs)
@@ -226,11 +226,11 @@ func (s *Store) EventRows(ctx context.Context, evs []*pubsub.Event) ([]any, erro
 			return nil, fmt.Errorf("load event rows: %w", err)
 		}
 	}
-	feedByID := make(map[uuid.UUID]*model.FeedEvent, len(feeds))
+	feedByID := make(map[uuid.UUID]*domain.FeedEvent, len(feeds))
 	for _, f := range feeds {
 		feedByID[f.ID] = f
 	}
-	messageByID := make(map[uuid.UUID]*model.Message, len(messages))
+	messageByID := make(map[uuid.UUID]*domain.Message, len(messages))
 	for _, m := range messages {
 		messageByID[m.ID] = m
 	}

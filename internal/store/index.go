@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
 )
 
 // The knowledge index (internal/knowledge): what the index jobs read and
@@ -23,7 +23,7 @@ type ToIndex struct {
 	ID           uuid.UUID
 	CollectionID uuid.UUID
 	Content      string
-	Type         model.KnowledgeType
+	Type         domain.KnowledgeType
 	Importance   float64
 	Version      int64
 }
@@ -299,27 +299,27 @@ func (s *Store) IndexedEntries(ctx context.Context, sc Scope, ids []uuid.UUID) (
 
 // EntriesByID loads the caller's entries by id; ids the caller cannot see
 // are absent.
-func (s *Store) EntriesByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*model.Entry, error) {
-	var rows []*model.Entry
+func (s *Store) EntriesByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*domain.Entry, error) {
+	var rows []*domain.Entry
 	b := &pgx.Batch{}
 	all(b, &rows, scanEntry, `select `+entryCols+` from knowledge_entries where id = any($1)`, ids)
 	if err := s.run(ctx, b); err != nil {
 		return nil, err
 	}
-	return keyed(rows, func(e *model.Entry) uuid.UUID { return e.ID }), nil
+	return keyed(rows, func(e *domain.Entry) uuid.UUID { return e.ID }), nil
 }
 
 // UserEntries loads user's entries by id as the service role (an agent's
 // retrieval), in the order of ids.
-func (s *Store) UserEntries(ctx context.Context, user uuid.UUID, ids []uuid.UUID) ([]*model.Entry, error) {
-	var rows []*model.Entry
+func (s *Store) UserEntries(ctx context.Context, user uuid.UUID, ids []uuid.UUID) ([]*domain.Entry, error) {
+	var rows []*domain.Entry
 	b := &pgx.Batch{}
 	all(b, &rows, scanEntry, `select `+entryCols+` from knowledge_entries where user_id = $1 and id = any($2)`, user, ids)
 	if err := s.runService(ctx, b); err != nil {
 		return nil, err
 	}
-	byID := keyed(rows, func(e *model.Entry) uuid.UUID { return e.ID })
-	out := make([]*model.Entry, 0, len(rows))
+	byID := keyed(rows, func(e *domain.Entry) uuid.UUID { return e.ID })
+	out := make([]*domain.Entry, 0, len(rows))
 	for _, id := range ids {
 		if e, ok := byID[id]; ok {
 			out = append(out, e)

@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/agentgraph/agentgraph/internal/apperr"
-	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 )
 
@@ -19,8 +19,8 @@ import (
 // token, never the key id.
 const integrationCols = `id, user_id, provider, scopes, token_expires_at, metadata, status, connected_at, updated_at`
 
-func scanIntegration(row pgx.CollectableRow) (*model.Integration, error) {
-	var i model.Integration
+func scanIntegration(row pgx.CollectableRow) (*domain.Integration, error) {
+	var i domain.Integration
 	var scopes string
 	err := row.Scan(&i.ID, &i.UserID, &i.Provider, &scopes, &i.ExpiresAt, &i.Metadata, &i.StoredStatus, &i.ConnectedAt, &i.UpdatedAt)
 	i.Scopes = strings.Fields(scopes)
@@ -29,8 +29,8 @@ func scanIntegration(row pgx.CollectableRow) (*model.Integration, error) {
 
 // Integrations lists the caller's connected integrations by provider, as the
 // user (RLS, and column grants that leave the tokens out).
-func (s *Store) Integrations(ctx context.Context) ([]*model.Integration, error) {
-	var rows []*model.Integration
+func (s *Store) Integrations(ctx context.Context) ([]*domain.Integration, error) {
+	var rows []*domain.Integration
 	b := &pgx.Batch{}
 	all(b, &rows, scanIntegration, `select `+integrationCols+` from user_integrations order by provider`)
 	return rows, s.run(ctx, b)
@@ -52,12 +52,12 @@ type NewIntegration struct {
 // Users may not write sealed tokens (00009), so the row is written by the
 // service role, in the one statement of the batch, for the caller's own user
 // id taken from the verified token: the statement cannot name anyone else.
-func (s *Store) ConnectIntegration(ctx context.Context, n NewIntegration) (*model.Integration, error) {
+func (s *Store) ConnectIntegration(ctx context.Context, n NewIntegration) (*domain.Integration, error) {
 	uid, err := userID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out *model.Integration
+	var out *domain.Integration
 	b := &pgx.Batch{}
 	one(b, &out, scanIntegration, "integration not stored", `insert into user_integrations as i
 		(user_id, provider, access_token_encrypted, refresh_token_encrypted, key_id, token_expires_at, scopes, metadata)
@@ -97,7 +97,7 @@ type SealedIntegration struct {
 	KeyID        *string
 	ExpiresAt    *time.Time
 	Scopes       []string
-	Status       model.IntegrationStatus // as stored: active or refresh_failed
+	Status       domain.IntegrationStatus // as stored: active or refresh_failed
 }
 
 const sealedCols = `id, user_id, provider, access_token_encrypted, refresh_token_encrypted, key_id, token_expires_at, scopes, status`

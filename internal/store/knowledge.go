@@ -7,7 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/page"
 )
 
@@ -15,48 +15,48 @@ var collectionColumns = []string{"id", "user_id", "name", "description", "is_def
 
 var collectionCols = strings.Join(collectionColumns, ", ")
 
-func collectionDest(c *model.Collection) []any {
+func collectionDest(c *domain.Collection) []any {
 	return []any{&c.ID, &c.UserID, &c.Name, &c.Description, &c.IsDefault, &c.CreatedAt, &c.UpdatedAt}
 }
 
-func scanCollection(row pgx.CollectableRow) (*model.Collection, error) {
-	var c model.Collection
+func scanCollection(row pgx.CollectableRow) (*domain.Collection, error) {
+	var c domain.Collection
 	return &c, row.Scan(collectionDest(&c)...)
 }
 
 const collectionNotFound = "collection not found"
 
 // Collection returns one of the caller's collections.
-func (s *Store) Collection(ctx context.Context, id uuid.UUID) (*model.Collection, error) {
-	var c *model.Collection
+func (s *Store) Collection(ctx context.Context, id uuid.UUID) (*domain.Collection, error) {
+	var c *domain.Collection
 	b := &pgx.Batch{}
 	one(b, &c, scanCollection, collectionNotFound, `select `+collectionCols+` from knowledge_collections where id = $1`, id)
 	return c, s.run(ctx, b)
 }
 
 // CollectionsByID loads collections by id; ids the caller cannot see are absent.
-func (s *Store) CollectionsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*model.Collection, error) {
-	var rows []*model.Collection
+func (s *Store) CollectionsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*domain.Collection, error) {
+	var rows []*domain.Collection
 	b := &pgx.Batch{}
 	all(b, &rows, scanCollection, `select `+collectionCols+` from knowledge_collections where id = any($1)`, ids)
 	if err := s.run(ctx, b); err != nil {
 		return nil, err
 	}
-	model.LinkCollections(rows)
-	return keyed(rows, func(c *model.Collection) uuid.UUID { return c.ID }), nil
+	domain.LinkCollections(rows)
+	return keyed(rows, func(c *domain.Collection) uuid.UUID { return c.ID }), nil
 }
 
 // Collections returns a page of the caller's collections, oldest first.
-func (s *Store) Collections(ctx context.Context, a page.Args) (page.Page[*model.Collection], error) {
-	var rows []*model.Collection
+func (s *Store) Collections(ctx context.Context, a page.Args) (page.Page[*domain.Collection], error) {
+	var rows []*domain.Collection
 	b := &pgx.Batch{}
 	all(b, &rows, scanCollection, `select `+collectionCols+` from knowledge_collections
 		where ($1::timestamptz is null or (created_at, id) > ($1, $2)) order by created_at, id limit $3`,
 		a.AfterAt(), a.AfterID(), a.Limit())
 	if err := s.run(ctx, b); err != nil {
-		return page.Page[*model.Collection]{}, err
+		return page.Page[*domain.Collection]{}, err
 	}
-	model.LinkCollections(rows)
+	domain.LinkCollections(rows)
 	return page.Cut(a, rows), nil
 }
 
@@ -73,13 +73,13 @@ func (s *Store) CountCollections(ctx context.Context) (int, error) {
 const unsetDefaultSQL = `update knowledge_collections set is_default = false where is_default and id is distinct from $1`
 
 // CreateCollection creates a collection for the caller.
-func (s *Store) CreateCollection(ctx context.Context, in model.CollectionInput) (*model.Collection, error) {
+func (s *Store) CreateCollection(ctx context.Context, in domain.CollectionInput) (*domain.Collection, error) {
 	uid, err := userID(ctx)
 	if err != nil {
 		return nil, err
 	}
 	isDefault := in.IsDefault != nil && *in.IsDefault
-	var c *model.Collection
+	var c *domain.Collection
 	b := &pgx.Batch{}
 	if isDefault {
 		b.Queue(unsetDefaultSQL, nil)
@@ -91,8 +91,8 @@ func (s *Store) CreateCollection(ctx context.Context, in model.CollectionInput) 
 
 // UpdateCollection changes a collection: nil keeps a value, an empty
 // description clears it.
-func (s *Store) UpdateCollection(ctx context.Context, id uuid.UUID, p model.UpdateCollectionInput) (*model.Collection, error) {
-	var c *model.Collection
+func (s *Store) UpdateCollection(ctx context.Context, id uuid.UUID, p domain.UpdateCollectionInput) (*domain.Collection, error) {
+	var c *domain.Collection
 	b := &pgx.Batch{}
 	found(b, collectionNotFound, `select exists (select 1 from knowledge_collections where id = $1)`, id)
 	if p.IsDefault != nil && *p.IsDefault {
@@ -138,8 +138,8 @@ func deletedIDs(b *pgx.Batch, sql string, args ...any) *[]uuid.UUID {
 	return ids
 }
 
-func scanAccess(row pgx.CollectableRow) (*model.KnowledgeAccess, error) {
-	var k model.KnowledgeAccess
+func scanAccess(row pgx.CollectableRow) (*domain.KnowledgeAccess, error) {
+	var k domain.KnowledgeAccess
 	return &k, row.Scan(&k.ID, &k.AgentID, &k.CollectionID, &k.AccessLevel)
 }
 
@@ -147,11 +147,11 @@ const accessCols = `id, agent_id, collection_id, access_level`
 
 // AccessByAgent loads the collections several agents may access, with the
 // collections themselves.
-func (s *Store) AccessByAgent(ctx context.Context, agentIDs []uuid.UUID) (map[uuid.UUID][]*model.KnowledgeAccess, error) {
-	var rows []*model.KnowledgeAccess
+func (s *Store) AccessByAgent(ctx context.Context, agentIDs []uuid.UUID) (map[uuid.UUID][]*domain.KnowledgeAccess, error) {
+	var rows []*domain.KnowledgeAccess
 	b := &pgx.Batch{}
-	all(b, &rows, func(row pgx.CollectableRow) (*model.KnowledgeAccess, error) {
-		k := &model.KnowledgeAccess{Collection: &model.Collection{}}
+	all(b, &rows, func(row pgx.CollectableRow) (*domain.KnowledgeAccess, error) {
+		k := &domain.KnowledgeAccess{Collection: &domain.Collection{}}
 		return k, row.Scan(append([]any{&k.ID, &k.AgentID, &k.CollectionID, &k.AccessLevel}, collectionDest(k.Collection)...)...)
 	}, `select k.id, k.agent_id, k.collection_id, k.access_level, `+qualified("c", collectionColumns)+`
 		from agent_knowledge_access k join knowledge_collections c on c.id = k.collection_id
@@ -159,18 +159,18 @@ func (s *Store) AccessByAgent(ctx context.Context, agentIDs []uuid.UUID) (map[uu
 	if err := s.run(ctx, b); err != nil {
 		return nil, err
 	}
-	cols := make([]*model.Collection, len(rows))
+	cols := make([]*domain.Collection, len(rows))
 	for i, k := range rows {
 		cols[i] = k.Collection
 	}
-	model.LinkCollections(cols)
-	return groupBy(rows, func(k *model.KnowledgeAccess) uuid.UUID { return k.AgentID }), nil
+	domain.LinkCollections(cols)
+	return groupBy(rows, func(k *domain.KnowledgeAccess) uuid.UUID { return k.AgentID }), nil
 }
 
 // GrantAccess lets an agent access a collection, or changes the level of an
 // access it already has. Both must be the caller's.
-func (s *Store) GrantAccess(ctx context.Context, agentID, collectionID uuid.UUID, level model.AccessLevel) (*model.KnowledgeAccess, error) {
-	var k *model.KnowledgeAccess
+func (s *Store) GrantAccess(ctx context.Context, agentID, collectionID uuid.UUID, level domain.AccessLevel) (*domain.KnowledgeAccess, error) {
+	var k *domain.KnowledgeAccess
 	b := &pgx.Batch{}
 	guardAgent(b, agentID)
 	found(b, collectionNotFound, `select exists (select 1 from knowledge_collections where id = $1)`, collectionID)
@@ -195,8 +195,8 @@ var entryColumns = []string{"id", "user_id", "collection_id", "content", "type",
 
 var entryCols = strings.Join(entryColumns, ", ")
 
-func scanEntry(row pgx.CollectableRow) (*model.Entry, error) {
-	var e model.Entry
+func scanEntry(row pgx.CollectableRow) (*domain.Entry, error) {
+	var e domain.Entry
 	return &e, row.Scan(&e.ID, &e.UserID, &e.CollectionID, &e.Content, &e.Type, &e.Importance, &e.Source,
 		&e.PineconeID, &e.CreatedAt, &e.UpdatedAt, &e.IndexStatus, &e.IndexError, &e.IndexedAt)
 }
@@ -206,16 +206,16 @@ const entryNotFound = "knowledge entry not found"
 // EntriesKey names one page of one collection's entries.
 type EntriesKey struct {
 	Collection uuid.UUID
-	Type       model.KnowledgeType // "" for every type
+	Type       domain.KnowledgeType // "" for every type
 	Page       page.Key
 }
 
 // EntryPages loads pages of entries of several collections. Keys that share
 // their page arguments (the usual case: one field of a list) share a LATERAL
 // query, and all queries go in one round trip.
-func (s *Store) EntryPages(ctx context.Context, keys []EntriesKey) (map[EntriesKey]page.Page[*model.Entry], error) {
+func (s *Store) EntryPages(ctx context.Context, keys []EntriesKey) (map[EntriesKey]page.Page[*domain.Entry], error) {
 	type group struct {
-		typ  model.KnowledgeType
+		typ  domain.KnowledgeType
 		page page.Key
 	}
 	ids := make(map[group][]uuid.UUID)
@@ -223,11 +223,11 @@ func (s *Store) EntryPages(ctx context.Context, keys []EntriesKey) (map[EntriesK
 		g := group{k.Type, k.Page}
 		ids[g] = append(ids[g], k.Collection)
 	}
-	results := make(map[group]*[]*model.Entry, len(ids))
+	results := make(map[group]*[]*domain.Entry, len(ids))
 	b := &pgx.Batch{}
 	for g, cids := range ids {
 		a := g.page.Args()
-		var rows []*model.Entry
+		var rows []*domain.Entry
 		results[g] = &rows
 		all(b, &rows, scanEntry, `select `+qualified("e", entryColumns)+` from unnest($1::uuid[]) as k(id)
 			cross join lateral (select * from knowledge_entries e where e.collection_id = k.id
@@ -239,9 +239,9 @@ func (s *Store) EntryPages(ctx context.Context, keys []EntriesKey) (map[EntriesK
 	if err := s.run(ctx, b); err != nil {
 		return nil, err
 	}
-	out := make(map[EntriesKey]page.Page[*model.Entry], len(keys))
+	out := make(map[EntriesKey]page.Page[*domain.Entry], len(keys))
 	for g, rows := range results {
-		byCollection := groupBy(*rows, func(e *model.Entry) uuid.UUID { return e.CollectionID })
+		byCollection := groupBy(*rows, func(e *domain.Entry) uuid.UUID { return e.CollectionID })
 		for _, id := range ids[g] {
 			k := EntriesKey{Collection: id, Type: g.typ, Page: g.page}
 			out[k] = page.Cut(g.page.Args(), byCollection[id])
@@ -253,12 +253,12 @@ func (s *Store) EntryPages(ctx context.Context, keys []EntriesKey) (map[EntriesK
 // CountKey names a count of one collection's entries, of one type or all.
 type CountKey struct {
 	Collection uuid.UUID
-	Type       model.KnowledgeType
+	Type       domain.KnowledgeType
 }
 
 // CountEntries counts the entries of several collections in one round trip.
 func (s *Store) CountEntries(ctx context.Context, keys []CountKey) (map[CountKey]int, error) {
-	ids := make(map[model.KnowledgeType][]uuid.UUID)
+	ids := make(map[domain.KnowledgeType][]uuid.UUID)
 	for _, k := range keys {
 		ids[k.Type] = append(ids[k.Type], k.Collection)
 	}
@@ -287,7 +287,7 @@ func (s *Store) CountEntries(ctx context.Context, keys []CountKey) (map[CountKey
 type NewEntry struct {
 	CollectionID uuid.UUID
 	Content      string
-	Type         model.KnowledgeType
+	Type         domain.KnowledgeType
 	Importance   float64
 	Source       string
 	// Agent is the agent a source "agent:<id>" names: it must be the
@@ -306,12 +306,12 @@ func agentWriterSQL(collection string) string {
 
 // AddEntry adds an entry to one of the caller's collections and, in the same
 // transaction, calls enqueue (as the service role) to add its index job.
-func (s *Store) AddEntry(ctx context.Context, n NewEntry, enqueue Enqueue) (*model.Entry, error) {
+func (s *Store) AddEntry(ctx context.Context, n NewEntry, enqueue Enqueue) (*domain.Entry, error) {
 	uid, err := userID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var e *model.Entry
+	var e *domain.Entry
 	b := &pgx.Batch{}
 	found(b, collectionNotFound, `select exists (select 1 from knowledge_collections where id = $1)`, n.CollectionID)
 	if n.Agent != nil {
@@ -329,7 +329,7 @@ func (s *Store) AddEntry(ctx context.Context, n NewEntry, enqueue Enqueue) (*mod
 // in NewEntry, when Source names one.
 type EntryPatch struct {
 	Content    *string
-	Type       *model.KnowledgeType
+	Type       *domain.KnowledgeType
 	Importance *float64
 	Source     *string
 	Agent      *uuid.UUID
@@ -338,8 +338,8 @@ type EntryPatch struct {
 // UpdateEntry changes one of the caller's entries and, in the same
 // transaction, calls enqueue to add its index job. A change to what is
 // indexed puts the entry back to PENDING (the reindex trigger of 00010).
-func (s *Store) UpdateEntry(ctx context.Context, id uuid.UUID, p EntryPatch, enqueue Enqueue) (*model.Entry, error) {
-	var e *model.Entry
+func (s *Store) UpdateEntry(ctx context.Context, id uuid.UUID, p EntryPatch, enqueue Enqueue) (*domain.Entry, error) {
+	var e *domain.Entry
 	b := &pgx.Batch{}
 	found(b, entryNotFound, `select exists (select 1 from knowledge_entries where id = $1)`, id)
 	if p.Agent != nil {

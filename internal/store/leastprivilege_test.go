@@ -20,11 +20,11 @@ import (
 
 	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/chat"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/jobs"
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/llm/llmtest"
 	"github.com/agentgraph/agentgraph/internal/migrate"
-	"github.com/agentgraph/agentgraph/internal/model"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/testdb"
@@ -126,8 +126,8 @@ func TestPlainServingRole(t *testing.T) {
 
 	alice := uuid.New()
 	actx := auth.WithUser(ctx, auth.User{ID: alice, Role: "authenticated"})
-	agent, err := st.CreateAgent(actx, store.NewAgent{Name: "Ada", Type: model.AgentTypeCustom,
-		TrustTier: model.TrustTierObserver, Personality: model.Personality{Model: "gpt-4o-mini"}})
+	agent, err := st.CreateAgent(actx, store.NewAgent{Name: "Ada", Type: domain.AgentTypeCustom,
+		TrustTier: domain.TrustTierObserver, Personality: domain.Personality{Model: "gpt-4o-mini"}})
 	if err != nil {
 		t.Fatalf("create agent as authenticated: %v", err)
 	}
@@ -155,7 +155,7 @@ func TestPlainServingRole(t *testing.T) {
 		t.Fatalf("awaiting message as service_role: %+v, %v", next, err)
 	}
 	// Its live event's row is loaded by the hub through EventRows, as service_role.
-	if ev := next(t, sub); ev.Row == nil || ev.Row.(*model.Message).ID != msg.ID {
+	if ev := next(t, sub); ev.Row == nil || ev.Row.(*domain.Message).ID != msg.ID {
 		t.Errorf("live event's row: %#v, want the message", ev.Row)
 	}
 
@@ -164,13 +164,13 @@ func TestPlainServingRole(t *testing.T) {
 		t.Fatalf("prompt context as service_role: %v, %+v", err, pc)
 	}
 	reply := store.Reply{ID: uuid.New(), UserID: alice, Agent: agent, ThreadID: thread, ReplyTo: msg.ID, Content: "hello",
-		Status: model.MessageComplete, Model: "gpt-4o-mini", Provider: "openai", Input: 3, Output: 5, XP: 150,
+		Status: domain.MessageComplete, Model: "gpt-4o-mini", Provider: "openai", Input: 3, Output: 5, XP: 150,
 		FeedType: "reply_done", FeedMessage: "Ada replied"}
 	level, up, err := st.SaveReply(ctx, reply)
 	if err != nil || level != 2 || !up {
 		t.Fatalf("save reply as service_role: level %d, up %v, %v; want level 2", level, up, err)
 	}
-	if ev := next(t, sub); ev.Row == nil || ev.Row.(*model.Message).ID != reply.ID {
+	if ev := next(t, sub); ev.Row == nil || ev.Row.(*domain.Message).ID != reply.ID {
 		t.Errorf("reply's live event row: %#v, want the reply", ev.Row)
 	}
 	th, err := st.Thread(actx, thread)
@@ -255,11 +255,11 @@ func TestPlainServingRole(t *testing.T) {
 		w.Shutdown(sctx, worker)
 	}()
 	send := chat.New(st, w, worker)
-	if _, _, err := send.Send(actx, chat.SendInput{AgentID: ptr(agent.ID.String()), Content: "again?"}); err != nil {
+	if _, _, err := send.Send(actx, domain.SendMessageInput{AgentID: ptr(agent.ID.String()), Content: "again?"}); err != nil {
 		t.Fatal(err)
 	}
 	for ev := next(t, sub); ; ev = next(t, sub) {
-		if m, ok := ev.Row.(*model.Message); ok && m.Role == model.RoleAssistant {
+		if m, ok := ev.Row.(*domain.Message); ok && m.Role == domain.RoleAssistant {
 			if m.Content != "hi again" {
 				t.Fatalf("reply %q", m.Content)
 			}

@@ -5,20 +5,20 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
 )
 
 const personalizationCols = `bio, occupation, company, goals, interests, about_me, twitter, linkedin, github, instagram`
 
-func scanPersonalization(row pgx.CollectableRow) (*model.Personalization, error) {
-	var p model.Personalization
+func scanPersonalization(row pgx.CollectableRow) (*domain.Personalization, error) {
+	var p domain.Personalization
 	return &p, row.Scan(&p.Bio, &p.Occupation, &p.Company, &p.Goals, &p.Interests, &p.AboutMe,
 		&p.Twitter, &p.Linkedin, &p.Github, &p.Instagram)
 }
 
 // Personalization returns the caller's profile, or nil before the first update.
-func (s *Store) Personalization(ctx context.Context) (*model.Personalization, error) {
-	var rows []*model.Personalization
+func (s *Store) Personalization(ctx context.Context) (*domain.Personalization, error) {
+	var rows []*domain.Personalization
 	b := &pgx.Batch{}
 	all(b, &rows, scanPersonalization, `select `+personalizationCols+` from user_personalization`)
 	if err := s.run(ctx, b); err != nil || len(rows) == 0 {
@@ -29,12 +29,12 @@ func (s *Store) Personalization(ctx context.Context) (*model.Personalization, er
 
 // UpdatePersonalization merges p into the caller's profile, creating it on
 // first use: nil keeps a value, an empty string clears it.
-func (s *Store) UpdatePersonalization(ctx context.Context, p model.Personalization) (*model.Personalization, error) {
+func (s *Store) UpdatePersonalization(ctx context.Context, p domain.Personalization) (*domain.Personalization, error) {
 	uid, err := userID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out *model.Personalization
+	var out *domain.Personalization
 	b := &pgx.Batch{}
 	one(b, &out, scanPersonalization, "personalization not found", `insert into user_personalization as p
 		(user_id, `+personalizationCols+`) values ($1, nullif($2, ''), nullif($3, ''), nullif($4, ''), nullif($5, ''),

@@ -9,15 +9,15 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 )
 
 // Awaiting is the oldest message of a thread that awaits its agent's reply.
 type Awaiting struct {
-	Message *model.Message
+	Message *domain.Message
 	// Agent is the thread's agent as it is now; nil if it is gone.
-	Agent *model.Agent
+	Agent *domain.Agent
 	// Superseded: a later message of the thread interrupts this one, which
 	// is then answered only as context of that later message.
 	Superseded bool
@@ -28,16 +28,16 @@ type Awaiting struct {
 // service role.
 func (s *Store) NextAwaiting(ctx context.Context, user uuid.UUID, thread string) (*Awaiting, error) {
 	type row struct {
-		msg        *model.Message
+		msg        *domain.Message
 		superseded bool
 	}
 	var rows []row
-	var agents []*model.Agent
+	var agents []*domain.Agent
 	b := &pgx.Batch{}
 	const oldest = `from chat_messages m where m.user_id = $1 and m.thread_id = $2 and m.awaiting_reply
 		order by m.created_at, m.id limit 1`
 	all(b, &rows, func(r pgx.CollectableRow) (row, error) {
-		var m model.Message
+		var m domain.Message
 		x := row{msg: &m}
 		return x, r.Scan(append(messageDest(&m), &x.superseded)...)
 	}, `select `+messageCols+`, exists (select 1 from chat_messages l where l.user_id = m.user_id
@@ -93,12 +93,12 @@ func (s *Store) CompleteIfIdle(ctx context.Context, user uuid.UUID, thread strin
 // PromptContext is what an agent's reply is built from, read as the service
 // role for one user.
 type PromptContext struct {
-	Training        []*model.TrainingData // enabled only
-	Personalization *model.Personalization
+	Training        []*domain.TrainingData // enabled only
+	Personalization *domain.Personalization
 	// History is the conversation up to the message being answered, each
 	// reply right after the message it answers; messages still waiting for
 	// their turn are not in it.
-	History []*model.Message
+	History []*domain.Message
 	// Attempt counts the replies to the message that began, this one
 	// included: more than 1 means an earlier one was cut.
 	Attempt int
@@ -110,7 +110,7 @@ type PromptContext struct {
 // Recalled is a knowledge entry retrieved for a reply, with its
 // collection's name.
 type Recalled struct {
-	Entry      *model.Entry
+	Entry      *domain.Entry
 	Collection string
 	Score      float64
 }
@@ -118,14 +118,14 @@ type Recalled struct {
 // LoadPromptContext reads an agent's enabled training data, the user's
 // personalization and the thread's latest messages up to msg, and counts the
 // attempt to answer msg, in one round trip.
-func (s *Store) LoadPromptContext(ctx context.Context, user, agent uuid.UUID, msg *model.Message, history int) (*PromptContext, error) {
+func (s *Store) LoadPromptContext(ctx context.Context, user, agent uuid.UUID, msg *domain.Message, history int) (*PromptContext, error) {
 	pc := &PromptContext{}
 	b := &pgx.Batch{}
 	b.Queue(`update chat_messages set reply_attempts = reply_attempts + 1 where id = $1 and user_id = $2
 		returning reply_attempts`, msg.ID, user).QueryRow(func(r pgx.Row) error { return r.Scan(&pc.Attempt) })
 	all(b, &pc.Training, scanTraining, `select `+trainingCols+` from agent_training_data
 		where agent_id = $1 and enabled order by created_at, id`, agent)
-	var prof []*model.Personalization
+	var prof []*domain.Personalization
 	all(b, &prof, scanPersonalization, `select `+personalizationCols+` from user_personalization where user_id = $1`, user)
 	all(b, &pc.History, scanMessage, `select `+messageCols+` from chat_messages m
 		where m.user_id = $1 and m.thread_id = $2
@@ -144,12 +144,12 @@ func (s *Store) LoadPromptContext(ctx context.Context, user, agent uuid.UUID, ms
 // conversationOrder sorts messages as the conversation went: by time, except
 // that a reply follows the message it answers (a reply is stored after the
 // messages sent while it streamed).
-func conversationOrder(msgs []*model.Message) []*model.Message {
-	at := make(map[uuid.UUID]*model.Message, len(msgs))
+func conversationOrder(msgs []*domain.Message) []*domain.Message {
+	at := make(map[uuid.UUID]*domain.Message, len(msgs))
 	for _, m := range msgs {
 		at[m.ID] = m
 	}
-	anchor := func(m *model.Message) (*model.Message, int) {
+	anchor := func(m *domain.Message) (*domain.Message, int) {
 		if m.ReplyTo != nil {
 			if q, ok := at[*m.ReplyTo]; ok {
 				return q, 1
@@ -157,7 +157,7 @@ func conversationOrder(msgs []*model.Message) []*model.Message {
 		}
 		return m, 0
 	}
-	slices.SortStableFunc(msgs, func(x, y *model.Message) int {
+	slices.SortStableFunc(msgs, func(x, y *domain.Message) int {
 		ax, rx := anchor(x)
 		ay, ry := anchor(y)
 		if c := ax.CreatedAt.Compare(ay.CreatedAt); c != 0 {
@@ -175,11 +175,11 @@ func conversationOrder(msgs []*model.Message) []*model.Message {
 type Reply struct {
 	ID        uuid.UUID
 	UserID    uuid.UUID
-	Agent     *model.Agent
+	Agent     *domain.Agent
 	ThreadID  string
 	ReplyTo   uuid.UUID // the user message answered
 	Content   string
-	Status    model.MessageStatus
+	Status    domain.MessageStatus
 	Model     string
 	Provider  string
 	Input     int

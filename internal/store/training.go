@@ -6,26 +6,26 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/agentgraph/agentgraph/internal/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
 )
 
 const skillCols = `id, agent_id, skill_slug, skill_name, skill_category, level, created_at`
 
-func scanSkill(row pgx.CollectableRow) (*model.Skill, error) {
-	var k model.Skill
+func scanSkill(row pgx.CollectableRow) (*domain.Skill, error) {
+	var k domain.Skill
 	return &k, row.Scan(&k.ID, &k.AgentID, &k.Slug, &k.Name, &k.Category, &k.Level, &k.InstalledAt)
 }
 
 // SkillsByAgent loads the skills of several agents, in install order.
-func (s *Store) SkillsByAgent(ctx context.Context, agentIDs []uuid.UUID) (map[uuid.UUID][]*model.Skill, error) {
-	var rows []*model.Skill
+func (s *Store) SkillsByAgent(ctx context.Context, agentIDs []uuid.UUID) (map[uuid.UUID][]*domain.Skill, error) {
+	var rows []*domain.Skill
 	b := &pgx.Batch{}
 	all(b, &rows, scanSkill, `select `+skillCols+` from agent_skills where agent_id = any($1)
 		order by created_at, id`, agentIDs)
 	if err := s.run(ctx, b); err != nil {
 		return nil, err
 	}
-	return groupBy(rows, func(k *model.Skill) uuid.UUID { return k.AgentID }), nil
+	return groupBy(rows, func(k *domain.Skill) uuid.UUID { return k.AgentID }), nil
 }
 
 // NewSkill is a validated skill to install.
@@ -38,12 +38,12 @@ type NewSkill struct {
 
 // InstallSkill installs a skill on one of the caller's agents and posts
 // "skill_installed" to the feed.
-func (s *Store) InstallSkill(ctx context.Context, agentID uuid.UUID, n NewSkill) (*model.Skill, error) {
+func (s *Store) InstallSkill(ctx context.Context, agentID uuid.UUID, n NewSkill) (*domain.Skill, error) {
 	uid, err := userID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var k *model.Skill
+	var k *domain.Skill
 	b := &pgx.Batch{}
 	guardAgent(b, agentID)
 	one(b, &k, scanSkill, agentNotFound, `insert into agent_skills (agent_id, skill_slug, skill_name, skill_category, level)
@@ -65,29 +65,29 @@ func (s *Store) UninstallSkill(ctx context.Context, agentID uuid.UUID, slug stri
 
 const trainingCols = `id, agent_id, type, title, content, enabled, created_at, updated_at`
 
-func scanTraining(row pgx.CollectableRow) (*model.TrainingData, error) {
-	var t model.TrainingData
+func scanTraining(row pgx.CollectableRow) (*domain.TrainingData, error) {
+	var t domain.TrainingData
 	return &t, row.Scan(&t.ID, &t.AgentID, &t.Type, &t.Title, &t.Content, &t.Enabled, &t.CreatedAt, &t.UpdatedAt)
 }
 
 const trainingNotFound = "training data not found"
 
 // TrainingByAgent loads the training data of several agents, oldest first.
-func (s *Store) TrainingByAgent(ctx context.Context, agentIDs []uuid.UUID) (map[uuid.UUID][]*model.TrainingData, error) {
-	var rows []*model.TrainingData
+func (s *Store) TrainingByAgent(ctx context.Context, agentIDs []uuid.UUID) (map[uuid.UUID][]*domain.TrainingData, error) {
+	var rows []*domain.TrainingData
 	b := &pgx.Batch{}
 	all(b, &rows, scanTraining, `select `+trainingCols+` from agent_training_data where agent_id = any($1)
 		order by created_at, id`, agentIDs)
 	if err := s.run(ctx, b); err != nil {
 		return nil, err
 	}
-	return groupBy(rows, func(t *model.TrainingData) uuid.UUID { return t.AgentID }), nil
+	return groupBy(rows, func(t *domain.TrainingData) uuid.UUID { return t.AgentID }), nil
 }
 
 // AddTraining adds training data to one of the caller's agents.
-func (s *Store) AddTraining(ctx context.Context, agentID uuid.UUID, in model.TrainingDataInput) (*model.TrainingData, error) {
+func (s *Store) AddTraining(ctx context.Context, agentID uuid.UUID, in domain.TrainingDataInput) (*domain.TrainingData, error) {
 	enabled := in.Enabled == nil || *in.Enabled
-	var t *model.TrainingData
+	var t *domain.TrainingData
 	b := &pgx.Batch{}
 	guardAgent(b, agentID)
 	one(b, &t, scanTraining, agentNotFound, `insert into agent_training_data (agent_id, type, title, content, enabled)
@@ -99,8 +99,8 @@ func (s *Store) AddTraining(ctx context.Context, agentID uuid.UUID, in model.Tra
 const trainingAgentStatusSQL = `select a.status from agent_training_data t join agents a on a.id = t.agent_id where t.id = $1`
 
 // UpdateTraining changes training data; nil fields keep their value.
-func (s *Store) UpdateTraining(ctx context.Context, id uuid.UUID, p model.UpdateTrainingDataInput) (*model.TrainingData, error) {
-	var t *model.TrainingData
+func (s *Store) UpdateTraining(ctx context.Context, id uuid.UUID, p domain.UpdateTrainingDataInput) (*domain.TrainingData, error) {
+	var t *domain.TrainingData
 	b := &pgx.Batch{}
 	guardAgentOf(b, trainingNotFound, trainingAgentStatusSQL, id)
 	one(b, &t, scanTraining, trainingNotFound, `update agent_training_data set type = coalesce($2, type),

@@ -4,7 +4,7 @@
 //
 // Enumerations are strings holding the database's lowercase values; gqlgen maps
 // them to the schema's upper-case enum values through enum_values in gqlgen.yml.
-package model
+package domain
 
 import (
 	"time"

@@ -1,4 +1,6 @@
-package model
+package domain
+
+import "time"
 
 // Inputs of the GraphQL mutations, bound by gqlgen.yml. In updates a nil field
 // keeps the stored value; an empty string clears an optional text field.
@@ -96,4 +98,34 @@ type UpdateKnowledgeEntryInput struct {
 	Type       *KnowledgeType
 	Importance *float64
 	Source     *string
+}
+
+// SendMessageInput is sendMessage's input. Without ThreadID the message goes
+// to AgentID's "<agentId>:direct" thread.
+type SendMessageInput struct {
+	ThreadID *string
+	AgentID  *string
+	Content  string
+	// Interrupt cuts the reply in progress in the thread (stored
+	// INTERRUPTED) and answers this message with both in context; without
+	// it the message waits its turn behind the replies before it.
+	Interrupt bool
+}
+
+// FeedEventInput is createFeedEvent's input.
+type FeedEventInput struct {
+	AgentID *string
+	Type    string
+	Message string
+}
+
+// ConnectIntegrationInput is connectIntegration's input: the tokens the
+// app's OAuth callback received. Metadata is any JSON value.
+type ConnectIntegrationInput struct {
+	Provider     string
+	AccessToken  string
+	RefreshToken *string
+	ExpiresAt    *time.Time
+	Scopes       []string
+	Metadata     any
 }

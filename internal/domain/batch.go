@@ -1,4 +1,4 @@
-package model
+package domain
 
 import "github.com/google/uuid"
 
