@@ -45,17 +45,9 @@ func (r *Resolver) thread(ctx context.Context, id string) (*domain.Thread, error
 
 // threads answers threads(first, after, agentId): most recent activity first.
 func (r *Resolver) threads(ctx context.Context, first *int, after *string, agentID *string) (*model.ThreadConnection, error) {
-	fwd, err := page.Forward(first, nil)
+	args, err := page.ForwardText(first, after)
 	if err != nil {
 		return nil, err
-	}
-	args := store.ThreadArgs{Size: fwd.Size}
-	if after != nil {
-		c, err := page.DecodeText("after", *after)
-		if err != nil {
-			return nil, err
-		}
-		args.After = &c
 	}
 	var aid *uuid.UUID
 	if agentID != nil {
@@ -65,15 +57,14 @@ func (r *Resolver) threads(ctx context.Context, first *int, after *string, agent
 		}
 		aid = &id
 	}
-	rows, more, err := r.Store.Threads(ctx, aid, args)
+	p, err := r.Store.Threads(ctx, aid, args)
 	if err != nil {
 		return nil, err
 	}
 	c := &model.ThreadConnection{Edges: []*model.ThreadEdge{}, Count: func(ctx context.Context) (int, error) {
 		return r.Store.CountThreads(ctx, aid)
 	}}
-	c.PageInfo = pageInfo(page.Page[*domain.Thread]{Items: rows, HasNext: more, HasPrev: after != nil},
-		func(t *domain.Thread) string { return page.TextCursor{At: t.UpdatedAt, ID: t.ID}.Encode() },
+	c.PageInfo = pageInfo(p, threadCursor,
 		func(cursor string, t *domain.Thread) {
 			c.Edges = append(c.Edges, &model.ThreadEdge{Cursor: cursor, Node: t})
 		})
@@ -87,10 +78,7 @@ func (r *Resolver) messages(ctx context.Context, t *domain.Thread, last *int, be
 	if err != nil {
 		return nil, err
 	}
-	key := store.MessagesKey{Thread: t.ID, Size: back.Size}
-	if back.Before != nil {
-		key.Before, key.Has = *back.Before, true
-	}
+	key := store.MessagesKey{Thread: t.ID, Page: back.Key()}
 	p, err := loaders.Linked(ctx, loaders.For(ctx).MessagePage, key, t.Batch, func(x *domain.Thread) store.MessagesKey {
 		k := key
 		k.Thread = x.ID
@@ -102,7 +90,7 @@ func (r *Resolver) messages(ctx context.Context, t *domain.Thread, last *int, be
 	count := t.MessageCount // kept by the threads trigger: no count query
 	c := &model.ChatMessageConnection{Edges: []*model.ChatMessageEdge{},
 		Count: func(context.Context) (int, error) { return count, nil }}
-	c.PageInfo = pageInfo(p, func(m *domain.Message) string { return page.Cursor{At: m.CreatedAt, ID: m.ID}.Encode() },
+	c.PageInfo = pageInfo(p, func(m *domain.Message) string { return page.Cursor{At: m.CreatedAt, ID: m.ID.String()}.Encode() },
 		func(cursor string, m *domain.Message) {
 			c.Edges = append(c.Edges, &model.ChatMessageEdge{Cursor: cursor, Node: m})
 		})
@@ -146,18 +134,11 @@ func threadAgent(ctx context.Context, t *domain.Thread) (*domain.Agent, error) {
 // agentThreads answers Agent.threads(first, after) for a page of agents in
 // one round trip, most recent activity first.
 func (r *Resolver) agentThreads(ctx context.Context, a *domain.Agent, first *int, after *string) (*model.ThreadConnection, error) {
-	fwd, err := page.Forward(first, nil)
+	args, err := page.ForwardText(first, after)
 	if err != nil {
 		return nil, err
 	}
-	key := store.ThreadsKey{Agent: a.ID, Size: fwd.Size}
-	if after != nil {
-		c, err := page.DecodeText("after", *after)
-		if err != nil {
-			return nil, err
-		}
-		key.After, key.Has = c, true
-	}
+	key := store.ThreadsKey{Agent: a.ID, Page: args.Key()}
 	p, err := loaders.Linked(ctx, loaders.For(ctx).AgentThreads, key, a.Batch, func(id uuid.UUID) store.ThreadsKey {
 		k := key
 		k.Agent = id
@@ -169,10 +150,12 @@ func (r *Resolver) agentThreads(ctx context.Context, a *domain.Agent, first *int
 	c := &model.ThreadConnection{Edges: []*model.ThreadEdge{}, Count: func(ctx context.Context) (int, error) {
 		return loaders.Linked(ctx, loaders.For(ctx).ThreadCount, a.ID, a.Batch, loaders.ID)
 	}}
-	c.PageInfo = pageInfo(page.Page[*domain.Thread]{Items: p.Threads, HasNext: p.More, HasPrev: after != nil},
-		func(t *domain.Thread) string { return page.TextCursor{At: t.UpdatedAt, ID: t.ID}.Encode() },
+	c.PageInfo = pageInfo(p, threadCursor,
 		func(cursor string, t *domain.Thread) {
 			c.Edges = append(c.Edges, &model.ThreadEdge{Cursor: cursor, Node: t})
 		})
 	return c, nil
 }
+
+// threadCursor is a thread's place in the most-recent-activity order.
+func threadCursor(t *domain.Thread) string { return page.Cursor{At: t.UpdatedAt, ID: t.ID}.Encode() }

@@ -49,7 +49,7 @@ func (r *Resolver) feed(ctx context.Context, first *int, after *string, agentID 
 	conn := &model.FeedEventConnection{Edges: []*model.FeedEventEdge{}, Count: func(ctx context.Context) (int, error) {
 		return r.Store.CountFeed(ctx, f)
 	}}
-	conn.PageInfo = pageInfo(p, func(e *domain.FeedEvent) string { return page.Cursor{At: e.CreatedAt, ID: e.ID}.Encode() },
+	conn.PageInfo = pageInfo(p, func(e *domain.FeedEvent) string { return page.Cursor{At: e.CreatedAt, ID: e.ID.String()}.Encode() },
 		func(cursor string, e *domain.FeedEvent) {
 			conn.Edges = append(conn.Edges, &model.FeedEventEdge{Cursor: cursor, Node: e})
 		})

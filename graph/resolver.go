@@ -91,7 +91,7 @@ func (r *Resolver) agents(ctx context.Context, first *int, after *string, status
 		return nil, err
 	}
 	c := &model.AgentConnection{Edges: []*model.AgentEdge{}, Count: func(ctx context.Context) (int, error) { return r.Store.CountAgents(ctx, f) }}
-	c.PageInfo = pageInfo(p, func(a *domain.Agent) string { return page.Cursor{At: a.CreatedAt, ID: a.ID}.Encode() },
+	c.PageInfo = pageInfo(p, func(a *domain.Agent) string { return page.Cursor{At: a.CreatedAt, ID: a.ID.String()}.Encode() },
 		func(cursor string, a *domain.Agent) {
 			c.Edges = append(c.Edges, &model.AgentEdge{Cursor: cursor, Node: a})
 		})
@@ -128,7 +128,7 @@ func (r *Resolver) collections(ctx context.Context, first *int, after *string) (
 		return nil, err
 	}
 	c := &model.KnowledgeCollectionConnection{Edges: []*model.KnowledgeCollectionEdge{}, Count: r.Store.CountCollections}
-	c.PageInfo = pageInfo(p, func(x *domain.Collection) string { return page.Cursor{At: x.CreatedAt, ID: x.ID}.Encode() },
+	c.PageInfo = pageInfo(p, func(x *domain.Collection) string { return page.Cursor{At: x.CreatedAt, ID: x.ID.String()}.Encode() },
 		func(cursor string, x *domain.Collection) {
 			c.Edges = append(c.Edges, &model.KnowledgeCollectionEdge{Cursor: cursor, Node: x})
 		})
@@ -164,7 +164,7 @@ func (r *Resolver) entries(ctx context.Context, col *domain.Collection, first *i
 			return store.CountKey{Collection: id, Type: key.Type}
 		})
 	}}
-	c.PageInfo = pageInfo(p, func(e *domain.Entry) string { return page.Cursor{At: e.CreatedAt, ID: e.ID}.Encode() },
+	c.PageInfo = pageInfo(p, func(e *domain.Entry) string { return page.Cursor{At: e.CreatedAt, ID: e.ID.String()}.Encode() },
 		func(cursor string, e *domain.Entry) {
 			c.Edges = append(c.Edges, &model.KnowledgeEntryEdge{Cursor: cursor, Node: e})
 		})

@@ -40,7 +40,7 @@ type Loaders struct {
 	Message          *dataloadgen.Loader[uuid.UUID, *domain.Message]
 	MessagePage      *dataloadgen.Loader[store.MessagesKey, page.Page[*domain.Message]]
 	Usage            *dataloadgen.Loader[store.UsageKey, *domain.UsageTotals]
-	AgentThreads     *dataloadgen.Loader[store.ThreadsKey, store.ThreadPage]
+	AgentThreads     *dataloadgen.Loader[store.ThreadsKey, page.Page[*domain.Thread]]
 	ThreadCount      *dataloadgen.Loader[uuid.UUID, int]
 }
 

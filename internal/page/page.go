@@ -1,5 +1,6 @@
 // Package page implements Relay cursor pagination over a keyset order of
-// (created_at, id): stable under inserts, and index-backed, unlike OFFSET.
+// (created_at, id) (or (updated_at, id) for threads): stable under inserts,
+// and index-backed, unlike OFFSET. One cursor type serves every list.
 package page
 
 import (
@@ -19,19 +20,26 @@ const (
 	MaxSize     = 100
 )
 
-// Cursor is a position in a (created_at, id) order.
+// Cursor is a position in a keyset order of (time, id): (created_at, id) for
+// most lists, (updated_at, id) for threads. IDs are UUIDs, or text where the
+// rows have text ids (threads); the list says which when it decodes one.
 type Cursor struct {
 	At time.Time
-	ID uuid.UUID
+	ID string
 }
 
 // cursorPrefix versions the opaque format so it can change without breaking
 // clients silently: an old cursor fails to decode with a clear error.
-const cursorPrefix = "c1:"
+// legacyTextPrefix marked thread cursors when they had a type of their own;
+// those still decode.
+const (
+	cursorPrefix     = "c1:"
+	legacyTextPrefix = "t1:"
+)
 
 // Encode returns the opaque form of c.
 func (c Cursor) Encode() string {
-	raw := cursorPrefix + strconv.FormatInt(c.At.UnixMicro(), 10) + ":" + c.ID.String()
+	raw := cursorPrefix + strconv.FormatInt(c.At.UnixMicro(), 10) + ":" + c.ID
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 
@@ -39,22 +47,33 @@ func (c Cursor) Encode() string {
 func Decode(field, s string) (Cursor, error) {
 	bad := apperr.Invalid(field, "not a cursor this API issued")
 	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || !strings.HasPrefix(string(raw), cursorPrefix) {
+	if err != nil {
 		return Cursor{}, bad
 	}
-	at, id, ok := strings.Cut(strings.TrimPrefix(string(raw), cursorPrefix), ":")
+	rest, ok := strings.CutPrefix(string(raw), cursorPrefix)
 	if !ok {
-		return Cursor{}, bad
+		if rest, ok = strings.CutPrefix(string(raw), legacyTextPrefix); !ok {
+			return Cursor{}, bad
+		}
 	}
+	at, id, ok := strings.Cut(rest, ":")
 	micros, err := strconv.ParseInt(at, 10, 64)
-	if err != nil {
+	if !ok || err != nil || id == "" {
 		return Cursor{}, bad
 	}
-	uid, err := uuid.Parse(id)
+	return Cursor{At: time.UnixMicro(micros), ID: id}, nil
+}
+
+// decodeIn decodes a cursor of a list whose ids are UUIDs (uuids) or text.
+func decodeIn(field, s string, uuids bool) (*Cursor, error) {
+	c, err := Decode(field, s)
 	if err != nil {
-		return Cursor{}, bad
+		return nil, err
 	}
-	return Cursor{At: time.UnixMicro(micros), ID: uid}, nil
+	if _, perr := uuid.Parse(c.ID); uuids && perr != nil {
+		return nil, apperr.Invalid(field, "not a cursor of this list")
+	}
+	return &c, nil
 }
 
 // Args is a validated forward page request.
@@ -63,8 +82,13 @@ type Args struct {
 	After *Cursor
 }
 
-// Forward validates first/after.
-func Forward(first *int, after *string) (Args, error) {
+// Forward validates first/after for a list whose ids are UUIDs.
+func Forward(first *int, after *string) (Args, error) { return forward(first, after, true) }
+
+// ForwardText validates first/after for a list whose ids are text (threads).
+func ForwardText(first *int, after *string) (Args, error) { return forward(first, after, false) }
+
+func forward(first *int, after *string, uuids bool) (Args, error) {
 	a := Args{Size: DefaultSize}
 	if first != nil {
 		if *first < 0 || *first > MaxSize {
@@ -73,11 +97,11 @@ func Forward(first *int, after *string) (Args, error) {
 		a.Size = *first
 	}
 	if after != nil {
-		c, err := Decode("after", *after)
+		c, err := decodeIn("after", *after, uuids)
 		if err != nil {
 			return Args{}, err
 		}
-		a.After = &c
+		a.After = c
 	}
 	return a, nil
 }
@@ -115,8 +139,9 @@ func (a Args) AfterAt() *time.Time {
 	return &a.After.At
 }
 
-// AfterID is the id half of the after cursor, for SQL.
-func (a Args) AfterID() *uuid.UUID {
+// AfterID is the id half of the after cursor, for SQL (Postgres reads it as
+// the id column's type).
+func (a Args) AfterID() *string {
 	if a.After == nil {
 		return nil
 	}
@@ -152,7 +177,7 @@ type Backward struct {
 	Before *Cursor
 }
 
-// Back validates last/before.
+// Back validates last/before (lists read backwards have UUID ids).
 func Back(last *int, before *string) (Backward, error) {
 	a := Backward{Size: DefaultSize}
 	if last != nil {
@@ -162,11 +187,11 @@ func Back(last *int, before *string) (Backward, error) {
 		a.Size = *last
 	}
 	if before != nil {
-		c, err := Decode("before", *before)
+		c, err := decodeIn("before", *before, true)
 		if err != nil {
 			return Backward{}, err
 		}
-		a.Before = &c
+		a.Before = c
 	}
 	return a, nil
 }
@@ -180,7 +205,7 @@ func (a Backward) BeforeAt() *time.Time {
 }
 
 // BeforeID is the id half of the before cursor.
-func (a Backward) BeforeID() *uuid.UUID {
+func (a Backward) BeforeID() *string {
 	if a.Before == nil {
 		return nil
 	}
@@ -201,32 +226,27 @@ func CutBack[T any](a Backward, newestFirst []T) Page[T] {
 	return p
 }
 
-// TextCursor is a position in a (time, text id) order, for lists whose ids
-// are not UUIDs (threads).
-type TextCursor struct {
-	At time.Time
-	ID string
+// BackKey is the comparable form of Backward, for dataloader keys.
+type BackKey struct {
+	Size   int
+	Before Cursor
+	Has    bool
 }
 
-const textCursorPrefix = "t1:"
-
-// Encode returns the opaque form of c.
-func (c TextCursor) Encode() string {
-	raw := textCursorPrefix + strconv.FormatInt(c.At.UnixMicro(), 10) + ":" + c.ID
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+// Key returns a's comparable form.
+func (a Backward) Key() BackKey {
+	if a.Before == nil {
+		return BackKey{Size: a.Size}
+	}
+	return BackKey{Size: a.Size, Before: *a.Before, Has: true}
 }
 
-// DecodeText parses an opaque TextCursor.
-func DecodeText(field, s string) (TextCursor, error) {
-	bad := apperr.Invalid(field, "not a cursor this API issued")
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || !strings.HasPrefix(string(raw), textCursorPrefix) {
-		return TextCursor{}, bad
+// Backward returns the Backward k was made from.
+func (k BackKey) Backward() Backward {
+	a := Backward{Size: k.Size}
+	if k.Has {
+		c := k.Before
+		a.Before = &c
 	}
-	at, id, ok := strings.Cut(strings.TrimPrefix(string(raw), textCursorPrefix), ":")
-	micros, err := strconv.ParseInt(at, 10, 64)
-	if !ok || err != nil || id == "" {
-		return TextCursor{}, bad
-	}
-	return TextCursor{At: time.UnixMicro(micros), ID: id}, nil
+	return a
 }

@@ -1,6 +1,7 @@
 package page
 
 import (
+	"encoding/base64"
 	"testing"
 	"time"
 
@@ -11,25 +12,30 @@ import (
 
 func TestCursorRoundTrip(t *testing.T) {
 	t.Parallel()
-	c := Cursor{At: time.UnixMicro(1795635966703140), ID: uuid.New()}
+	c := Cursor{At: time.UnixMicro(1795635966703140), ID: uuid.NewString()}
 	got, err := Decode("after", c.Encode())
 	if err != nil || !got.At.Equal(c.At) || got.ID != c.ID {
 		t.Fatalf("round trip: %+v %v", got, err)
 	}
-	tc := TextCursor{At: c.At, ID: "agent:direct"}
-	gotText, err := DecodeText("after", tc.Encode())
+	tc := Cursor{At: c.At, ID: "agent:direct"}
+	gotText, err := Decode("after", tc.Encode())
 	if err != nil || !gotText.At.Equal(tc.At) || gotText.ID != tc.ID {
 		t.Fatalf("text round trip: %+v %v", gotText, err)
+	}
+	// Thread cursors issued before cursors were one type still decode.
+	legacy := base64.RawURLEncoding.EncodeToString([]byte("t1:1795635966703140:agent:direct"))
+	if a, err := ForwardText(nil, &legacy); err != nil || a.After.ID != "agent:direct" || !a.After.At.Equal(c.At) {
+		t.Fatalf("legacy thread cursor: %+v %v", a, err)
 	}
 }
 
 func TestBadCursors(t *testing.T) {
 	t.Parallel()
-	text := TextCursor{At: time.Now(), ID: "x"}.Encode()
-	for _, s := range []string{"", "nope", "!!!", "YzE6", text} { // a text cursor is not a row cursor
-		_, err := Decode("after", s)
+	text := Cursor{At: time.Now(), ID: "x"}.Encode()
+	for _, s := range []string{"", "nope", "!!!", "YzE6", text} { // a text id is no row of a UUID list
+		_, err := Forward(nil, &s)
 		if e, ok := apperr.As(err); !ok || e.Code != apperr.BadUserInput || e.Field != "after" {
-			t.Errorf("Decode(%q) = %v, want BAD_USER_INPUT on after", s, err)
+			t.Errorf("Forward(after %q) = %v, want BAD_USER_INPUT on after", s, err)
 		}
 	}
 }

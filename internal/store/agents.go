@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -16,7 +15,7 @@ var agentColumns = []string{"id", "user_id", "name", "agent_type", "status", "tr
 	"personality_model", "personality_tone", "personality_verbosity", "objective", "instructions",
 	"background", "email_address", "is_head", "level", "xp", "created_at", "updated_at", "personality_max_tokens"}
 
-var agentCols = strings.Join(agentColumns, ", ")
+var agentCols = cols("", agentColumns)
 
 // agentDest lists the scan destinations of agentCols.
 func agentDest(a *domain.Agent) []any {
@@ -235,7 +234,7 @@ func (s *Store) AgentsByCollection(ctx context.Context, ids []uuid.UUID) (map[uu
 	all(b, &rows, func(r pgx.CollectableRow) (row, error) {
 		var x row
 		return x, r.Scan(append([]any{&x.collection}, agentDest(&x.agent)...)...)
-	}, `select k.collection_id, `+qualified("a", agentColumns)+`
+	}, `select k.collection_id, `+cols("a", agentColumns)+`
 		from agent_knowledge_access k join agents a on a.id = k.agent_id
 		where k.collection_id = any($1) and a.status <> 'destroyed' order by a.created_at, a.id`, ids)
 	if err := s.run(ctx, b); err != nil {

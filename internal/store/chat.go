@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -14,7 +13,7 @@ import (
 
 var messageColumns = []string{"id", "user_id", "thread_id", "role", "content", "agent_id", "agent_name", "status", "created_at", "reply_to"}
 
-var messageCols = qualified("m", messageColumns)
+var messageCols = cols("m", messageColumns)
 
 // messageDest lists the scan destinations of messageCols.
 func messageDest(m *domain.Message) []any {
@@ -26,7 +25,9 @@ func scanMessage(row pgx.CollectableRow) (*domain.Message, error) {
 	return &m, row.Scan(messageDest(&m)...)
 }
 
-const threadCols = `t.id, t.user_id, t.agent_id, t.last_message_id, t.message_count, t.created_at, t.updated_at`
+var threadColumns = []string{"id", "user_id", "agent_id", "last_message_id", "message_count", "created_at", "updated_at"}
+
+var threadCols = cols("t", threadColumns)
 
 func scanThread(row pgx.CollectableRow) (*domain.Thread, error) {
 	var t domain.Thread
@@ -94,43 +95,20 @@ func (s *Store) Thread(ctx context.Context, id string) (*domain.Thread, error) {
 	return t, s.run(ctx, b)
 }
 
-// ThreadArgs is a forward page of threads, most recent activity first.
-type ThreadArgs struct {
-	Size  int
-	After *page.TextCursor
-}
-
-func (a ThreadArgs) afterAt() *time.Time {
-	if a.After == nil {
-		return nil
-	}
-	return &a.After.At
-}
-
-func (a ThreadArgs) afterID() *string {
-	if a.After == nil {
-		return nil
-	}
-	return &a.After.ID
-}
-
-// Threads returns a page of the caller's threads, optionally of one agent.
-func (s *Store) Threads(ctx context.Context, agentID *uuid.UUID, a ThreadArgs) ([]*domain.Thread, bool, error) {
+// Threads returns a page of the caller's threads, optionally of one agent,
+// most recent activity first.
+func (s *Store) Threads(ctx context.Context, agentID *uuid.UUID, a page.Args) (page.Page[*domain.Thread], error) {
 	var rows []*domain.Thread
 	b := &pgx.Batch{}
 	all(b, &rows, scanThread, `select `+threadCols+` from threads t
 		where ($1::uuid is null or t.agent_id = $1)
 		and ($2::timestamptz is null or (t.updated_at, t.id) < ($2, $3::text))
-		order by t.updated_at desc, t.id desc limit $4`, agentID, a.afterAt(), a.afterID(), a.Size+1)
+		order by t.updated_at desc, t.id desc limit $4`, agentID, a.AfterAt(), a.AfterID(), a.Limit())
 	if err := s.run(ctx, b); err != nil {
-		return nil, false, err
-	}
-	more := len(rows) > a.Size
-	if more {
-		rows = rows[:a.Size]
+		return page.Page[*domain.Thread]{}, err
 	}
 	domain.LinkThreads(rows)
-	return rows, more, nil
+	return page.Cut(a, rows), nil
 }
 
 // CountThreads counts the caller's threads, optionally of one agent.
@@ -156,119 +134,61 @@ func (s *Store) MessagesByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUI
 // MessagesKey names one backward page of one thread's messages.
 type MessagesKey struct {
 	Thread string
-	Size   int
-	Before page.Cursor
-	Has    bool
+	Page   page.BackKey
 }
 
-// Backward returns the page request k names.
-func (k MessagesKey) Backward() page.Backward {
-	b := page.Backward{Size: k.Size}
-	if k.Has {
-		c := k.Before
-		b.Before = &c
-	}
-	return b
-}
-
-// MessagePages loads pages of several threads' messages, newest last. Keys
-// with the same page arguments share one LATERAL query; all go in one round
-// trip.
+// MessagePages loads pages of several threads' messages, newest last, in one
+// round trip (lateralPages).
 func (s *Store) MessagePages(ctx context.Context, keys []MessagesKey) (map[MessagesKey]page.Page[*domain.Message], error) {
-	type group struct {
-		size   int
-		before page.Cursor
-		has    bool
-	}
-	threads := make(map[group][]string)
-	for _, k := range keys {
-		g := group{k.Size, k.Before, k.Has}
-		threads[g] = append(threads[g], k.Thread)
-	}
-	results := make(map[group]*[]*domain.Message, len(threads))
 	b := &pgx.Batch{}
-	for g, ids := range threads {
-		back := MessagesKey{Size: g.size, Before: g.before, Has: g.has}.Backward()
-		var rows []*domain.Message
-		results[g] = &rows
-		all(b, &rows, scanMessage, `select `+messageCols+` from unnest($1::text[]) as k(id)
-			cross join lateral (select * from chat_messages c where c.thread_id = k.id
-				and ($2::timestamptz is null or (c.created_at, c.id) < ($2, $3))
-				order by c.created_at desc, c.id desc limit $4) m`,
-			ids, back.BeforeAt(), back.BeforeID(), g.size+1)
-	}
+	pages := lateralPages(b, keys, func(k MessagesKey) (page.BackKey, string) { return k.Page, k.Thread },
+		func(b *pgx.Batch, g page.BackKey, threads []string, dst *[]*domain.Message) {
+			back := g.Backward()
+			all(b, dst, scanMessage, `select `+messageCols+` from unnest($1::text[]) as k(id)
+				cross join lateral (select * from chat_messages c where c.thread_id = k.id
+					and ($2::timestamptz is null or (c.created_at, c.id) < ($2, $3::uuid))
+					order by c.created_at desc, c.id desc limit $4) m`,
+				threads, back.BeforeAt(), back.BeforeID(), back.Size+1)
+		},
+		func(m *domain.Message) string { return m.ThreadID },
+		func(g page.BackKey, rows []*domain.Message) page.Page[*domain.Message] {
+			return page.CutBack(g.Backward(), rows)
+		})
 	if err := s.run(ctx, b); err != nil {
 		return nil, err
 	}
-	out := make(map[MessagesKey]page.Page[*domain.Message], len(keys))
-	for g, rows := range results {
-		byThread := groupBy(*rows, func(m *domain.Message) string { return m.ThreadID })
-		for _, id := range threads[g] {
-			k := MessagesKey{Thread: id, Size: g.size, Before: g.before, Has: g.has}
-			out[k] = page.CutBack(k.Backward(), byThread[id])
-		}
-	}
-	return out, nil
+	return pages(), nil
 }
 
 // ThreadsKey names one page of one agent's threads.
 type ThreadsKey struct {
 	Agent uuid.UUID
-	Size  int
-	After page.TextCursor
-	Has   bool
+	Page  page.Key
 }
 
-// ThreadPage is a page of threads, most recent activity first.
-type ThreadPage struct {
-	Threads []*domain.Thread
-	More    bool
-}
-
-// ThreadPages loads pages of several agents' threads: keys that share their
-// page arguments share one LATERAL query, all in one round trip.
-func (s *Store) ThreadPages(ctx context.Context, keys []ThreadsKey) (map[ThreadsKey]ThreadPage, error) {
-	type group struct {
-		size  int
-		after page.TextCursor
-		has   bool
-	}
-	agents := make(map[group][]uuid.UUID)
-	for _, k := range keys {
-		g := group{k.Size, k.After, k.Has}
-		agents[g] = append(agents[g], k.Agent)
-	}
-	results := make(map[group]*[]*domain.Thread, len(agents))
+// ThreadPages loads pages of several agents' threads, most recent activity
+// first, in one round trip (lateralPages).
+func (s *Store) ThreadPages(ctx context.Context, keys []ThreadsKey) (map[ThreadsKey]page.Page[*domain.Thread], error) {
 	b := &pgx.Batch{}
-	for g, ids := range agents {
-		var at *time.Time
-		var id *string
-		if g.has {
-			at, id = &g.after.At, &g.after.ID
-		}
-		var rows []*domain.Thread
-		results[g] = &rows
-		all(b, &rows, scanThread, `select `+threadCols+` from unnest($1::uuid[]) as k(id)
-			cross join lateral (select * from threads x where x.agent_id = k.id
-				and ($2::timestamptz is null or (x.updated_at, x.id) < ($2, $3::text))
-				order by x.updated_at desc, x.id desc limit $4) t`, ids, at, id, g.size+1)
-	}
+	var groups []*[]*domain.Thread
+	pages := lateralPages(b, keys, func(k ThreadsKey) (page.Key, uuid.UUID) { return k.Page, k.Agent },
+		func(b *pgx.Batch, g page.Key, agents []uuid.UUID, dst *[]*domain.Thread) {
+			a := g.Args()
+			groups = append(groups, dst)
+			all(b, dst, scanThread, `select `+threadCols+` from unnest($1::uuid[]) as k(id)
+				cross join lateral (select * from threads x where x.agent_id = k.id
+					and ($2::timestamptz is null or (x.updated_at, x.id) < ($2, $3::text))
+					order by x.updated_at desc, x.id desc limit $4) t`, agents, a.AfterAt(), a.AfterID(), a.Limit())
+		},
+		func(t *domain.Thread) uuid.UUID { return *t.AgentID },
+		func(g page.Key, rows []*domain.Thread) page.Page[*domain.Thread] { return page.Cut(g.Args(), rows) })
 	if err := s.run(ctx, b); err != nil {
 		return nil, err
 	}
-	out := make(map[ThreadsKey]ThreadPage, len(keys))
-	for g, rows := range results {
+	for _, rows := range groups {
 		domain.LinkThreads(*rows) // nested fields of all these threads load together
-		byAgent := groupBy(*rows, func(t *domain.Thread) uuid.UUID { return *t.AgentID })
-		for _, id := range agents[g] {
-			p := ThreadPage{Threads: byAgent[id]}
-			if len(p.Threads) > g.size {
-				p.Threads, p.More = p.Threads[:g.size], true
-			}
-			out[ThreadsKey{Agent: id, Size: g.size, After: g.after, Has: g.has}] = p
-		}
 	}
-	return out, nil
+	return pages(), nil
 }
 
 // CountThreadsByAgent counts several agents' threads in one round trip.

@@ -13,7 +13,9 @@ import (
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 )
 
-const feedCols = `id, user_id, agent_id, type, message, created_at`
+var feedColumns = []string{"id", "user_id", "agent_id", "type", "message", "created_at"}
+
+var feedCols = cols("", feedColumns)
 
 func scanFeed(row pgx.CollectableRow) (*domain.FeedEvent, error) {
 	var f domain.FeedEvent

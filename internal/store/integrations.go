@@ -17,7 +17,9 @@ import (
 
 // integrationCols are the columns users may read (00009, 00011): never a
 // token, never the key id.
-const integrationCols = `id, user_id, provider, scopes, token_expires_at, metadata, status, connected_at, updated_at`
+var integrationColumns = []string{"id", "user_id", "provider", "scopes", "token_expires_at", "metadata", "status", "connected_at", "updated_at"}
+
+var integrationCols = cols("", integrationColumns)
 
 func scanIntegration(row pgx.CollectableRow) (*domain.Integration, error) {
 	var i domain.Integration
@@ -100,7 +102,9 @@ type SealedIntegration struct {
 	Status       domain.IntegrationStatus // as stored: active or refresh_failed
 }
 
-const sealedCols = `id, user_id, provider, access_token_encrypted, refresh_token_encrypted, key_id, token_expires_at, scopes, status`
+var sealedColumns = []string{"id", "user_id", "provider", "access_token_encrypted", "refresh_token_encrypted", "key_id", "token_expires_at", "scopes", "status"}
+
+var sealedCols = cols("", sealedColumns)
 
 func scanSealed(row pgx.CollectableRow) (*SealedIntegration, error) {
 	var i SealedIntegration

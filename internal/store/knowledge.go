@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -13,7 +12,7 @@ import (
 
 var collectionColumns = []string{"id", "user_id", "name", "description", "is_default", "created_at", "updated_at"}
 
-var collectionCols = strings.Join(collectionColumns, ", ")
+var collectionCols = cols("", collectionColumns)
 
 func collectionDest(c *domain.Collection) []any {
 	return []any{&c.ID, &c.UserID, &c.Name, &c.Description, &c.IsDefault, &c.CreatedAt, &c.UpdatedAt}
@@ -143,7 +142,9 @@ func scanAccess(row pgx.CollectableRow) (*domain.KnowledgeAccess, error) {
 	return &k, row.Scan(&k.ID, &k.AgentID, &k.CollectionID, &k.AccessLevel)
 }
 
-const accessCols = `id, agent_id, collection_id, access_level`
+var accessColumns = []string{"id", "agent_id", "collection_id", "access_level"}
+
+var accessCols = cols("", accessColumns)
 
 // AccessByAgent loads the collections several agents may access, with the
 // collections themselves.
@@ -153,7 +154,7 @@ func (s *Store) AccessByAgent(ctx context.Context, agentIDs []uuid.UUID) (map[uu
 	all(b, &rows, func(row pgx.CollectableRow) (*domain.KnowledgeAccess, error) {
 		k := &domain.KnowledgeAccess{Collection: &domain.Collection{}}
 		return k, row.Scan(append([]any{&k.ID, &k.AgentID, &k.CollectionID, &k.AccessLevel}, collectionDest(k.Collection)...)...)
-	}, `select k.id, k.agent_id, k.collection_id, k.access_level, `+qualified("c", collectionColumns)+`
+	}, `select k.id, k.agent_id, k.collection_id, k.access_level, `+cols("c", collectionColumns)+`
 		from agent_knowledge_access k join knowledge_collections c on c.id = k.collection_id
 		where k.agent_id = any($1) order by k.created_at, k.id`, agentIDs)
 	if err := s.run(ctx, b); err != nil {
@@ -193,7 +194,7 @@ func (s *Store) RevokeAccess(ctx context.Context, agentID, collectionID uuid.UUI
 var entryColumns = []string{"id", "user_id", "collection_id", "content", "type", "importance", "source",
 	"pinecone_id", "created_at", "updated_at", "index_status", "index_error", "indexed_at"}
 
-var entryCols = strings.Join(entryColumns, ", ")
+var entryCols = cols("", entryColumns)
 
 func scanEntry(row pgx.CollectableRow) (*domain.Entry, error) {
 	var e domain.Entry
@@ -218,36 +219,23 @@ func (s *Store) EntryPages(ctx context.Context, keys []EntriesKey) (map[EntriesK
 		typ  domain.KnowledgeType
 		page page.Key
 	}
-	ids := make(map[group][]uuid.UUID)
-	for _, k := range keys {
-		g := group{k.Type, k.Page}
-		ids[g] = append(ids[g], k.Collection)
-	}
-	results := make(map[group]*[]*domain.Entry, len(ids))
 	b := &pgx.Batch{}
-	for g, cids := range ids {
-		a := g.page.Args()
-		var rows []*domain.Entry
-		results[g] = &rows
-		all(b, &rows, scanEntry, `select `+qualified("e", entryColumns)+` from unnest($1::uuid[]) as k(id)
-			cross join lateral (select * from knowledge_entries e where e.collection_id = k.id
-				and ($2::text is null or e.type = $2)
-				and ($3::timestamptz is null or (e.created_at, e.id) > ($3, $4))
-				order by e.created_at, e.id limit $5) e`,
-			cids, nullIfEmpty(string(g.typ)), a.AfterAt(), a.AfterID(), a.Limit())
-	}
+	pages := lateralPages(b, keys, func(k EntriesKey) (group, uuid.UUID) { return group{k.Type, k.Page}, k.Collection },
+		func(b *pgx.Batch, g group, collections []uuid.UUID, dst *[]*domain.Entry) {
+			a := g.page.Args()
+			all(b, dst, scanEntry, `select `+cols("e", entryColumns)+` from unnest($1::uuid[]) as k(id)
+				cross join lateral (select * from knowledge_entries e where e.collection_id = k.id
+					and ($2::text is null or e.type = $2)
+					and ($3::timestamptz is null or (e.created_at, e.id) > ($3, $4::uuid))
+					order by e.created_at, e.id limit $5) e`,
+				collections, nullIfEmpty(string(g.typ)), a.AfterAt(), a.AfterID(), a.Limit())
+		},
+		func(e *domain.Entry) uuid.UUID { return e.CollectionID },
+		func(g group, rows []*domain.Entry) page.Page[*domain.Entry] { return page.Cut(g.page.Args(), rows) })
 	if err := s.run(ctx, b); err != nil {
 		return nil, err
 	}
-	out := make(map[EntriesKey]page.Page[*domain.Entry], len(keys))
-	for g, rows := range results {
-		byCollection := groupBy(*rows, func(e *domain.Entry) uuid.UUID { return e.CollectionID })
-		for _, id := range ids[g] {
-			k := EntriesKey{Collection: id, Type: g.typ, Page: g.page}
-			out[k] = page.Cut(g.page.Args(), byCollection[id])
-		}
-	}
-	return out, nil
+	return pages(), nil
 }
 
 // CountKey names a count of one collection's entries, of one type or all.

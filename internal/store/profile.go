@@ -8,7 +8,9 @@ import (
 	"github.com/agentgraph/agentgraph/internal/domain"
 )
 
-const personalizationCols = `bio, occupation, company, goals, interests, about_me, twitter, linkedin, github, instagram`
+var personalizationColumns = []string{"bio", "occupation", "company", "goals", "interests", "about_me", "twitter", "linkedin", "github", "instagram"}
+
+var personalizationCols = cols("", personalizationColumns)
 
 func scanPersonalization(row pgx.CollectableRow) (*domain.Personalization, error) {
 	var p domain.Personalization

@@ -244,14 +244,19 @@ func translate(err error) error {
 	return fmt.Errorf("postgres %s: %w", pg.Code, err)
 }
 
-// qualified lists columns prefixed with a table alias.
-func qualified(alias string, columns []string) string {
+// cols is a select list of columns, each prefixed with alias unless it is
+// "". Every table's columns are a []string (xColumns) turned into its select
+// list here, so a list is written once and scanned in the same order.
+func cols(alias string, columns []string) string {
 	var sb strings.Builder
 	for i, c := range columns {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString(alias + "." + c)
+		if alias != "" {
+			sb.WriteString(alias + ".")
+		}
+		sb.WriteString(c)
 	}
 	return sb.String()
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/agentgraph/agentgraph/internal/domain"
 )
 
-const skillCols = `id, agent_id, skill_slug, skill_name, skill_category, level, created_at`
+var skillColumns = []string{"id", "agent_id", "skill_slug", "skill_name", "skill_category", "level", "created_at"}
+
+var skillCols = cols("", skillColumns)
 
 func scanSkill(row pgx.CollectableRow) (*domain.Skill, error) {
 	var k domain.Skill
@@ -63,7 +65,9 @@ func (s *Store) UninstallSkill(ctx context.Context, agentID uuid.UUID, slug stri
 	return n > 0, s.run(ctx, b)
 }
 
-const trainingCols = `id, agent_id, type, title, content, enabled, created_at, updated_at`
+var trainingColumns = []string{"id", "agent_id", "type", "title", "content", "enabled", "created_at", "updated_at"}
+
+var trainingCols = cols("", trainingColumns)
 
 func scanTraining(row pgx.CollectableRow) (*domain.TrainingData, error) {
 	var t domain.TrainingData
