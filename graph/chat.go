@@ -58,6 +58,7 @@ func (r *Resolver) threads(ctx context.Context, first *int, after *string, agent
 		aid = &id
 	}
 	p, err := r.Store.Threads(ctx, aid, args)
+	loaders.LinkThreads(p.Items)
 	if err != nil {
 		return nil, err
 	}

@@ -80,9 +80,9 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 	srv.AroundResponses(limits.Deadline(lim.Timeout))
 	r.live = live.New(r.Hub, r.Store, o.LoaderWait)
 	srv.AroundResponses(r.live.Responses())
+	srv.AroundResponses(loaders.Install(r.Store, o.LoaderWait))
 
 	var h http.Handler = srv
-	h = loaders.Middleware(r.Store, o.LoaderWait, h)
 	h = auth.Middleware(o.Verifier)(h)
 	return ratelimit.HTTP(limitBody(h))
 }

@@ -87,6 +87,7 @@ func (r *Resolver) agents(ctx context.Context, first *int, after *string, status
 	}
 	f := store.AgentFilter{Status: status, Type: typ}
 	p, err := r.Store.Agents(ctx, f, args)
+	loaders.LinkAgents(p.Items)
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +125,7 @@ func (r *Resolver) collections(ctx context.Context, first *int, after *string) (
 		return nil, err
 	}
 	p, err := r.Store.Collections(ctx, args)
+	loaders.LinkCollections(p.Items)
 	if err != nil {
 		return nil, err
 	}

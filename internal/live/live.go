@@ -12,8 +12,8 @@
 //  3. The response middleware (Responses) takes the event at the head of the
 //     queue and executes it with loaders kept on the event, once for all the
 //     subscriptions of the user that run the same operation (share.go); the
-//     others send a copy. Every other operation on a socket gets fresh
-//     loaders of its own.
+//     others send a copy. Every other operation gets loaders of its own from
+//     loaders.Install.
 //
 // The channel and the queue must stay in step: a value goes on the channel
 // and its event on the queue under the hub's delivery of that one event,
@@ -27,11 +27,9 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/gqlws"
-	"github.com/agentgraph/agentgraph/internal/loaders"
 	"github.com/agentgraph/agentgraph/internal/pubsub"
 	"github.com/agentgraph/agentgraph/internal/store"
 )
@@ -124,11 +122,10 @@ func Row[T any](ev *pubsub.Event) (T, bool) {
 	return v, ok
 }
 
-// Responses is the response middleware of the event path (step 3). It also
-// gives every operation sent over a socket, and every subscription event
-// off our transport, loaders of its own: a socket lives for hours, and
-// loaders cache rows, so one set per connection would serve stale data and
-// grow without bound.
+// Responses is the response middleware of the event path (step 3): an
+// event's response runs with the loaders kept on the event (once per
+// operation for all the subscribers it reaches); everything else goes on to
+// loaders.Install, which gives it loaders of its own.
 func (d *Delivery) Responses() graphql.ResponseMiddleware {
 	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		if q, ok := gqlws.Attached(ctx).(*eventQueue); ok {
@@ -136,16 +133,6 @@ func (d *Delivery) Responses() graphql.ResponseMiddleware {
 				return d.execute(ctx, q, ev, next)
 			}
 		}
-		// A request that failed before it was parsed (a body that is not
-		// JSON) has no operation context: asking for one would panic.
-		if gqlws.OnSocket(ctx) || graphql.HasOperationContext(ctx) && isSubscription(graphql.GetOperationContext(ctx)) {
-			ctx = loaders.Lazy(ctx, d.store, d.wait)
-		}
 		return next(ctx)
 	}
-}
-
-// isSubscription reports whether oc is a subscription's.
-func isSubscription(oc *graphql.OperationContext) bool {
-	return oc != nil && oc.Operation != nil && oc.Operation.Operation == ast.Subscription
 }

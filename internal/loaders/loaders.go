@@ -8,10 +8,10 @@ package loaders
 import (
 	"context"
 	"errors"
-	"net/http"
 	"sync"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 	"github.com/vikstrous/dataloadgen"
 
@@ -48,19 +48,19 @@ type Loaders struct {
 func New(s *store.Store, wait time.Duration) *Loaders {
 	o := dataloadgen.WithWait(wait)
 	return &Loaders{
-		Agent:            dataloadgen.NewMappedLoader(s.AgentsByID, o),
-		Collection:       dataloadgen.NewMappedLoader(s.CollectionsByID, o),
+		Agent:            dataloadgen.NewMappedLoader(linkedMap(s.AgentsByID, LinkAgents), o),
+		Collection:       dataloadgen.NewMappedLoader(linkedMap(s.CollectionsByID, LinkCollections), o),
 		Skills:           dataloadgen.NewMappedLoader(lists(s.SkillsByAgent), o),
 		Training:         dataloadgen.NewMappedLoader(lists(s.TrainingByAgent), o),
-		Access:           dataloadgen.NewMappedLoader(lists(s.AccessByAgent), o),
-		CollectionAgents: dataloadgen.NewMappedLoader(lists(s.AgentsByCollection), o),
+		Access:           dataloadgen.NewMappedLoader(lists(linkedLists(s.AccessByAgent, linkAccess)), o),
+		CollectionAgents: dataloadgen.NewMappedLoader(lists(linkedLists(s.AgentsByCollection, LinkAgents)), o),
 		Entry:            dataloadgen.NewMappedLoader(s.EntriesByID, o),
 		EntryPage:        dataloadgen.NewMappedLoader(s.EntryPages, o),
 		EntryCount:       dataloadgen.NewMappedLoader(s.CountEntries, o),
 		Message:          dataloadgen.NewMappedLoader(s.MessagesByID, o),
 		MessagePage:      dataloadgen.NewMappedLoader(s.MessagePages, o),
 		Usage:            dataloadgen.NewMappedLoader(s.UsageByAgent, o),
-		AgentThreads:     dataloadgen.NewMappedLoader(s.ThreadPages, o),
+		AgentThreads:     dataloadgen.NewMappedLoader(linkedPages(s.ThreadPages, LinkThreads), o),
 		ThreadCount:      dataloadgen.NewMappedLoader(s.CountThreadsByAgent, o),
 	}
 }
@@ -129,17 +129,25 @@ func WithShared(ctx context.Context, sh *Shared) context.Context {
 func For(ctx context.Context) *Loaders {
 	h, ok := ctx.Value(ctxKey{}).(*holder)
 	if !ok {
-		// A resolver ran outside Middleware: a wiring bug, not a user error.
+		// A resolver ran outside Install: a wiring bug, not a user error.
 		panic("loaders: no loaders in context")
 	}
 	return h.get()
 }
 
-// Middleware gives every request its own loaders.
-func Middleware(s *store.Store, wait time.Duration, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(Lazy(r.Context(), s, wait)))
-	})
+// Install is the one place an operation gets its loaders: a response
+// middleware that gives each operation (a query, a mutation, a socket's
+// operation, a subscription's event) loaders of its own, unless an outer
+// middleware already put shared ones in its context (internal/live does for
+// the subscribers of one event). A socket lives for hours and loaders cache
+// rows, so they are never made per connection.
+func Install(s *store.Store, wait time.Duration) graphql.ResponseMiddleware {
+	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		if _, ok := ctx.Value(ctxKey{}).(*holder); ok {
+			return next(ctx)
+		}
+		return next(Lazy(ctx, s, wait))
+	}
 }
 
 // NotFound converts a loader's missing key into the API's NOT_FOUND.

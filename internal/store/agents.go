@@ -62,7 +62,6 @@ func (s *Store) AgentsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]
 	if err := s.run(ctx, b); err != nil {
 		return nil, err
 	}
-	domain.LinkAgents(rows)
 	return keyed(rows, func(a *domain.Agent) uuid.UUID { return a.ID }), nil
 }
 
@@ -97,7 +96,6 @@ func (s *Store) Agents(ctx context.Context, f AgentFilter, a page.Args) (page.Pa
 	if err := s.run(ctx, b); err != nil {
 		return page.Page[*domain.Agent]{}, err
 	}
-	domain.LinkAgents(rows)
 	return page.Cut(a, rows), nil
 }
 
@@ -240,11 +238,6 @@ func (s *Store) AgentsByCollection(ctx context.Context, ids []uuid.UUID) (map[uu
 	if err := s.run(ctx, b); err != nil {
 		return nil, err
 	}
-	agents := make([]*domain.Agent, len(rows))
-	for i := range rows {
-		agents[i] = &rows[i].agent
-	}
-	domain.LinkAgents(agents)
 	m := make(map[uuid.UUID][]*domain.Agent, len(ids))
 	for i := range rows {
 		m[rows[i].collection] = append(m[rows[i].collection], &rows[i].agent)

@@ -107,7 +107,6 @@ func (s *Store) Threads(ctx context.Context, agentID *uuid.UUID, a page.Args) (p
 	if err := s.run(ctx, b); err != nil {
 		return page.Page[*domain.Thread]{}, err
 	}
-	domain.LinkThreads(rows)
 	return page.Cut(a, rows), nil
 }
 
@@ -170,11 +169,9 @@ type ThreadsKey struct {
 // first, in one round trip (lateralPages).
 func (s *Store) ThreadPages(ctx context.Context, keys []ThreadsKey) (map[ThreadsKey]page.Page[*domain.Thread], error) {
 	b := &pgx.Batch{}
-	var groups []*[]*domain.Thread
 	pages := lateralPages(b, keys, func(k ThreadsKey) (page.Key, uuid.UUID) { return k.Page, k.Agent },
 		func(b *pgx.Batch, g page.Key, agents []uuid.UUID, dst *[]*domain.Thread) {
 			a := g.Args()
-			groups = append(groups, dst)
 			all(b, dst, scanThread, `select `+threadCols+` from unnest($1::uuid[]) as k(id)
 				cross join lateral (select * from threads x where x.agent_id = k.id
 					and ($2::timestamptz is null or (x.updated_at, x.id) < ($2, $3::text))
@@ -184,9 +181,6 @@ func (s *Store) ThreadPages(ctx context.Context, keys []ThreadsKey) (map[Threads
 		func(g page.Key, rows []*domain.Thread) page.Page[*domain.Thread] { return page.Cut(g.Args(), rows) })
 	if err := s.run(ctx, b); err != nil {
 		return nil, err
-	}
-	for _, rows := range groups {
-		domain.LinkThreads(*rows) // nested fields of all these threads load together
 	}
 	return pages(), nil
 }

@@ -41,7 +41,6 @@ func (s *Store) CollectionsByID(ctx context.Context, ids []uuid.UUID) (map[uuid.
 	if err := s.run(ctx, b); err != nil {
 		return nil, err
 	}
-	domain.LinkCollections(rows)
 	return keyed(rows, func(c *domain.Collection) uuid.UUID { return c.ID }), nil
 }
 
@@ -55,7 +54,6 @@ func (s *Store) Collections(ctx context.Context, a page.Args) (page.Page[*domain
 	if err := s.run(ctx, b); err != nil {
 		return page.Page[*domain.Collection]{}, err
 	}
-	domain.LinkCollections(rows)
 	return page.Cut(a, rows), nil
 }
 
@@ -160,11 +158,6 @@ func (s *Store) AccessByAgent(ctx context.Context, agentIDs []uuid.UUID) (map[uu
 	if err := s.run(ctx, b); err != nil {
 		return nil, err
 	}
-	cols := make([]*domain.Collection, len(rows))
-	for i, k := range rows {
-		cols[i] = k.Collection
-	}
-	domain.LinkCollections(cols)
 	return groupBy(rows, func(k *domain.KnowledgeAccess) uuid.UUID { return k.AgentID }), nil
 }
 
