@@ -90,12 +90,9 @@ func seedDemo(ctx context.Context, cfg config.Config, args []string) error {
 	default:
 		return errors.New("seed: --user is required outside dev mode")
 	}
-	if err := migrateWithRetry(ctx, cfg.DatabaseURL); err != nil {
-		return err
-	}
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	pool, err := migratedPool(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("database: %w", err)
+		return err
 	}
 	defer pool.Close()
 	// Insert-only: a running server works the entries' index jobs.
@@ -109,4 +106,17 @@ func seedDemo(ctx context.Context, cfg config.Config, args []string) error {
 	}
 	slog.Info("seeded", "user", id, "result", rep.String())
 	return nil
+}
+
+// migratedPool migrates the database (waiting for it as the server does) and
+// opens a pool on it, for the commands that work on data.
+func migratedPool(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {
+	if err := migrateWithRetry(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	return pool, nil
 }

@@ -387,12 +387,9 @@ func reseal(ctx context.Context, cfg config.Config) error {
 	if cfg.TokenKeys == nil {
 		return errors.New("reseal needs the keys: set TOKEN_ENCRYPTION_KEYS to the new key, then the old ones")
 	}
-	if err := migrateWithRetry(ctx, cfg.DatabaseURL); err != nil {
-		return err
-	}
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	pool, err := migratedPool(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("database: %w", err)
+		return err
 	}
 	defer pool.Close()
 	svc := integrations.New(store.New(pool), integrations.Options{Keys: cfg.TokenKeys, OAuth: cfg.OAuth, Logger: slog.Default()})

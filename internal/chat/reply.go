@@ -13,7 +13,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/agentgraph/agentgraph/internal/apperr"
@@ -252,10 +251,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[ReplyArgs]) error {
 			return fmt.Errorf("next message: %w", err)
 		}
 		if next == nil {
-			idle, err := w.store.CompleteIfIdle(ctx, user, thread, func(ctx context.Context, tx pgx.Tx) error {
-				_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
-				return err
-			})
+			idle, err := w.store.CompleteIfIdle(ctx, user, thread, jobs.CompleteTx(job))
 			if err != nil {
 				return fmt.Errorf("complete: %w", err)
 			}

@@ -79,3 +79,13 @@ func RunningBefore(ctx context.Context, db *pgxpool.Pool, kind, key, value strin
 		where state = 'running' and kind = $1 and args ->> $2 = $3 and id < $4`, kind, key, value, id).Scan(&n)
 	return n, err
 }
+
+// CompleteTx returns the function that completes job inside a transaction
+// of the caller's (river.JobCompleteTx): for a job that may end only in the
+// same transaction as the finding that nothing is left for it to do.
+func CompleteTx[T river.JobArgs](job *river.Job[T]) func(context.Context, pgx.Tx) error {
+	return func(ctx context.Context, tx pgx.Tx) error {
+		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
+		return err
+	}
+}

@@ -7,11 +7,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/agentgraph/agentgraph/internal/jobs"
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/vectors"
@@ -119,10 +118,7 @@ func (w *IndexWorker) Work(ctx context.Context, job *river.Job[IndexArgs]) error
 			return fmt.Errorf("claim entries: %w", err)
 		}
 		if len(items) == 0 {
-			done, err := e.bg.CompleteIfNoPending(ctx, user, job.ID, func(ctx context.Context, tx pgx.Tx) error {
-				_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
-				return err
-			})
+			done, err := e.bg.CompleteIfNoPending(ctx, user, job.ID, jobs.CompleteTx(job))
 			if err != nil {
 				return fmt.Errorf("complete: %w", err)
 			}

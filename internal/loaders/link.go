@@ -19,23 +19,22 @@ import (
 
 // LinkAgents records on each agent the ids of all of them (domain.Agent.Batch).
 func LinkAgents(agents []*domain.Agent) {
-	ids := make([]uuid.UUID, len(agents))
-	for i, a := range agents {
-		ids[i] = a.ID
-	}
-	for _, a := range agents {
-		a.Batch = ids
-	}
+	linkIDs(agents, func(a *domain.Agent) uuid.UUID { return a.ID }, func(a *domain.Agent, ids []uuid.UUID) { a.Batch = ids })
 }
 
 // LinkCollections records on each collection the ids of all of them.
 func LinkCollections(cols []*domain.Collection) {
-	ids := make([]uuid.UUID, len(cols))
-	for i, c := range cols {
-		ids[i] = c.ID
+	linkIDs(cols, func(c *domain.Collection) uuid.UUID { return c.ID }, func(c *domain.Collection, ids []uuid.UUID) { c.Batch = ids })
+}
+
+// linkIDs gives each item the ids of all of them (one shared slice).
+func linkIDs[T any](items []T, id func(T) uuid.UUID, set func(T, []uuid.UUID)) {
+	ids := make([]uuid.UUID, len(items))
+	for i, x := range items {
+		ids[i] = id(x)
 	}
-	for _, c := range cols {
-		c.Batch = ids
+	for _, x := range items {
+		set(x, ids)
 	}
 }
 
