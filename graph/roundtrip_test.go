@@ -3,6 +3,8 @@ package graph_test
 import (
 	"testing"
 
+	"github.com/agentgraph/agentgraph/internal/loaders"
+
 	"github.com/google/uuid"
 )
 
@@ -22,11 +24,12 @@ const dashboardQuery = `query {
 
 // The round trips of a request depend on its shape, never on list sizes: the
 // dashboard costs the same for 2 agents as for 50, at most one per loading
-// field.
+// field. At the default 1 ms loader wait, as the server runs: nested lists
+// batch through their siblings (loaders.Linked), not through the wait.
 func TestDashboardRoundTripsDoNotGrowWithAgents(t *testing.T) {
 	t.Parallel()
 	trips := func(agents int) (int64, []string) {
-		e := newEnv(t)
+		e := newEnvWait(t, loaders.DefaultWait)
 		user := uuid.New()
 		for range agents {
 			e.seed(t, user)
