@@ -32,6 +32,7 @@ type conn struct {
 	modern bool // graphql-transport-ws; false for legacy graphql-ws
 
 	lastRead atomic.Int64 // unix nanoseconds of the last frame read, pongs included
+	pingedAt atomic.Int64 // unix nanoseconds of the last ping queued
 
 	mu       sync.Mutex
 	ctx      context.Context // values only; the user's after connection_init
@@ -237,9 +238,14 @@ func (c *conn) initTimedOut() {
 // otherwise it is pinged: a protocol ping on graphql-transport-ws, which the
 // client answers with pong; a keep-alive and a WebSocket ping frame, which
 // browsers answer by themselves, on the legacy protocol.
+//
+// A peer is dropped only once a ping went out after the last thing it sent:
+// a timer that fires late (a loaded machine, a paused process) must not
+// drop a peer that was never asked.
 func (c *conn) ping() {
 	interval := c.t.cfg.PingInterval
-	if time.Since(time.Unix(0, c.lastRead.Load())) > 2*interval {
+	last := c.lastRead.Load()
+	if c.pingedAt.Load() > last && time.Since(time.Unix(0, last)) > 2*interval {
 		c.close(websocket.CloseGoingAway, "no pong")
 		return
 	}
@@ -253,6 +259,7 @@ func (c *conn) ping() {
 	} else {
 		c.enqueueLocked(item{frame: keepAliveFrame})
 	}
+	c.pingedAt.Store(time.Now().UnixNano())
 	c.timer.Reset(interval)
 	c.mu.Unlock()
 	if !c.modern {
