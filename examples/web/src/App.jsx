@@ -70,7 +70,7 @@ function TokenBox() {
         tokenChanged();
       }}
     >
-      <input placeholder="access token (go run . token)" value={value} onChange={(e) => setValue(e.target.value)} />
+      <input type="password" aria-label="access token" placeholder="access token (go run . token)" value={value} onChange={(e) => setValue(e.target.value)} />
       <button type="submit">Use token</button>
     </form>
   );
