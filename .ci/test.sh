@@ -36,6 +36,9 @@ fi
 # playwright-core, Debian's Chromium (playwright downloads no browser here).
 log "e2e Node packages"
 npm ci --prefix e2e --no-audit --no-fund --loglevel=error >/dev/null
+# examples/web (React + Apollo): TestWebExampleInBrowser builds it with Vite
+# and serves it with vite preview.
+npm ci --prefix examples/web --no-audit --no-fund --loglevel=error >/dev/null
 if [ ! -x /usr/bin/chromium ]; then
   log "installing Debian's chromium for the browser tests"
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
