@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/config"
 	"github.com/agentgraph/agentgraph/internal/devmode"
 	"github.com/agentgraph/agentgraph/internal/jobs"
@@ -119,4 +120,21 @@ func migratedPool(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error)
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	return pool, nil
+}
+
+// seedFirstStart gives dev mode's demo user the demo data when it has no
+// agent yet: the first start of a fresh clone. Later starts leave what the
+// developer changed alone.
+func seedFirstStart(ctx context.Context, st *store.Store, jc *jobs.Client, cfg config.Config, user uuid.UUID) error {
+	uctx := auth.WithUser(ctx, auth.User{ID: user, Role: "authenticated", ExpiresAt: time.Now().Add(time.Minute)})
+	n, err := st.CountAgents(uctx, store.AgentFilter{})
+	if err != nil || n > 0 {
+		return err
+	}
+	rep, err := seed.Seed(ctx, st, jc, cfg.LLM.Prices, user, time.Now())
+	if err != nil {
+		return err
+	}
+	slog.Info("dev mode: demo data seeded", "user", user, "result", rep.String())
+	return nil
 }

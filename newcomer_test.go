@@ -54,6 +54,15 @@ func TestDevMode(t *testing.T) {
 	if got := viewer(first, tok); got != id.User.String() {
 		t.Fatalf("the banner's token is user %s, want the demo user %s", got, id.User)
 	}
+	// The first start seeded the demo user: a fresh clone shows something.
+	r := first.must(t, tok, `{ viewer { headAgent { name } } agents(first: 20) { totalCount } }`, nil)
+	seeded := decode[struct {
+		Viewer struct{ HeadAgent *struct{ Name string } }
+		Agents struct{ TotalCount int }
+	}](t, r.Data)
+	if seeded.Viewer.HeadAgent == nil || seeded.Agents.TotalCount < 5 {
+		t.Fatalf("the demo user was not seeded on the first start: %s", r.Data)
+	}
 	page := getBody(t, first.base+"/")
 	if !strings.Contains(page, "&#34;token&#34;") {
 		t.Errorf("the playground page carries no dev token:\n%s", page)

@@ -230,6 +230,11 @@ func serve(ctx context.Context, cfg config.Config) error {
 	port := ln.Addr().(*net.TCPAddr).Port
 	slog.Info("serving", "addr", ln.Addr().String(), "graphiql", fmt.Sprintf("http://localhost:%d/", port))
 	if dev != nil {
+		// A fresh clone shows something at once: the demo user gets the
+		// demo data on the first start (when it has no agent yet).
+		if err := seedFirstStart(ctx, st, jobClient, cfg, dev.User); err != nil {
+			slog.Warn("dev mode: demo data not seeded (go run . seed retries)", "err", err)
+		}
 		tok, err := devmode.Token(dev.Secret, dev.User, devmode.DefaultTTL, cfg.JWTIssuer)
 		if err != nil {
 			return err
