@@ -178,7 +178,8 @@ func serve(ctx context.Context, cfg config.Config) error {
 	defer rates.Close()
 	opts := graph.Options{Verifier: verifier, LoaderWait: cfg.LoaderWait, APQCache: apq, Limits: &cfg.Limits,
 		RateLimiter: rates}
-	sockets := graph.Sockets(verifier, httpx.OriginChecker(cfg.AllowedOrigins))
+	sockets := graph.Sockets(verifier, httpx.OriginChecker(cfg.AllowedOrigins),
+		graph.SocketQuotas{Operations: cfg.SocketOperations, Subscriptions: cfg.SocketSubscriptions, PerUser: cfg.SocketsPerUser})
 	httpx.RegisterSockets(sockets.Open)
 	opts.Sockets = sockets
 	mux.Handle("/query", graph.NewHandler(resolver, opts))

@@ -101,7 +101,7 @@ func newSocketStack(t *testing.T, wrap func(net.Listener) net.Listener) *socketS
 		t.Fatal(err)
 	}
 	srv := httptest.NewUnstartedServer(graph.NewHandler(newResolver(st, hub), graph.Options{Verifier: v,
-		LoaderWait: 10 * time.Millisecond, Sockets: graph.Sockets(v, nil)}))
+		LoaderWait: 10 * time.Millisecond, Sockets: graph.Sockets(v, nil, graph.SocketQuotas{})}))
 	if wrap != nil {
 		srv.Listener = wrap(srv.Listener)
 	}

@@ -25,10 +25,19 @@ const (
 	wsReadLimit int64 = 256 << 10
 )
 
+// SocketQuotas bound what one socket and one user may hold on an instance;
+// zero fields take gqlws's defaults (README.md, Subscriptions).
+type SocketQuotas struct {
+	Operations, Subscriptions, PerUser int
+}
+
 // Sockets returns the WebSocket transport of /query (internal/gqlws): one goroutine per idle socket, timers for the init timeout,
 // pings and the token's expiry. checkOrigin vets browser origins.
-func Sockets(v *auth.Verifier, checkOrigin func(*http.Request) bool) *gqlws.Transport {
+func Sockets(v *auth.Verifier, checkOrigin func(*http.Request) bool, q SocketQuotas) *gqlws.Transport {
 	return gqlws.New(gqlws.Config{
+		MaxOperations:    q.Operations,
+		MaxSubscriptions: q.Subscriptions,
+		MaxSocketsPerKey: q.PerUser,
 		Init: func(ctx context.Context, payload map[string]any) (context.Context, time.Time, error) {
 			u, err := initUser(ctx, v, payload)
 			if err != nil {
@@ -40,7 +49,7 @@ func Sockets(v *auth.Verifier, checkOrigin func(*http.Request) bool) *gqlws.Tran
 		PingInterval: wsPingInterval,
 		ReadLimit:    wsReadLimit,
 		CheckOrigin:  checkOrigin,
-		// Quotas: gqlws's defaults (README.md); sockets count per user.
+		// Sockets count per user.
 		SocketKey: func(ctx context.Context) string {
 			if u, ok := auth.UserFrom(ctx); ok {
 				return u.ID.String()

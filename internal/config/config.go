@@ -83,6 +83,10 @@ type Config struct {
 	LLM llm.Config
 	// OAuth is each integration provider's OAuth client (OAUTH_*).
 	OAuth map[string]integrations.OAuthClient
+	// SocketOperations, SocketSubscriptions and SocketsPerUser are the
+	// WebSocket quotas: operations and subscriptions in flight on one
+	// socket, sockets of one user on one instance.
+	SocketOperations, SocketSubscriptions, SocketsPerUser int
 	// Knowledge is the embedding model and the vector store (EMBEDDING_*,
 	// PINECONE_*).
 	Knowledge knowledge.Config
@@ -193,6 +197,19 @@ func (c *Config) loadPools(get func(k, def string) string) error {
 	}
 	if c.ReplyDrain, err = time.ParseDuration(get("REPLY_DRAIN_TIMEOUT", "20s")); err != nil || c.ReplyDrain < 0 {
 		return fmt.Errorf("REPLY_DRAIN_TIMEOUT must be a duration, like 20s")
+	}
+	for _, q := range []struct {
+		key string
+		def int
+		dst *int
+	}{
+		{"SOCKET_OPERATIONS", 100, &c.SocketOperations},
+		{"SOCKET_SUBSCRIPTIONS", 50, &c.SocketSubscriptions},
+		{"SOCKETS_PER_USER", 20, &c.SocketsPerUser},
+	} {
+		if *q.dst, err = strconv.Atoi(get(q.key, strconv.Itoa(q.def))); err != nil || *q.dst < 1 || *q.dst > 100000 {
+			return fmt.Errorf("%s must be a number from 1 to 100000", q.key)
+		}
 	}
 	if c.MaxReplyTokens, err = strconv.Atoi(get("MAX_REPLY_TOKENS", "4096")); err != nil || c.MaxReplyTokens < 1 || c.MaxReplyTokens > 100000 {
 		return fmt.Errorf("MAX_REPLY_TOKENS must be a number from 1 to 100000")

@@ -18,7 +18,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Port != 8080 || c.DatabaseURL != DefaultDatabaseURL || c.LoaderWait != time.Millisecond ||
 		c.DefaultModel != "gpt-4o-mini" || len(c.AllowedOrigins) != 0 ||
-		c.ReplyWorkers != 50 || c.ReplyDrain != 20*time.Second || c.MaxReplyTokens != 4096 || c.RepliesPerUser != 4 ||
+		c.ReplyWorkers != 50 || c.ReplyDrain != 20*time.Second || c.MaxReplyTokens != 4096 || c.RepliesPerUser != 4 || c.SocketsPerUser != 20 || c.SocketOperations != 100 ||
 		c.MonthlyBudgetCents != nil || c.BackgroundConns < 8 || c.APIConns < 8 {
 		t.Fatalf("defaults: %+v", c)
 	}
@@ -55,6 +55,7 @@ func TestBadValues(t *testing.T) {
 		{"REPLY_WORKERS", "0", "REPLY_WORKERS"},
 		{"REPLY_DRAIN_TIMEOUT", "soon", "REPLY_DRAIN_TIMEOUT"},
 		{"MAX_REPLY_TOKENS", "0", "MAX_REPLY_TOKENS"},
+		{"SOCKETS_PER_USER", "0", "SOCKETS_PER_USER"},
 		{"REPLIES_PER_USER", "many", "REPLIES_PER_USER"},
 		{"MONTHLY_BUDGET_CENTS", "-5", "MONTHLY_BUDGET_CENTS"},
 		{"MAX_DEPTH", "0", "MAX_DEPTH"},

@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -206,7 +207,13 @@ func runFanout(t *testing.T, impl string, cfg fanoutConfig) *fanoutResult {
 	res := &fanoutResult{impl: impl, conns: cfg.conns, phases: make([]phaseResult, len(cfg.phases))}
 	ctx := t.Context()
 	dbURL := testdb.URL(t)
-	srv := startServer(t, dbURL, transportEnv(impl))
+	// 100 tabs a user, all subscribing at once: the quota and the rate of new
+	// subscriptions are the benchmark's to set, not the defaults' to refuse.
+	env := map[string]string{"SOCKETS_PER_USER": strconv.Itoa(cfg.conns/cfg.users + 1), "RATE_SUBSCRIPTIONS": "0"}
+	for k, v := range transportEnv(impl) {
+		env[k] = v
+	}
+	srv := startServer(t, dbURL, env)
 
 	users := make([]uuid.UUID, cfg.users)
 	tokens := make([]string, cfg.users)
