@@ -134,7 +134,7 @@ func chatOnce(ctx context.Context, client *http.Client, url, tok string, u int, 
 
 // driveChat runs W4 like drive runs the others; lat is sendMessage's own
 // latency.
-func driveChat(ctx context.Context, client *http.Client, p *proc, toks []string, conc int, warmup, dur time.Duration) (result, error) {
+func driveChat(ctx context.Context, client *http.Client, p *proc, db *dbCPU, toks []string, conc int, warmup, dur time.Duration) (result, error) {
 	socks := make([]*chatSocket, nUsers)
 	for u := range socks {
 		s, err := openChatSocket(ctx, p.url, toks[u], threadID(u, w4Agent))
@@ -149,6 +149,7 @@ func driveChat(ctx context.Context, client *http.Client, p *proc, toks []string,
 		var r result
 		var wg sync.WaitGroup
 		end := time.Now().Add(d)
+		db0 := db.sample(ctx)
 		cpu0, t0 := p.cpu(), time.Now()
 		for w := range conc {
 			wg.Add(1)
@@ -178,6 +179,7 @@ func driveChat(ctx context.Context, client *http.Client, p *proc, toks []string,
 		}
 		wg.Wait()
 		r.elapsed, r.cpu, r.ok = time.Since(t0), p.cpu()-cpu0, len(r.lat)
+		r.dbCPU = since(db0, db.sample(ctx))
 		return r
 	}
 	if warmup > 0 {

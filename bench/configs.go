@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/agentgraph/agentgraph/internal/llm/llmtest"
 )
 
@@ -127,8 +129,9 @@ type measurement struct {
 }
 
 func (m measurement) String() string {
-	s := fmt.Sprintf("  %-8s %s  %7.0f rps  p50 %6.1f ms  p99 %6.1f ms  cpu %5.2f ms/req  ok %d failed %d",
-		m.cfg, m.w, m.r.rps(), ms(percentile(m.r.lat, .5)), ms(percentile(m.r.lat, .99)), ms(m.r.cpuPerReq()), m.r.ok, m.r.failed)
+	s := fmt.Sprintf("  %-8s %s  %7.0f rps  p50 %6.1f ms  p99 %6.1f ms  cpu %5.2f + db %5.2f ms/req  ok %d failed %d",
+		m.cfg, m.w, m.r.rps(), ms(percentile(m.r.lat, .5)), ms(percentile(m.r.lat, .99)), ms(m.r.cpuPerReq()),
+		ms(m.r.dbCPUPerReq()), m.r.ok, m.r.failed)
 	if m.w == "W4" {
 		s += fmt.Sprintf("  first token p50/p99 %.1f/%.1f ms  stored p50/p99 %.1f/%.1f ms",
 			ms(percentile(m.r.firstToken, .5)), ms(percentile(m.r.firstToken, .99)),
@@ -149,6 +152,11 @@ func measure(ctx context.Context, c config, e runEnv, o options) ([]measurement,
 		return nil, err
 	}
 	defer p.stop()
+	db := &dbCPU{db: o.db}
+	if db.conn, err = pgx.Connect(ctx, e.dbURL); err != nil {
+		return nil, err
+	}
+	defer db.conn.Close(context.WithoutCancel(ctx))
 	client := newClient(o.conc)
 	defer client.CloseIdleConnections()
 	ws := oursWorkloads(e.messages)
@@ -162,12 +170,12 @@ func measure(ctx context.Context, c config, e runEnv, o options) ([]measurement,
 			continue
 		}
 		stopProf := profileCPU(c, w.name, o)
-		r := drive(ctx, client, p, w, e.toks, !c.peer || c.rls, o.conc, o.warmup, o.dur)
+		r := drive(ctx, client, p, db, w, e.toks, !c.peer || c.rls, o.conc, o.warmup, o.dur)
 		stopProf()
 		out = append(out, measurement{cfg: c.name, w: w.name, r: r})
 	}
 	if !c.peer && slices.Contains(selected, "W4") {
-		r, err := driveChat(ctx, client, p, e.toks, o.conc, o.warmup, o.dur)
+		r, err := driveChat(ctx, client, p, db, e.toks, o.conc, o.warmup, o.dur)
 		if err != nil {
 			return nil, err
 		}

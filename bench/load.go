@@ -18,6 +18,7 @@ type result struct {
 	elapsed    time.Duration
 	lat        []time.Duration // of the successful requests
 	cpu        time.Duration   // server CPU over the measured window
+	dbCPU      time.Duration   // its Postgres backends' CPU over the window
 	firstErr   error
 	// W4 only: time to the first streamed token and to the stored reply.
 	firstToken, stored []time.Duration
@@ -42,6 +43,14 @@ func (r result) cpuPerReq() time.Duration {
 	return r.cpu / time.Duration(r.ok)
 }
 
+// dbCPUPerReq is Postgres' CPU time per successful request.
+func (r result) dbCPUPerReq() time.Duration {
+	if r.ok == 0 {
+		return 0
+	}
+	return r.dbCPU / time.Duration(r.ok)
+}
+
 func newClient(conc int) *http.Client {
 	return &http.Client{
 		Timeout: 30 * time.Second,
@@ -52,7 +61,7 @@ func newClient(conc int) *http.Client {
 
 // drive runs conc workers sending w's requests back to back: for warmup
 // (not recorded), then for dur. Each request carries its user's token.
-func drive(ctx context.Context, client *http.Client, p *proc, w workload, toks []string, auth bool,
+func drive(ctx context.Context, client *http.Client, p *proc, db *dbCPU, w workload, toks []string, auth bool,
 	conc int, warmup, dur time.Duration) result {
 	var n atomic.Int64
 	one := func() (time.Duration, error) {
@@ -83,6 +92,7 @@ func drive(ctx context.Context, client *http.Client, p *proc, w workload, toks [
 		var r result
 		var wg sync.WaitGroup
 		end := time.Now().Add(d)
+		db0 := db.sample(ctx)
 		cpu0, t0 := p.cpu(), time.Now()
 		for range conc {
 			wg.Add(1)
@@ -113,6 +123,7 @@ func drive(ctx context.Context, client *http.Client, p *proc, w workload, toks [
 		}
 		wg.Wait()
 		r.elapsed, r.cpu, r.ok = time.Since(t0), p.cpu()-cpu0, len(r.lat)
+		r.dbCPU = since(db0, db.sample(ctx))
 		return r
 	}
 	if warmup > 0 {

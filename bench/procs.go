@@ -118,22 +118,8 @@ func (p *proc) stop() {
 	}
 }
 
-// cpu is the CPU time (user + system) the process has used so far, from
-// /proc (Linux); zero elsewhere.
-func (p *proc) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name, which is in parentheses and may hold spaces.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ is 100 on Linux
-}
+// cpu is the CPU time (user + system) the process has used so far.
+func (p *proc) cpu() time.Duration { return pidCPU(p.cmd.Process.Pid) }
 
 func getOK(ctx context.Context, url string) error {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -160,4 +146,21 @@ func postOK(ctx context.Context, url string) error {
 		return fmt.Errorf("%s: HTTP %d", url, res.StatusCode)
 	}
 	return nil
+}
+
+// pidCPU is the CPU time of process pid from /proc (Linux); zero when it
+// is gone or elsewhere.
+func pidCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }

@@ -11,12 +11,12 @@ import (
 // ratio to each peer's (by median rps).
 func report(w io.Writer, cfgs []config, all []measurement, o options) {
 	fmt.Fprintf(w, "\n%d rounds × %v (+%v warm-up), %d clients; medians over rounds\n\n", o.rounds, o.dur, o.warmup, o.conc)
-	fmt.Fprintln(w, "| workload | config | rps | p50 ms | p99 ms | server CPU ms/req | failed |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| workload | config | rps | p50 ms | p99 ms | server CPU ms/req | Postgres CPU ms/req | failed |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	med := map[[2]string]float64{}
 	for _, wl := range []string{"W1", "W2", "W3", "W4"} {
 		for _, c := range cfgs {
-			var rps, p50, p99, cpu []float64
+			var rps, p50, p99, cpu, dbc []float64
 			failed := 0
 			var first, stored []float64
 			for _, m := range all {
@@ -27,6 +27,7 @@ func report(w io.Writer, cfgs []config, all []measurement, o options) {
 				p50 = append(p50, ms(percentile(m.r.lat, .5)))
 				p99 = append(p99, ms(percentile(m.r.lat, .99)))
 				cpu = append(cpu, ms(m.r.cpuPerReq()))
+				dbc = append(dbc, ms(m.r.dbCPUPerReq()))
 				failed += m.r.failed
 				if wl == "W4" {
 					first = append(first, ms(percentile(m.r.firstToken, .5)), ms(percentile(m.r.firstToken, .99)))
@@ -37,10 +38,11 @@ func report(w io.Writer, cfgs []config, all []measurement, o options) {
 				continue
 			}
 			med[[2]string{wl, c.name}] = median(rps)
-			fmt.Fprintf(w, "| %s | %s | %.0f | %.1f | %.1f | %.2f | %d |\n", wl, c.name, median(rps), median(p50), median(p99), median(cpu), failed)
+			fmt.Fprintf(w, "| %s | %s | %.0f | %.1f | %.1f | %.2f | %.2f | %d |\n", wl, c.name, median(rps), median(p50),
+				median(p99), median(cpu), median(dbc), failed)
 			if wl == "W4" {
-				fmt.Fprintf(w, "| W4 first token | %s | | %.1f | %.1f | | |\n", c.name, median(every(first, 0)), median(every(first, 1)))
-				fmt.Fprintf(w, "| W4 stored reply | %s | | %.1f | %.1f | | |\n", c.name, median(every(stored, 0)), median(every(stored, 1)))
+				fmt.Fprintf(w, "| W4 first token | %s | | %.1f | %.1f | | | |\n", c.name, median(every(first, 0)), median(every(first, 1)))
+				fmt.Fprintf(w, "| W4 stored reply | %s | | %.1f | %.1f | | | |\n", c.name, median(every(stored, 0)), median(every(stored, 1)))
 			}
 		}
 	}
