@@ -36,7 +36,7 @@ func main() {
 	var (
 		adminURL = flag.String("admin-url", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
 			"a superuser connection; the bench database is created next to it")
-		dbName   = flag.String("db", "agentgraph_bench", "the bench's own database (dropped and recreated when seeding)")
+		dbName   = flag.String("db", "", "the bench's own database, dropped and recreated when seeding (default agentgraph_bench, with -large agentgraph_bench_large)")
 		large    = flag.Bool("large", false, "seed 500 messages per thread: 1,000,000 messages")
 		reseed   = flag.Bool("reseed", false, "seed again even if the database holds this seed")
 		peer     = flag.String("peer", "", `"postgraphile": also run PostGraphile 5 (bench/postgraphile), plain and with RLS`)
@@ -52,6 +52,13 @@ func main() {
 	)
 	flag.Var(&vs, "variant", "`name:KEY=V;KEY=V`: another configuration of our server (environment settings; BIN=path for another binary); repeatable")
 	flag.Parse()
+	if *dbName == "" {
+		// Apart, so that switching sets does not seed a million messages again.
+		*dbName = "agentgraph_bench"
+		if *large {
+			*dbName += "_large"
+		}
+	}
 	log.SetFlags(log.Ltime)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
