@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"context"
+	"runtime/debug"
+	"testing"
+)
 
 func TestGCPercentFor(t *testing.T) {
 	for _, c := range []struct {
@@ -12,5 +16,29 @@ func TestGCPercentFor(t *testing.T) {
 		if got := gcPercentFor(c.live); got != c.want {
 			t.Errorf("gcPercentFor(%d MiB) = %d, want %d", c.live>>20, got, c.want)
 		}
+	}
+}
+
+// gcPercent reads GOGC as the runtime has it.
+func gcPercent() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}
+
+// Not parallel: GOGC is the process's.
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(gcPercent())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	debug.SetGCPercent(100)
+	tuneGC(ctx, func(k string) string { return map[string]string{"GOGC": "100"}[k] })
+	if got := gcPercent(); got != 100 {
+		t.Errorf("with GOGC set, GOGC became %d", got)
+	}
+	tuneGC(ctx, func(string) string { return "" })
+	if got := gcPercent(); got != 400 { // a test's live heap is a few MiB
+		t.Errorf("GOGC = %d, want 400 for a small live heap", got)
 	}
 }
