@@ -2,17 +2,18 @@ package main
 
 import (
 	"context"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"time"
 )
 
 // The collector's pace (GOGC) unless the environment sets GOGC or
 // GOMEMLIMIT. Go's default, 100, lets the heap grow by what is live before
 // the next cycle. Serving requests, the live heap is small (tens of MiB) and
 // a request's garbage dies with it, so 100 collects very often for little
-// memory saved: about a tenth of the CPU per request went to the collector
-// in the load benchmark (BENCHMARKS.md, "Against PostGraphile"). With
+// memory saved: 12-15 % of the server's CPU went to the collector in
+// profiles of the load benchmark, and GOGC=400 took a fifth to a third off
+// the CPU per request (BENCHMARKS.md, "Against PostGraphile"). With
 // thousands of idle WebSockets the live heap is large and the growth would
 // be paid in memory per socket instead, so the pace follows the live heap:
 // the heap may grow by gcHeadroom, by at most maxGCPercent of what is live,
@@ -21,7 +22,6 @@ const (
 	gcHeadroom   = 128 << 20
 	maxGCPercent = 400
 	minGCPercent = 100
-	gcRetune     = time.Second
 )
 
 // gcPercentFor is the GOGC for a live heap of live bytes.
@@ -32,8 +32,11 @@ func gcPercentFor(live uint64) int {
 	return int(min(maxGCPercent, max(minGCPercent, gcHeadroom*100/live)))
 }
 
-// tuneGC sets GOGC from the live heap now and then every gcRetune until ctx
-// ends, unless getenv has GOGC or GOMEMLIMIT: an operator's setting wins.
+// tuneGC sets GOGC from the live heap now and again after every collection
+// until ctx ends, unless getenv has GOGC or GOMEMLIMIT: an operator's
+// setting wins. Retuning at each cycle, when the live heap has just been
+// measured, follows a fast-growing heap (10,000 sockets opening in seconds)
+// closely; a periodic retune let the heap overshoot meanwhile (BENCHMARKS.md).
 func tuneGC(ctx context.Context, getenv func(string) string) {
 	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
 		return
@@ -51,16 +54,18 @@ func tuneGC(ctx context.Context, getenv func(string) string) {
 		}
 	}
 	set()
-	go func() {
-		t := time.NewTicker(gcRetune)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				set()
-			}
+	afterEachGC(ctx, set)
+}
+
+// afterEachGC calls f after every garbage collection until ctx ends: a
+// sentinel object nothing refers to is collected by the next cycle, and its
+// cleanup (run by the runtime after that cycle) calls f and arms the next.
+func afterEachGC(ctx context.Context, f func()) {
+	sentinel := new([32]byte) // past the tiny allocator, whose objects share cleanups
+	runtime.AddCleanup(sentinel, func(struct{}) {
+		if ctx.Err() == nil {
+			f()
+			afterEachGC(ctx, f)
 		}
-	}()
+	}, struct{}{})
 }

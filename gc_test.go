@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"runtime"
 	"runtime/debug"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestGCPercentFor(t *testing.T) {
@@ -40,5 +43,19 @@ func TestTuneGC(t *testing.T) {
 	tuneGC(ctx, func(string) string { return "" })
 	if got := gcPercent(); got != 400 { // a test's live heap is a few MiB
 		t.Errorf("GOGC = %d, want 400 for a small live heap", got)
+	}
+}
+
+func TestAfterEachGC(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var calls atomic.Int32
+	afterEachGC(ctx, func() { calls.Add(1) })
+	for deadline := time.Now().Add(5 * time.Second); calls.Load() < 3; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls after 5s of collections, want 3", calls.Load())
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond) // cleanups run on their own goroutine
 	}
 }
