@@ -63,6 +63,7 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string) error {
+	tuneGC(ctx, getenv)
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return err

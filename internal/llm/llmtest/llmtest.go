@@ -110,6 +110,14 @@ type Server struct {
 // NewServer starts a server that is shut down when the test ends.
 func NewServer(t testing.TB) *Server {
 	t.Helper()
+	s := Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a server outside a test (the load benchmark, bench/, runs
+// it as the provider of the server it drives); Close shuts it down.
+func Start() *Server {
 	s := &Server{
 		done:     make(chan struct{}),
 		canceled: make(chan ChatRequest, 64),
@@ -130,11 +138,13 @@ func NewServer(t testing.TB) *Server {
 		}
 	})
 	s.srv = httptest.NewServer(mux)
-	t.Cleanup(func() {
-		close(s.done)
-		s.srv.Close()
-	})
 	return s
+}
+
+// Close lets stalled handlers return and shuts the server down.
+func (s *Server) Close() {
+	close(s.done)
+	s.srv.Close()
 }
 
 // URL is the base URL to configure the client with: the server's root plus
