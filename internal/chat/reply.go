@@ -301,7 +301,8 @@ func (w *Worker) answer(ctx context.Context, next *store.Awaiting) error {
 		}
 		// Not generated, and said so in the thread: the message is kept.
 		log.Info("reply not generated: monthly budget reached")
-		r := w.reply(agent, msg, id, 1, "", domain.MessageFailed, agent.Personality.Model, llm.Usage{}, err)
+		w.endStream(ctx, log, msg, id, 1)
+		r := w.reply(agent, msg, id, "", domain.MessageFailed, agent.Personality.Model, llm.Usage{}, err)
 		return w.save(ctx, log, r)
 	}
 	pc, err := w.store.LoadPromptContext(ctx, user, agent.ID, msg, historyMessages)
@@ -373,13 +374,7 @@ func (w *Worker) answer(ctx context.Context, next *store.Awaiting) error {
 		log.Info("reply cut by shutdown; left to the next run", "chunks", seq)
 		return errShutdown
 	}
-	if seq > 0 {
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
-		if ferr := w.hub.Flush(fctx); ferr != nil {
-			log.Warn("reply: flush chunks", "err", ferr)
-		}
-		cancel()
-	}
+	w.endStream(ctx, log, msg, id, seq+1)
 	status := domain.MessageComplete
 	switch {
 	case interrupted:
@@ -391,8 +386,22 @@ func (w *Worker) answer(ctx context.Context, next *store.Awaiting) error {
 		status = domain.MessageFailed
 		log.Warn("reply failed", "err", err)
 	}
-	r := w.reply(agent, msg, id, seq+1, clean(content.String()), status, req.Model, usage, err)
+	r := w.reply(agent, msg, id, clean(content.String()), status, req.Model, usage, err)
 	return w.save(ctx, log, r)
+}
+
+// endStream sends the stream's last chunk (done) and waits until every chunk
+// has gone out to the other instances. Through the hub like the others: the
+// next reply's first chunk, delivered here at once, cannot overtake it, as
+// it could a NOTIFY sent with the stored reply. Before the reply is stored:
+// messageAdded follows it everywhere.
+func (w *Worker) endStream(ctx context.Context, log *slog.Logger, msg *domain.Message, id uuid.UUID, seq int64) {
+	w.publish(pubsub.ChunkEvent(msg.UserID, msg.ThreadID, id, seq, pubsub.Chunk{Done: true}))
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+	defer cancel()
+	if err := w.hub.Flush(fctx); err != nil {
+		log.Warn("reply: flush chunks", "err", err)
+	}
 }
 
 // publish streams a chunk; the stored message is the record, so a lost
@@ -409,7 +418,7 @@ func clean(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 
-func (w *Worker) reply(agent *domain.Agent, msg *domain.Message, id uuid.UUID, doneSeq int64, content string,
+func (w *Worker) reply(agent *domain.Agent, msg *domain.Message, id uuid.UUID, content string,
 	status domain.MessageStatus, modelName string, usage llm.Usage, cause error) store.Reply {
 	cost, known := w.llm.Cost(modelName, usage.InputTokens, usage.OutputTokens)
 	if !known {
@@ -418,7 +427,7 @@ func (w *Worker) reply(agent *domain.Agent, msg *domain.Message, id uuid.UUID, d
 	r := store.Reply{
 		ID: id, UserID: msg.UserID, Agent: agent, ThreadID: msg.ThreadID, ReplyTo: msg.ID, Content: content, Status: status,
 		Model: modelName, Provider: string(llm.ProviderFor(modelName)),
-		Input: usage.InputTokens, Output: usage.OutputTokens, CostCents: cost, DoneSeq: doneSeq,
+		Input: usage.InputTokens, Output: usage.OutputTokens, CostCents: cost,
 		FeedType: "reply_done", FeedMessage: agent.Name + " replied",
 	}
 	switch status {

@@ -186,8 +186,6 @@ type Reply struct {
 	Output    int
 	CostCents float64
 	XP        int
-	// DoneSeq is the sequence number of the stream's last chunk.
-	DoneSeq int64
 	// FeedType and FeedMessage describe the reply in the activity feed.
 	FeedType, FeedMessage string
 }
@@ -200,7 +198,7 @@ const codeAnswered = "AGRA0"
 
 // SaveReply stores a reply, its usage log, the agent's XP (and level, by
 // LevelForXP's curve) and its feed events, marks the message it answers as
-// answered, and publishes the stream's last chunk, the message and the feed
+// answered, and publishes the message and the feed
 // events: one transaction, one round trip, as the service role, locking in
 // the documented order (agent, then thread through the message insert). It
 // reports whether the agent levelled up; ErrAnswered when the message was
@@ -234,7 +232,6 @@ func (s *Store) SaveReply(ctx context.Context, r Reply) (newLevel int, levelUp b
 	b.Queue(`insert into feed_events (id, user_id, agent_id, type, message) values ($1, $2, $3, $4, $5)`,
 		feedID, r.UserID, agentID, r.FeedType, r.FeedMessage)
 	events := []pubsub.Event{
-		pubsub.ChunkEvent(r.UserID, r.ThreadID, r.ID, r.DoneSeq, pubsub.Chunk{Done: true}),
 		pubsub.MessageEvent(r.UserID, r.ThreadID, r.ID, false),
 		{Kind: pubsub.KindFeed, UserID: r.UserID, Topic: agentID.String(), ID: feedID.String()},
 	}
