@@ -106,7 +106,8 @@ func forward(first *int, after *string, uuids bool) (Args, error) {
 	return a, nil
 }
 
-// Key is the comparable form of Args, for dataloader keys of nested pages.
+// Key is the comparable form of Args (and of Backward), for dataloader keys
+// of nested pages: the page size and its cursor, if any.
 type Key struct {
 	Size  int
 	After Cursor
@@ -226,26 +227,22 @@ func CutBack[T any](a Backward, newestFirst []T) Page[T] {
 	return p
 }
 
-// BackKey is the comparable form of Backward, for dataloader keys.
-type BackKey struct {
-	Size   int
-	Before Cursor
-	Has    bool
-}
+// Key (above) is the comparable form of Backward too, for dataloader keys.
 
 // Key returns a's comparable form.
-func (a Backward) Key() BackKey {
+func (a Backward) Key() Key {
 	if a.Before == nil {
-		return BackKey{Size: a.Size}
+		return Key{Size: a.Size}
 	}
-	return BackKey{Size: a.Size, Before: *a.Before, Has: true}
+	return Key{Size: a.Size, After: *a.Before, Has: true}
 }
 
-// Backward returns the Backward k was made from.
-func (k BackKey) Backward() Backward {
+// Backward returns the Backward k was made from (its cursor is the page's
+// before).
+func (k Key) Backward() Backward {
 	a := Backward{Size: k.Size}
 	if k.Has {
-		c := k.Before
+		c := k.After
 		a.Before = &c
 	}
 	return a

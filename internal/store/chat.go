@@ -133,15 +133,15 @@ func (s *Store) MessagesByID(ctx context.Context, ids []uuid.UUID) (map[uuid.UUI
 // MessagesKey names one backward page of one thread's messages.
 type MessagesKey struct {
 	Thread string
-	Page   page.BackKey
+	Page   page.Key
 }
 
 // MessagePages loads pages of several threads' messages, newest last, in one
 // round trip (lateralPages).
 func (s *Store) MessagePages(ctx context.Context, keys []MessagesKey) (map[MessagesKey]page.Page[*domain.Message], error) {
 	b := &pgx.Batch{}
-	pages := lateralPages(b, keys, func(k MessagesKey) (page.BackKey, string) { return k.Page, k.Thread },
-		func(b *pgx.Batch, g page.BackKey, threads []string, dst *[]*domain.Message) {
+	pages := lateralPages(b, keys, func(k MessagesKey) (page.Key, string) { return k.Page, k.Thread },
+		func(b *pgx.Batch, g page.Key, threads []string, dst *[]*domain.Message) {
 			back := g.Backward()
 			all(b, dst, scanMessage, `select `+messageCols+` from unnest($1::text[]) as k(id)
 				cross join lateral (select * from chat_messages c where c.thread_id = k.id
@@ -150,7 +150,7 @@ func (s *Store) MessagePages(ctx context.Context, keys []MessagesKey) (map[Messa
 				threads, back.BeforeAt(), back.BeforeID(), back.Size+1)
 		},
 		func(m *domain.Message) string { return m.ThreadID },
-		func(g page.BackKey, rows []*domain.Message) page.Page[*domain.Message] {
+		func(g page.Key, rows []*domain.Message) page.Page[*domain.Message] {
 			return page.CutBack(g.Backward(), rows)
 		})
 	if err := s.run(ctx, b); err != nil {
