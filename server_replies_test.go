@@ -145,7 +145,13 @@ func TestShutdownLeavesCutReplyToNextInstance(t *testing.T) {
 	if !restarted {
 		t.Error("no chunk told subscribers the stream started over")
 	}
-	if got := assistantReplies(t, ctx, w.conn, thread); len(got) != 1 || got[0] != "complete:a short story" {
+	// The done chunk goes out just before the reply is stored.
+	got := assistantReplies(t, ctx, w.conn, thread)
+	for deadline := time.Now().Add(10 * time.Second); len(got) == 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		got = assistantReplies(t, ctx, w.conn, thread)
+	}
+	if len(got) != 1 || got[0] != "complete:a short story" {
 		t.Fatalf("stored replies %q", got)
 	}
 	var usage int
