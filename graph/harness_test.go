@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -175,8 +176,9 @@ func (r response) as(t testing.TB, v any) {
 	}
 }
 
-// raw posts a query with the given bearer token ("" for none).
-func (e *env) raw(t testing.TB, bearer, query string, vars map[string]any) response {
+// postQuery posts a query with the given bearer token ("" for none) and returns
+// the response's status and body as sent.
+func (e *env) postQuery(t testing.TB, bearer, query string, vars map[string]any) (int, []byte) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, _ := http.NewRequest(http.MethodPost, e.srv.URL, bytes.NewReader(body))
@@ -189,9 +191,20 @@ func (e *env) raw(t testing.TB, bearer, query string, vars map[string]any) respo
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, b
+}
+
+// raw posts a query with the given bearer token ("" for none).
+func (e *env) raw(t testing.TB, bearer, query string, vars map[string]any) response {
+	t.Helper()
+	status, body := e.postQuery(t, bearer, query, vars)
 	var out response
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
-		t.Fatalf("decode response (status %d): %v", res.StatusCode, err)
+	if err := json.Unmarshal(body, &out); err != nil {
+		t.Fatalf("decode response (status %d): %v", status, err)
 	}
 	return out
 }

@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -277,18 +275,7 @@ func TestNoTokenInResponsesOrLogs(t *testing.T) {
 	var bodies []string
 	post := func(env *env, bearer, query string, vars map[string]any) {
 		t.Helper()
-		body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-		req, _ := http.NewRequest(http.MethodPost, env.srv.URL, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if bearer != "" {
-			req.Header.Set("Authorization", "Bearer "+bearer)
-		}
-		res, err := env.srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
+		_, b := env.postQuery(t, bearer, query, vars)
 		bodies = append(bodies, string(b))
 	}
 	tok := token(user, nil)
