@@ -336,8 +336,12 @@ func (w *Worker) answer(ctx context.Context, next *store.Awaiting) error {
 	defer sub.Close()
 	go func() {
 		select {
-		case <-sub.C():
-			cut(errInterrupted)
+		case _, ok := <-sub.C():
+			// A closed channel (the hub stopped) is no interrupt: the
+			// reply goes on, or is cut by shutdown like any other.
+			if ok {
+				cut(errInterrupted)
+			}
 		case <-sctx.Done():
 		}
 	}()
