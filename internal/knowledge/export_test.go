@@ -35,3 +35,7 @@ func UpsertForBench(e *Engine, user, col uuid.UUID, n, dims int) error {
 	}
 	return nil
 }
+
+// VectorScans is how many collections e has read from Postgres for exact
+// search (its vector cache's misses).
+func VectorScans(e *Engine) int64 { return e.vcache.scans.Load() }

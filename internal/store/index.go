@@ -2,9 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/binary"
-	"fmt"
-	"math"
 	"time"
 
 	"github.com/google/uuid"
@@ -252,28 +249,6 @@ func (s *Store) TextHits(ctx context.Context, sc Scope, query string, limit int,
 		and (not $5 or e.index_status <> 'indexed')
 		order by score desc, e.id limit $4`, sc.User, sc.Collections, query, limit, unindexed)
 	return hits, s.runScope(ctx, sc, b)
-}
-
-// ScanVectors streams the Postgres-held vectors of sc's indexed entries to
-// fn, with their importance. The bytes are only valid during the call.
-func (s *Store) ScanVectors(ctx context.Context, sc Scope, fn func(id uuid.UUID, importance float64, vec []byte)) error {
-	b := &pgx.Batch{}
-	b.Queue(`select e.id, e.importance, e.embedding from knowledge_entries e
-		where e.user_id = $1 and e.collection_id = any($2) and e.index_status = 'indexed' and e.embedding is not null`,
-		sc.User, sc.Collections).Query(func(rows pgx.Rows) error {
-		defer rows.Close()
-		for rows.Next() {
-			raw := rows.RawValues()
-			var id uuid.UUID
-			if len(raw[0]) != 16 || len(raw[1]) != 8 {
-				return fmt.Errorf("scan vectors: unexpected row encoding (%d, %d bytes)", len(raw[0]), len(raw[1]))
-			}
-			copy(id[:], raw[0])
-			fn(id, math.Float64frombits(binary.BigEndian.Uint64(raw[1])), raw[2])
-		}
-		return rows.Err()
-	})
-	return s.runScope(ctx, sc, b)
 }
 
 // IndexedEntries loads sc's indexed entries among ids with their importance,
