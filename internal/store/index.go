@@ -239,15 +239,21 @@ type Hit struct {
 // by ts_rank_cd normalized to [0, 1) (rank/(rank+1)), weighted by importance
 // like vector hits: rank × (0.5 + 0.5 × importance). With unindexed, only
 // entries not indexed (pending or failed), which vector search cannot find
-// yet.
+// yet. The two are distinct statements, not one with a flag, so that the
+// second's "index_status <> 'indexed'" is in every plan of it, generic ones
+// too, and the partial index of the unindexed entries serves it
+// (migration 00013).
 func (s *Store) TextHits(ctx context.Context, sc Scope, query string, limit int, unindexed bool) ([]Hit, error) {
+	only := ""
+	if unindexed {
+		only = ` and e.index_status <> 'indexed'`
+	}
 	var hits []Hit
 	b := &pgx.Batch{}
 	all(b, &hits, pgx.RowToStructByPos[Hit], `select e.id, ts_rank_cd(e.search, q, 32) * (0.5 + 0.5 * e.importance) as score
 		from knowledge_entries e, websearch_to_tsquery('english', $3) q
-		where e.user_id = $1 and e.collection_id = any($2) and e.search @@ q
-		and (not $5 or e.index_status <> 'indexed')
-		order by score desc, e.id limit $4`, sc.User, sc.Collections, query, limit, unindexed)
+		where e.user_id = $1 and e.collection_id = any($2) and e.search @@ q`+only+`
+		order by score desc, e.id limit $4`, sc.User, sc.Collections, query, limit)
 	return hits, s.runScope(ctx, sc, b)
 }
 
