@@ -20,25 +20,46 @@ import (
 // stay in memory (a ristretto cache bounded in bytes), and every search asks
 // Postgres for each collection's VectorStamp, a few milliseconds, before
 // using them: a collection whose vectors changed in any way, on any
-// instance, is read again. The stamp is read in the search's own role (RLS
-// for a user's search), and entries are keyed by user and collection, so a
-// search only ever uses vectors its own statement could have read.
+// instance, is compared row by row with what Postgres holds (ids and hashes,
+// no vectors) and only its changed vectors are read again. Every statement
+// runs in the search's own role (RLS for a user's search), and entries are
+// keyed by user and collection, so a search only ever uses vectors its own
+// statements could have read.
 
 // DefaultVectorCacheBytes bounds the vectors kept between searches on one
 // instance: four collections of 10,000 entries at 1,536 dimensions.
 const DefaultVectorCacheBytes = 256 << 20
 
-// vectorSet is one collection's vectors as one scan read them, unpacked.
+// vectorSet is one collection's vectors, unpacked, with each row's share of
+// the stamp; its stamp is computed from the rows it holds, so it always
+// describes its own content, whatever changed while it was read. A set is
+// never modified once cached (a refresh builds a new one, sharing the
+// unchanged vectors), so searches read it without locks.
 type vectorSet struct {
 	stamp      store.VectorStamp
 	ids        []uuid.UUID
 	importance []float64
 	vecs       [][]float32
+	hashes     []int64
+}
+
+func newVectorSet(n int64) *vectorSet {
+	return &vectorSet{ids: make([]uuid.UUID, 0, n), importance: make([]float64, 0, n),
+		vecs: make([][]float32, 0, n), hashes: make([]int64, 0, n)}
+}
+
+func (s *vectorSet) add(id uuid.UUID, importance float64, vec []float32, hash int64) {
+	s.ids = append(s.ids, id)
+	s.importance = append(s.importance, importance)
+	s.vecs = append(s.vecs, vec)
+	s.hashes = append(s.hashes, hash)
+	s.stamp.Count++
+	s.stamp.Hash ^= hash
 }
 
 // cost is what the set holds in memory, in bytes, for the cache's bound.
 func (s *vectorSet) cost() int64 {
-	n := int64(len(s.ids)) * (16 + 8 + 24)
+	n := int64(len(s.ids)) * (16 + 8 + 24 + 8)
 	for _, v := range s.vecs {
 		n += 4 * int64(len(v))
 	}
@@ -47,8 +68,9 @@ func (s *vectorSet) cost() int64 {
 
 type vectorCache struct {
 	c *ristretto.Cache[string, *vectorSet]
-	// scans counts collections read from Postgres (cache misses), for tests.
-	scans atomic.Int64
+	// For tests: collections read whole from Postgres (misses), collections
+	// refreshed (stamp moved), and vectors read again by refreshes.
+	scans, refreshes, refetched atomic.Int64
 }
 
 func newVectorCache(maxBytes int64) (*vectorCache, error) {
@@ -65,9 +87,10 @@ func vectorKey(user, col uuid.UUID) string { return string(user[:]) + string(col
 
 // exactHits ranks sc's indexed entries by cosine similarity to q weighted by
 // importance, best first, at most limit: from the cache where a collection's
-// stamp still matches, from Postgres otherwise. With nothing of sc cached
-// (a first search, or collections too large for the cache) the stamps are
-// not asked for: the scan computes them as it reads.
+// stamp still matches, refreshed where it moved, read from Postgres where it
+// is not cached. With nothing of sc cached (a first search, or collections
+// too large for the cache) the stamps are not asked for: the scan computes
+// them as it reads.
 func (e *Engine) exactHits(ctx context.Context, st *store.Store, sc store.Scope, q []float32, limit int) ([]store.Hit, error) {
 	cached := make(map[uuid.UUID]*vectorSet, len(sc.Collections))
 	for _, c := range sc.Collections {
@@ -84,16 +107,25 @@ func (e *Engine) exactHits(ctx context.Context, st *store.Store, sc store.Scope,
 			return nil, err
 		}
 		missing = nil
+		stale := map[uuid.UUID]*vectorSet{}
 		for _, c := range sc.Collections {
 			stamp, ok := stamps[c]
-			if !ok {
-				continue // no vectors
-			}
-			if s := cached[c]; s != nil && s.stamp == stamp {
+			switch s := cached[c]; {
+			case !ok: // no vectors
+			case s == nil:
+				missing = append(missing, c)
+			case s.stamp == stamp:
 				sets = append(sets, s)
-				continue
+			default:
+				stale[c] = s
 			}
-			missing = append(missing, c)
+		}
+		if len(stale) > 0 {
+			fresh, err := e.refreshVectors(ctx, st, sc, stale)
+			if err != nil {
+				return nil, err
+			}
+			sets = append(sets, fresh...)
 		}
 	}
 	if len(missing) > 0 {
@@ -118,36 +150,110 @@ func (e *Engine) exactHits(ctx context.Context, st *store.Store, sc store.Scope,
 func (e *Engine) readVectors(ctx context.Context, st *store.Store, sc store.Scope, cols []uuid.UUID, stamps map[uuid.UUID]store.VectorStamp) ([]*vectorSet, error) {
 	byCol := make(map[uuid.UUID]*vectorSet, len(cols))
 	for _, c := range cols {
-		n := stamps[c].Count
-		byCol[c] = &vectorSet{ids: make([]uuid.UUID, 0, n), importance: make([]float64, 0, n), vecs: make([][]float32, 0, n)}
+		byCol[c] = newVectorSet(stamps[c].Count)
 	}
-	err := st.ScanVectors(ctx, sc, cols, func(col, id uuid.UUID, importance float64, vec []byte, hash int64) {
-		s := byCol[col]
-		if s == nil {
-			return // not asked for: cannot happen, the statement filters by cols
+	err := st.ScanVectors(ctx, sc, cols, nil, func(col, id uuid.UUID, importance float64, vec []byte, hash int64) {
+		if s := byCol[col]; s != nil { // always: the statement filters by cols
+			s.add(id, importance, vectors.Unpack(vec), hash)
 		}
-		s.ids = append(s.ids, id)
-		s.importance = append(s.importance, importance)
-		s.vecs = append(s.vecs, vectors.Unpack(vec))
-		s.stamp.Count++
-		s.stamp.Hash ^= hash
 	})
 	if err != nil {
 		return nil, err
 	}
+	e.vcache.scans.Add(int64(len(cols)))
+	return e.keep(sc.User, cols, byCol), nil
+}
+
+// refreshVectors brings cached collections whose stamp moved up to date:
+// it lists their rows' ids and hashes (no vectors), keeps the vectors whose
+// hash is unchanged and reads again only the others. When most changed it
+// reads the collections whole instead.
+func (e *Engine) refreshVectors(ctx context.Context, st *store.Store, sc store.Scope, stale map[uuid.UUID]*vectorSet) ([]*vectorSet, error) {
+	type row struct {
+		col, id uuid.UUID
+		hash    int64
+	}
+	cols := make([]uuid.UUID, 0, len(stale))
+	held := map[uuid.UUID]int{} // position of each cached id in its collection's set
+	for c, s := range stale {
+		cols = append(cols, c)
+		for i, id := range s.ids {
+			held[id] = i
+		}
+	}
+	var listed []row
+	if err := st.VectorHashes(ctx, sc, cols, func(col, id uuid.UUID, hash int64) {
+		listed = append(listed, row{col, id, hash})
+	}); err != nil {
+		return nil, err
+	}
+	// unchanged reports whether r is cached, in its collection's set, with
+	// the same hash (an id cached in another collection moved: read again).
+	unchanged := func(r row) (*vectorSet, int, bool) {
+		s, i := stale[r.col], -1
+		if j, ok := held[r.id]; ok && j < len(s.ids) && s.ids[j] == r.id && s.hashes[j] == r.hash {
+			i = j
+		}
+		return s, i, i >= 0
+	}
+	var need []uuid.UUID
+	for _, r := range listed {
+		if _, _, ok := unchanged(r); !ok {
+			need = append(need, r.id)
+		}
+	}
+	if 2*len(need) > len(listed) {
+		return e.readVectors(ctx, st, sc, cols, nil)
+	}
+	type vector struct {
+		col        uuid.UUID
+		importance float64
+		vec        []float32
+		hash       int64
+	}
+	read := make(map[uuid.UUID]vector, len(need))
+	if len(need) > 0 {
+		if err := st.ScanVectors(ctx, sc, cols, need, func(col, id uuid.UUID, importance float64, vec []byte, hash int64) {
+			read[id] = vector{col, importance, vectors.Unpack(vec), hash}
+		}); err != nil {
+			return nil, err
+		}
+	}
+	byCol := make(map[uuid.UUID]*vectorSet, len(cols))
+	for _, c := range cols {
+		byCol[c] = newVectorSet(stale[c].stamp.Count)
+	}
+	for _, r := range listed {
+		if s, i, ok := unchanged(r); ok {
+			byCol[r.col].add(r.id, s.importance[i], s.vecs[i], r.hash)
+		} else if v, ok := read[r.id]; ok && v.col == r.col {
+			// The hash read with the vector, not the one listed: the row may
+			// have changed in between, and the set must describe itself.
+			byCol[r.col].add(r.id, v.importance, v.vec, v.hash)
+		}
+		// Otherwise deleted or moved between the two reads: left out, and
+		// the set's stamp says so.
+	}
+	e.vcache.refreshes.Add(int64(len(cols)))
+	e.vcache.refetched.Add(int64(len(read)))
+	return e.keep(sc.User, cols, byCol), nil
+}
+
+// keep caches user's sets of cols and returns those holding vectors.
+func (e *Engine) keep(user uuid.UUID, cols []uuid.UUID, byCol map[uuid.UUID]*vectorSet) []*vectorSet {
 	out := make([]*vectorSet, 0, len(byCol))
 	for _, c := range cols {
-		s := byCol[c]
-		e.vcache.scans.Add(1)
-		if len(s.ids) > 0 {
-			e.vcache.c.Set(vectorKey(sc.User, c), s, s.cost())
+		if s := byCol[c]; len(s.ids) > 0 {
+			e.vcache.c.Set(vectorKey(user, c), s, s.cost())
 			out = append(out, s)
+		} else {
+			e.vcache.c.Del(vectorKey(user, c))
 		}
 	}
 	// Sets are applied asynchronously; waiting (microseconds) makes the next
 	// search of these collections find them.
 	e.vcache.c.Wait()
-	return out, nil
+	return out
 }
 
 // rankExact scores every vector of sets against q. Past a few thousand

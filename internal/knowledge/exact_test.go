@@ -31,6 +31,7 @@ func TestExactSearchCache(t *testing.T) {
 	)
 	eGarden := r.add(t, a, colA, garden, 0.5)
 	eBoat := r.add(t, a, colA, boat, 1)
+	r.add(t, a, colA, "The bread goes in the oven at six", 0.5)
 	theirs := r.add(t, b, colB, garden, 1)
 	r.waitIndexed(t)
 	scans := func() int64 { return knowledge.VectorScans(r.engine) }
@@ -62,8 +63,8 @@ func TestExactSearchCache(t *testing.T) {
 	}
 
 	hits := r.search(t, a, garden, nil, nil, 10)
-	if len(hits) != 2 || hits[0].ID != eGarden {
-		t.Fatalf("first search: %v, want %s first of A's two", hitIDs(hits), eGarden)
+	if len(hits) != 3 || hits[0].ID != eGarden {
+		t.Fatalf("first search: %v, want %s first of A's three", hitIDs(hits), eGarden)
 	}
 	if n := scans(); n != 1 {
 		t.Fatalf("first search read %d collections, want 1", n)
@@ -98,8 +99,12 @@ func TestExactSearchCache(t *testing.T) {
 	other := vectors.Pack(vectors.Normalize(llmtest.Vector(r.cfg.EmbeddingModel, boat, dims)))
 	exec(`update knowledge_entries set embedding = $2, indexed_at = now() where id = $1`, eGarden, other)
 	same("after a vector was rewritten", r.search(t, a, boat, nil, nil, 10), uncached(a, boat))
-	if got := r.search(t, a, boat, nil, nil, 10); len(got) != 2 || got[1].ID != eGarden || got[1].Score < 0.74 {
+	if got := r.search(t, a, boat, nil, nil, 10); len(got) != 3 || got[1].ID != eGarden || got[1].Score < 0.74 {
 		t.Fatalf("after the garden entry's vector became the boat's: %v, want %s second at 0.75", hitIDs(got), eGarden)
+	}
+	// Only what changed was read again.
+	if cols, vecs := knowledge.VectorRefreshes(r.engine); scans() != 2 || cols != 1 || vecs != 1 {
+		t.Fatalf("after one vector changed: %d whole reads, %d refreshes reading %d vectors; want 2, 1, 1", scans(), cols, vecs)
 	}
 	// An edit through another service (another instance's API): the entry
 	// leaves the vectors until indexed again.
@@ -134,5 +139,8 @@ func TestExactSearchCache(t *testing.T) {
 	// B's cached collection was never touched by A's changes.
 	if got := hitIDs(r.search(t, b, garden, nil, nil, 10)); len(got) != 1 || got[0] != theirs {
 		t.Fatalf("B's search after A's changes: %v", got)
+	}
+	if n := scans(); n != 2 {
+		t.Errorf("%d whole reads, want 2: every change was a refresh", n)
 	}
 }
