@@ -18,8 +18,8 @@
 --  * embedding_vector: vector with no fixed dimension, so EMBEDDING_DIMENSIONS may change:
 --    entries indexed under other dimensions are skipped by searches (vector_dims filter; the
 --    bytea mode scores them 0) until an edit indexes them again. No ANN index: searches are
---    scoped to one user's collections, and an exact scan of those rows beats a filtered HNSW
---    scan at the sizes measured (BENCHMARKS.md, "pgvector mode").
+--    scoped to one user's collections and scan those rows exactly; an HNSW index (which would
+--    need a fixed dimension) was measured and not chosen (BENCHMARKS.md, "pgvector mode").
 --  * Column privileges: users keep SELECT on the table (their own rows, RLS), and INSERT and
 --    UPDATE only on the columns 00010 granted, so they may not write vectors: the new column
 --    gets no grant. service_role has ALL on the table (00009).
