@@ -2,6 +2,7 @@ package knowledge_test
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/llm/llmtest"
+	"github.com/agentgraph/agentgraph/internal/migrate"
 	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/testdb"
@@ -53,7 +55,13 @@ func newRigDims(t testing.TB, mode knowledge.Mode, dims int) *rig {
 	if mode == knowledge.ModePGVector {
 		testdb.NeedPGVector(t)
 	}
-	r := &rig{pool: testdb.Pool(t), llm: llmtest.NewServer(t), mode: mode}
+	return newRigOn(t, testdb.Pool(t), mode, dims)
+}
+
+// newRigOn is newRigDims on a database of the caller's making.
+func newRigOn(t testing.TB, pool *pgxpool.Pool, mode knowledge.Mode, dims int) *rig {
+	t.Helper()
+	r := &rig{pool: pool, llm: llmtest.NewServer(t), mode: mode}
 	r.st = store.New(r.pool)
 	r.cfg = knowledge.Config{EmbeddingModel: knowledge.DefaultEmbeddingModel, Dimensions: dims}
 	r.llmCfg = llm.Config{Timeout: 2 * time.Second}
@@ -372,6 +380,49 @@ func searchSuite(t *testing.T, r *rig, mode knowledge.Mode) {
 			t.Errorf("search(%q, limit %d): %v, want BAD_USER_INPUT on %s", tc.query, tc.limit, err, tc.field)
 		}
 	}
+}
+
+// Supabase keeps pgvector in schema extensions, off the default search_path
+// here: the mode names its type and operator with the extension's schema,
+// so the suite passes there as in public.
+func TestPGVectorInExtensionsSchema(t *testing.T) {
+	testdb.NeedPGVector(t)
+	t.Parallel()
+	ctx := context.Background()
+	url := testdb.EmptyURL(t)
+	sqlDB, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlDB.Close()
+	// What Supabase has before any migration of ours: pgvector enabled in
+	// schema extensions, which its roles may use (granted once the migrations
+	// made sure the roles exist).
+	for _, stmt := range []string{`create schema extensions`, `create extension vector schema extensions`} {
+		if _, err := sqlDB.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := migrate.UpDB(ctx, sqlDB); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlDB.ExecContext(ctx, `grant usage on schema extensions to anon, authenticated, service_role`); err != nil {
+		t.Fatal(err)
+	}
+	var typ string
+	if err := sqlDB.QueryRowContext(ctx, `select format_type(atttypid, atttypmod) from pg_attribute
+		where attrelid = 'knowledge_entries'::regclass and attname = 'embedding_vector'`).Scan(&typ); err != nil {
+		t.Fatal(err)
+	}
+	if typ != "extensions.vector" {
+		t.Fatalf("embedding_vector is %s, want extensions.vector", typ)
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	searchSuite(t, newRigOn(t, pool, knowledge.ModePGVector, dims), knowledge.ModePGVector)
 }
 
 // checkStored checks that each indexed entry's vector is where mode keeps
