@@ -27,6 +27,7 @@ func BenchmarkSearchExactChanged(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		knowledge.ExactVectors(e) // the packed mode, where the database has pgvector too
 		return e
 	}
 	user := db.users[10_000]

@@ -164,11 +164,13 @@ func BenchmarkSearch(b *testing.B) {
 					b.Fatal(err)
 				}
 				defer e.Close()
+				knowledge.ExactVectors(e) // packed vectors, even where the database has pgvector
 				svc := knowledge.New(st, e, nil)
 				runSearches(b, svc, db.users[n], "tomatoes")
 			})
 		}
 	}
+	benchPGVector(b, db, fake)
 	// Pinecone: the stand-in holds the vectors (in memory, exact), so this
 	// measures our side and go-pinecone's gRPC round trip, not Pinecone.
 	for _, n := range []int{1000, 10_000} {

@@ -27,7 +27,12 @@ const (
 	// ModePinecone: vectors in Pinecone (PINECONE_API_KEY and
 	// PINECONE_INDEX_HOST set, and an embedding provider).
 	ModePinecone Mode = "pinecone"
-	// ModePostgres: vectors in knowledge_entries.embedding, exact cosine.
+	// ModePGVector: vectors in knowledge_entries.embedding_vector (the
+	// database has pgvector: migration 00013), cosine computed by pgvector
+	// over the scope's rows.
+	ModePGVector Mode = "pgvector"
+	// ModePostgres: vectors in knowledge_entries.embedding (packed bytea),
+	// exact cosine computed by the server; the database lacks pgvector.
 	ModePostgres Mode = "postgres"
 	// ModeText: no embedding provider; Postgres full-text search only.
 	ModeText Mode = "text"
@@ -58,6 +63,8 @@ type Engine struct {
 	cfg      Config
 	mode     Mode
 	pinecone *vectors.Pinecone
+	// pgvector is set in ModePGVector.
+	pgvector *store.PGVector
 	cache    *ristretto.Cache[string, []float32]
 	vcache   *vectorCache
 	log      *slog.Logger
@@ -78,8 +85,10 @@ type Engine struct {
 }
 
 // NewEngine returns the engine for cfg: Pinecone when it is configured and
-// embeddings are available, Postgres vectors when only embeddings are, full
-// text otherwise. c may be nil (no provider).
+// embeddings are available; when only embeddings are, Postgres vectors, with
+// pgvector when the database has it (one catalog query, at start) and
+// packed exact cosine otherwise; full text without embeddings. c may be nil
+// (no provider).
 func NewEngine(bg *store.Store, c *llm.Client, cfg Config, log *slog.Logger) (*Engine, error) {
 	cache, err := ristretto.NewCache(&ristretto.Config[string, []float32]{
 		NumCounters: 100_000, MaxCost: 64 << 20, BufferItems: 64,
@@ -112,7 +121,33 @@ func NewEngine(bg *store.Store, c *llm.Client, cfg Config, log *slog.Logger) (*E
 			e.pinecone, e.mode = p, ModePinecone
 		}
 	}
+	if e.mode == ModePostgres {
+		if err := e.findPGVector(); err != nil {
+			cache.Close()
+			vcache.c.Close()
+			return nil, err
+		}
+	}
 	return e, nil
+}
+
+// findPGVector switches ModePostgres to ModePGVector when the database has
+// pgvector's column, and warns when pgvector could be had but is not used.
+func (e *Engine) findPGVector() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	pv, available, err := e.bg.FindPGVector(ctx)
+	if err != nil {
+		return fmt.Errorf("knowledge: %w", err)
+	}
+	if pv != nil {
+		e.pgvector, e.mode = pv, ModePGVector
+	} else if available {
+		// The migrating role could not create the extension (not a superuser).
+		e.log.Warn("pgvector is available but not in this database: searching by exact cosine over packed vectors; " +
+			"have a superuser run CREATE EXTENSION vector, then agentgraph migrate (README.md, Installing pgvector)")
+	}
+	return nil
 }
 
 // SetSpend makes indexing and query embeddings respect each user's monthly

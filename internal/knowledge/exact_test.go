@@ -43,6 +43,7 @@ func TestExactSearchCache(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer e.Close()
+		knowledge.ExactVectors(e) // the packed mode, where the database has pgvector too
 		limit := 10
 		hits, err := knowledge.New(r.st, e, nil).Search(as(user), q, nil, nil, &limit)
 		if err != nil {
@@ -96,8 +97,8 @@ func TestExactSearchCache(t *testing.T) {
 		}
 	}
 	// A vector rewritten at the same version (a job that ran twice).
-	other := vectors.Pack(vectors.Normalize(llmtest.Vector(r.cfg.EmbeddingModel, boat, dims)))
-	exec(`update knowledge_entries set embedding = $2, indexed_at = now() where id = $1`, eGarden, other)
+	boatVec := vectors.Pack(vectors.Normalize(llmtest.Vector(r.cfg.EmbeddingModel, boat, dims)))
+	exec(`update knowledge_entries set embedding = $2, indexed_at = now() where id = $1`, eGarden, boatVec)
 	same("after a vector was rewritten", r.search(t, a, boat, nil, nil, 10), uncached(a, boat))
 	if got := r.search(t, a, boat, nil, nil, 10); len(got) != 3 || got[1].ID != eGarden || got[1].Score < 0.74 {
 		t.Fatalf("after the garden entry's vector became the boat's: %v, want %s second at 0.75", hitIDs(got), eGarden)
@@ -106,14 +107,15 @@ func TestExactSearchCache(t *testing.T) {
 	if cols, vecs := knowledge.VectorRefreshes(r.engine); scans() != 2 || cols != 1 || vecs != 1 {
 		t.Fatalf("after one vector changed: %d whole reads, %d refreshes reading %d vectors; want 2, 1, 1", scans(), cols, vecs)
 	}
-	// An edit through another service (another instance's API): the entry
-	// leaves the vectors until indexed again.
-	other2 := knowledge.New(r.st, r.engine, r.jobs)
+	// An edit: the entry leaves the vectors until indexed again. Made in
+	// SQL, without its job (enqueued just after), so that the job cannot
+	// index it again between the two searches compared.
 	newText := "Sailing lessons start in June"
-	if _, err := other2.UpdateEntry(as(a), eBoat.String(), domain.UpdateKnowledgeEntryInput{Content: &newText}); err != nil {
+	exec(`update knowledge_entries set content = $2 where id = $1`, eBoat, newText)
+	same("right after an edit", r.search(t, a, boat, nil, nil, 10), uncached(a, boat))
+	if _, err := r.jobs.Insert(ctx, knowledge.IndexArgs{UserID: a}, nil); err != nil {
 		t.Fatal(err)
 	}
-	same("right after an edit", r.search(t, a, boat, nil, nil, 10), uncached(a, boat))
 	r.waitIndexed(t)
 	got := r.search(t, a, newText, nil, nil, 10)
 	same("after the edit was indexed", got, uncached(a, newText))
@@ -125,9 +127,11 @@ func TestExactSearchCache(t *testing.T) {
 	if got := hitIDs(r.search(t, a, garden, nil, nil, 10)); contains(got, eGarden) {
 		t.Fatalf("deleted entry still found: %v", got)
 	}
-	// An importance change (the entry is indexed again, under a new version).
+	// An importance change through another service (another instance's
+	// API): the entry is indexed again, under a new version.
+	svc2 := knowledge.New(r.st, r.engine, r.jobs)
 	zero := 0.0
-	if _, err := other2.UpdateEntry(as(a), eBoat.String(), domain.UpdateKnowledgeEntryInput{Importance: &zero}); err != nil {
+	if _, err := svc2.UpdateEntry(as(a), eBoat.String(), domain.UpdateKnowledgeEntryInput{Importance: &zero}); err != nil {
 		t.Fatal(err)
 	}
 	r.waitIndexed(t)

@@ -10,6 +10,15 @@ import (
 	"github.com/agentgraph/agentgraph/internal/vectors"
 )
 
+// ExactVectors makes e search and index like a database without pgvector
+// (ModePostgres, packed vectors in embedding) when it chose ModePGVector:
+// the bytea mode keeps its tests and benchmarks on a machine with pgvector.
+func ExactVectors(e *Engine) {
+	if e.mode == ModePGVector {
+		e.mode, e.pgvector = ModePostgres, nil
+	}
+}
+
 // UpsertForBench puts vectors for user's entries of col into e's Pinecone,
 // as index jobs would have, for the search benchmark.
 func UpsertForBench(e *Engine, user, col uuid.UUID, n, dims int) error {

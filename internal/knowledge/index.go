@@ -180,7 +180,7 @@ func (e *Engine) indexBatch(ctx context.Context, user uuid.UUID, items []store.T
 		out[i] = store.Indexed{ID: it.ID, Version: it.Version}
 	}
 	if e.mode == ModeText {
-		_, err := e.bg.SaveIndexed(ctx, user, out, nil)
+		_, err := e.bg.SaveIndexed(ctx, user, out, nil, nil)
 		return err
 	}
 	texts := make([]string, len(items))
@@ -208,12 +208,16 @@ func (e *Engine) indexBatch(ctx context.Context, user uuid.UUID, items []store.T
 			// Embedded but not stored: the retry finds the vectors in the cache.
 			return err
 		}
+	} else if e.pgvector != nil {
+		for i := range items {
+			out[i].Vector = vecs[i]
+		}
 	} else {
 		for i := range items {
 			out[i].Embedding = vectors.Pack(vecs[i])
 		}
 	}
-	gone, err := e.bg.SaveIndexed(ctx, user, out, e.usageRow(user, nil, usage))
+	gone, err := e.bg.SaveIndexed(ctx, user, out, e.usageRow(user, nil, usage), e.pgvector)
 	if err != nil {
 		return fmt.Errorf("save %d vectors: %w", len(out), err)
 	}

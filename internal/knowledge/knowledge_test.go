@@ -2,6 +2,7 @@ package knowledge_test
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/agentgraph/agentgraph/internal/knowledge"
 	"github.com/agentgraph/agentgraph/internal/llm"
 	"github.com/agentgraph/agentgraph/internal/llm/llmtest"
+	"github.com/agentgraph/agentgraph/internal/migrate"
 	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/agentgraph/agentgraph/internal/testdb"
@@ -41,6 +43,7 @@ type rig struct {
 	svc      *knowledge.Service
 	cfg      knowledge.Config
 	llmCfg   llm.Config
+	mode     knowledge.Mode
 }
 
 const dims = 64 // small vectors keep the suite fast; benchmarks use 1,536
@@ -49,7 +52,16 @@ func newRig(t testing.TB, mode knowledge.Mode) *rig { return newRigDims(t, mode,
 
 func newRigDims(t testing.TB, mode knowledge.Mode, dims int) *rig {
 	t.Helper()
-	r := &rig{pool: testdb.Pool(t), llm: llmtest.NewServer(t)}
+	if mode == knowledge.ModePGVector {
+		testdb.NeedPGVector(t)
+	}
+	return newRigOn(t, testdb.Pool(t), mode, dims)
+}
+
+// newRigOn is newRigDims on a database of the caller's making.
+func newRigOn(t testing.TB, pool *pgxpool.Pool, mode knowledge.Mode, dims int) *rig {
+	t.Helper()
+	r := &rig{pool: pool, llm: llmtest.NewServer(t), mode: mode}
 	r.st = store.New(r.pool)
 	r.cfg = knowledge.Config{EmbeddingModel: knowledge.DefaultEmbeddingModel, Dimensions: dims}
 	r.llmCfg = llm.Config{Timeout: 2 * time.Second}
@@ -75,6 +87,9 @@ func (r *rig) start(t testing.TB) (*knowledge.Engine, *jobs.Client) {
 	e, err := knowledge.NewEngine(r.st, llm.New(r.llmCfg), r.cfg, quiet())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if r.mode == knowledge.ModePostgres {
+		knowledge.ExactVectors(e) // the bytea mode, on a machine with pgvector too
 	}
 	e.MaxBackoff = 200 * time.Millisecond
 	e.Lease = 3 * time.Second
@@ -208,7 +223,7 @@ func contains(ids []uuid.UUID, id uuid.UUID) bool {
 // depend on where the vectors live.
 func TestSearchSuite(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []knowledge.Mode{knowledge.ModePinecone, knowledge.ModePostgres, knowledge.ModeText} {
+	for _, mode := range []knowledge.Mode{knowledge.ModePinecone, knowledge.ModePGVector, knowledge.ModePostgres, knowledge.ModeText} {
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
 			searchSuite(t, newRig(t, mode), mode)
@@ -237,6 +252,7 @@ func searchSuite(t *testing.T, r *rig, mode knowledge.Mode) {
 			t.Fatalf("entry %s: %s (%v), want indexed", id, s, reason)
 		}
 	}
+	r.checkStored(t, mode)
 
 	hits := r.search(t, a, deploy, nil, nil, 10)
 	if len(hits) == 0 || hits[0].ID != eDeploy {
@@ -363,6 +379,107 @@ func searchSuite(t *testing.T, r *rig, mode knowledge.Mode) {
 		if e, ok := apperr.As(err); !ok || e.Code != apperr.BadUserInput || e.Field != tc.field {
 			t.Errorf("search(%q, limit %d): %v, want BAD_USER_INPUT on %s", tc.query, tc.limit, err, tc.field)
 		}
+	}
+}
+
+// Supabase keeps pgvector in schema extensions, off the default search_path
+// here: the mode names its type and operator with the extension's schema,
+// so the suite passes there as in public.
+func TestPGVectorInExtensionsSchema(t *testing.T) {
+	testdb.NeedPGVector(t)
+	t.Parallel()
+	ctx := context.Background()
+	url := testdb.EmptyURL(t)
+	sqlDB, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlDB.Close()
+	// What Supabase has before any migration of ours: pgvector enabled in
+	// schema extensions, which its roles may use (granted once the migrations
+	// made sure the roles exist).
+	for _, stmt := range []string{`create schema extensions`, `create extension vector schema extensions`} {
+		if _, err := sqlDB.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := migrate.UpDB(ctx, sqlDB); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqlDB.ExecContext(ctx, `grant usage on schema extensions to anon, authenticated, service_role`); err != nil {
+		t.Fatal(err)
+	}
+	var typ string
+	if err := sqlDB.QueryRowContext(ctx, `select format_type(atttypid, atttypmod) from pg_attribute
+		where attrelid = 'knowledge_entries'::regclass and attname = 'embedding_vector'`).Scan(&typ); err != nil {
+		t.Fatal(err)
+	}
+	if typ != "extensions.vector" {
+		t.Fatalf("embedding_vector is %s, want extensions.vector", typ)
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	searchSuite(t, newRigOn(t, pool, knowledge.ModePGVector, dims), knowledge.ModePGVector)
+}
+
+// checkStored checks that each indexed entry's vector is where mode keeps
+// it, and only there: one copy per entry.
+func (r *rig) checkStored(t *testing.T, mode knowledge.Mode) {
+	t.Helper()
+	var packed, pgv, total int
+	vec := "0"
+	if mode == knowledge.ModePGVector {
+		vec = "count(embedding_vector)"
+	}
+	if err := r.pool.QueryRow(context.Background(), `select count(embedding), `+vec+`, count(*) from knowledge_entries
+		where index_status = 'indexed'`).Scan(&packed, &pgv, &total); err != nil {
+		t.Fatal(err)
+	}
+	want := map[knowledge.Mode][2]int{knowledge.ModePostgres: {total, 0}, knowledge.ModePGVector: {0, total}}[mode]
+	if packed != want[0] || pgv != want[1] {
+		t.Errorf("%s mode, %d indexed entries: %d packed vectors, %d pgvector vectors; want %v", mode, total, packed, pgv, want)
+	}
+}
+
+// EMBEDDING_DIMENSIONS changes: entries indexed under the old size are
+// not matched by vector (and break no search); an edit indexes them again
+// at the new size.
+func TestDimensionsChange(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []knowledge.Mode{knowledge.ModePGVector, knowledge.ModePostgres} {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, mode)
+			user := uuid.New()
+			col := r.collection(t, user, "Notes")
+			const text = "The boiler is serviced every October"
+			id := r.add(t, user, col, text, 0.5)
+			r.waitIndexed(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := r.jobs.Stop(ctx); err != nil {
+				t.Fatal(err)
+			}
+			cancel()
+			r.cfg.Dimensions = dims / 2
+			r.engine, r.jobs = r.start(t)
+			r.svc = knowledge.New(r.st, r.engine, r.jobs)
+			for _, h := range r.search(t, user, text, nil, nil, 10) {
+				if h.ID == id && h.Score > 0 {
+					t.Errorf("a vector of %d dimensions matched a query of %d: %+v", dims, dims/2, h)
+				}
+			}
+			edited := text + ", and in March"
+			if _, err := r.svc.UpdateEntry(as(user), id.String(), domain.UpdateKnowledgeEntryInput{Content: &edited}); err != nil {
+				t.Fatal(err)
+			}
+			r.waitIndexed(t)
+			if got := r.search(t, user, edited, nil, nil, 10); len(got) != 1 || got[0].ID != id || got[0].Score < 0.74 {
+				t.Errorf("after the edit, indexed at %d dimensions: %+v, want the entry at 0.75", dims/2, got)
+			}
+		})
 	}
 }
 

@@ -70,6 +70,10 @@ func (e *Engine) search(ctx context.Context, st *store.Store, sc store.Scope, qu
 				hits = append(hits, store.Hit{ID: m.ID, Score: weight(m.Score, w)})
 			}
 		}
+	} else if e.pgvector != nil {
+		if hits, err = st.VectorHits(ctx, sc, e.pgvector, q, limit); err != nil {
+			return nil, err
+		}
 	} else {
 		if hits, err = e.exactHits(ctx, st, sc, q, limit); err != nil {
 			return nil, err

@@ -128,6 +128,9 @@ func upDB(ctx context.Context, sqlDB *sql.DB, log *slog.Logger) ([]*goose.Migrat
 	if err := upRiver(ctx, sqlDB, log); err != nil {
 		return results, err
 	}
+	if err := enablePGVector(ctx, sqlDB); err != nil {
+		return results, err
+	}
 	log.InfoContext(ctx, "database migrated",
 		"version", version, "applied", len(results), "duration", time.Since(start))
 	return results, nil

@@ -46,9 +46,11 @@ func (s *Store) ClaimToIndex(ctx context.Context, user uuid.UUID, limit int, lea
 type Indexed struct {
 	ID      uuid.UUID
 	Version int64
-	// Embedding is the packed vector when Postgres holds it; nil when it
-	// went to Pinecone.
+	// Embedding is the packed vector when Postgres holds it without
+	// pgvector; nil otherwise.
 	Embedding []byte
+	// Vector is the vector when pgvector holds it (SaveIndexed's pv).
+	Vector []float32
 	// PineconeID is the vector's id in Pinecone, when it went there.
 	PineconeID *string
 }
@@ -83,20 +85,32 @@ func (s *Store) LogUsage(ctx context.Context, u Usage) error {
 // embedding call's usage (when usage is set), in one transaction. An entry
 // whose version moved on since it was claimed keeps its pending status (its
 // new content waits for the next job); gone lists the entries that no longer
-// exist, whose vectors a remote index must drop again.
-func (s *Store) SaveIndexed(ctx context.Context, user uuid.UUID, items []Indexed, usage *Usage) (gone []uuid.UUID, err error) {
+// exist, whose vectors a remote index must drop again. With pv (the
+// database has pgvector) the items' Vector goes to embedding_vector.
+func (s *Store) SaveIndexed(ctx context.Context, user uuid.UUID, items []Indexed, usage *Usage, pv *PGVector) (gone []uuid.UUID, err error) {
 	ids := make([]uuid.UUID, len(items))
 	versions := make([]int64, len(items))
 	embeddings := make([][]byte, len(items))
 	pids := make([]*string, len(items))
+	vecs := make([]*string, len(items))
 	for i, it := range items {
 		ids[i], versions[i], embeddings[i], pids[i] = it.ID, it.Version, it.Embedding, it.PineconeID
+		if it.Vector != nil {
+			lit := vectorLiteral(it.Vector)
+			vecs[i] = &lit
+		}
+	}
+	// pgvector's type has no binary form pgx knows: vectors go as text and
+	// are cast (only when the column exists: the statement names it).
+	setVector := ""
+	if pv != nil {
+		setVector = `, embedding_vector = k.vec::` + pv.vectorType()
 	}
 	b := &pgx.Batch{}
 	b.Queue(`update knowledge_entries e set index_status = 'indexed', index_error = null, indexed_at = now(),
-			index_lease = null, embedding = k.embedding, pinecone_id = k.pid
-		from unnest($2::uuid[], $3::bigint[], $4::bytea[], $5::text[]) as k(id, version, embedding, pid)
-		where e.id = k.id and e.user_id = $1 and e.index_version = k.version`, user, ids, versions, embeddings, pids)
+			index_lease = null, embedding = k.embedding, pinecone_id = k.pid`+setVector+`
+		from unnest($2::uuid[], $3::bigint[], $4::bytea[], $5::text[], $6::text[]) as k(id, version, embedding, pid, vec)
+		where e.id = k.id and e.user_id = $1 and e.index_version = k.version`, user, ids, versions, embeddings, pids, vecs)
 	// Stale claims (content changed meanwhile) give their lease back at once.
 	b.Queue(`update knowledge_entries set index_lease = null where id = any($2) and user_id = $1 and index_status = 'pending'`, user, ids)
 	all(b, &gone, pgx.RowTo[uuid.UUID], `select k.id from unnest($1::uuid[]) as k(id)
@@ -242,7 +256,7 @@ type Hit struct {
 // yet. The two are distinct statements, not one with a flag, so that the
 // second's "index_status <> 'indexed'" is in every plan of it, generic ones
 // too, and the partial index of the unindexed entries serves it
-// (migration 00013).
+// (migration 00014).
 func (s *Store) TextHits(ctx context.Context, sc Scope, query string, limit int, unindexed bool) ([]Hit, error) {
 	only := ""
 	if unindexed {

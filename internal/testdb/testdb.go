@@ -25,7 +25,9 @@ import (
 	"database/sql"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -46,7 +48,36 @@ const DefaultServerURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=di
 // kept for inspection and its URL is in the test log (line "testdbconf: ...").
 func URL(t testing.TB) string {
 	t.Helper()
-	return pgtestdb.Custom(t, config(t), Migrator{}).URL()
+	cfg := config(t)
+	return pgtestdb.Custom(t, cfg, Migrator{PGVector: pgvectorAvailable(t, cfg)}).URL()
+}
+
+var (
+	pgvectorOnce  sync.Once
+	pgvectorAvail bool
+	pgvectorErr   error
+)
+
+// pgvectorAvailable reports whether the server can create pgvector (asked once
+// per process). Migration 00013 does something only then, so a template
+// migrated before pgvector was installed is not the same schema as one
+// migrated after: the answer is part of the template's hash.
+func pgvectorAvailable(t testing.TB, cfg pgtestdb.Config) bool {
+	t.Helper()
+	pgvectorOnce.Do(func() {
+		sqlDB, err := sql.Open(cfg.DriverName, cfg.URL())
+		if err != nil {
+			pgvectorErr = err
+			return
+		}
+		defer sqlDB.Close()
+		pgvectorErr = sqlDB.QueryRow(`select exists (select 1 from pg_catalog.pg_available_extensions where name = 'vector')`).
+			Scan(&pgvectorAvail)
+	})
+	if pgvectorErr != nil {
+		t.Fatalf("testdb: is pgvector available: %v", pgvectorErr)
+	}
+	return pgvectorAvail
 }
 
 // EmptyURL is like URL but the database has no migrations applied (it is a plain copy of
@@ -69,14 +100,34 @@ func Pool(t testing.TB) *pgxpool.Pool {
 	return pool
 }
 
+// NeedPGVector skips t when the server lacks pgvector, saying how to install
+// it, and fails it instead when CI is set: .ci/test.sh installs pgvector, so
+// there a skip would hide a search mode that stopped working.
+func NeedPGVector(t testing.TB) {
+	t.Helper()
+	if pgvectorAvailable(t, config(t)) {
+		return
+	}
+	const msg = `pgvector is not installed in this Postgres (README.md, "Installing pgvector")`
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg + "; CI is set, so this fails instead of skipping")
+	}
+	t.Skip(msg + ": skipping the pgvector mode")
+}
+
 // Migrator is the pgtestdb.Migrator for our schema: it migrates a template with
 // migrate.UpDB, exactly as the server migrates its database.
-type Migrator struct{}
+type Migrator struct {
+	// PGVector: the server has pgvector, so the template has its column
+	// (migration 00013). Cloning a template copies its extensions.
+	PGVector bool
+}
 
 // Hash identifies the migrated state: the name and content of every embedded migration file,
 // plus a version of this migrator so that a change in how we migrate also rebuilds templates.
-func (Migrator) Hash() (string, error) {
-	h := common.NewRecursiveHash(common.Field("migrator", "agentgraph/migrate.UpDB v2 (goose, then river)"))
+func (m Migrator) Hash() (string, error) {
+	h := common.NewRecursiveHash(common.Field("migrator", "agentgraph/migrate.UpDB v2 (goose, then river)"),
+		common.Field("pgvector", strconv.FormatBool(m.PGVector)))
 	entries, err := db.Migrations.ReadDir("migrations")
 	if err != nil {
 		return "", err
