@@ -66,6 +66,7 @@ type Engine struct {
 	// pgvector is set in ModePGVector.
 	pgvector *store.PGVector
 	cache    *ristretto.Cache[string, []float32]
+	vcache   *vectorCache
 	log      *slog.Logger
 
 	// spend, when set, keeps embeddings within each user's monthly budget.
@@ -95,7 +96,12 @@ func NewEngine(bg *store.Store, c *llm.Client, cfg Config, log *slog.Logger) (*E
 	if err != nil {
 		return nil, fmt.Errorf("knowledge: cache: %w", err)
 	}
-	e := &Engine{bg: bg, llm: c, cfg: cfg, mode: ModeText, cache: cache, log: log,
+	vcache, err := newVectorCache(DefaultVectorCacheBytes)
+	if err != nil {
+		cache.Close()
+		return nil, err
+	}
+	e := &Engine{bg: bg, llm: c, cfg: cfg, mode: ModeText, cache: cache, vcache: vcache, log: log,
 		Batch: 64, MaxAttempts: 25, MaxBackoff: 10 * time.Minute, Lease: leaseMargin, BudgetRecheck: 15 * time.Minute}
 	if c != nil && c.Available(cfg.EmbeddingModel) == nil {
 		e.mode = ModePostgres
@@ -109,6 +115,7 @@ func NewEngine(bg *store.Store, c *llm.Client, cfg Config, log *slog.Logger) (*E
 			p, err := vectors.NewPinecone(cfg.PineconeKey, cfg.PineconeHost)
 			if err != nil {
 				cache.Close()
+				vcache.c.Close()
 				return nil, err
 			}
 			e.pinecone, e.mode = p, ModePinecone
@@ -117,6 +124,7 @@ func NewEngine(bg *store.Store, c *llm.Client, cfg Config, log *slog.Logger) (*E
 	if e.mode == ModePostgres {
 		if err := e.findPGVector(); err != nil {
 			cache.Close()
+			vcache.c.Close()
 			return nil, err
 		}
 	}
@@ -163,6 +171,7 @@ func (e *Engine) Mode() Mode { return e.mode }
 // Close releases the cache and the Pinecone connection.
 func (e *Engine) Close() {
 	e.cache.Close()
+	e.vcache.c.Close()
 	if e.pinecone != nil {
 		_ = e.pinecone.Close()
 	}

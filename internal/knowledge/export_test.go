@@ -44,3 +44,16 @@ func UpsertForBench(e *Engine, user, col uuid.UUID, n, dims int) error {
 	}
 	return nil
 }
+
+// VectorScans is how many collections e has read from Postgres for exact
+// search (its vector cache's misses).
+func VectorScans(e *Engine) int64 { return e.vcache.scans.Load() }
+
+// VectorRefreshes is how many cached collections e has refreshed (their
+// stamp moved) and how many vectors it read again doing so.
+func VectorRefreshes(e *Engine) (collections, vectors int64) {
+	return e.vcache.refreshes.Load(), e.vcache.refetched.Load()
+}
+
+// ClearVectorCache empties e's vector cache.
+func ClearVectorCache(e *Engine) { e.vcache.c.Clear() }

@@ -8,7 +8,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/agentgraph/agentgraph/internal/store"
-	"github.com/agentgraph/agentgraph/internal/vectors"
 )
 
 // weight is the ranking formula (README.md, "Knowledge and search"): a hit's
@@ -76,14 +75,8 @@ func (e *Engine) search(ctx context.Context, st *store.Store, sc store.Scope, qu
 			return nil, err
 		}
 	} else {
-		top := vectors.NewTopK(limit)
-		if err := st.ScanVectors(ctx, sc, func(id uuid.UUID, importance float64, vec []byte) {
-			top.Offer(id, weight(vectors.Dot(vec, q), importance))
-		}); err != nil {
+		if hits, err = e.exactHits(ctx, st, sc, q, limit); err != nil {
 			return nil, err
-		}
-		for _, s := range top.Best() {
-			hits = append(hits, store.Hit{ID: s.ID, Score: s.Score})
 		}
 	}
 	text, err := st.TextHits(ctx, sc, textQuery, limit, true)

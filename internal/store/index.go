@@ -2,9 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/binary"
-	"fmt"
-	"math"
 	"time"
 
 	"github.com/google/uuid"
@@ -256,38 +253,22 @@ type Hit struct {
 // by ts_rank_cd normalized to [0, 1) (rank/(rank+1)), weighted by importance
 // like vector hits: rank × (0.5 + 0.5 × importance). With unindexed, only
 // entries not indexed (pending or failed), which vector search cannot find
-// yet.
+// yet. The two are distinct statements, not one with a flag, so that the
+// second's "index_status <> 'indexed'" is in every plan of it, generic ones
+// too, and the partial index of the unindexed entries serves it
+// (migration 00014).
 func (s *Store) TextHits(ctx context.Context, sc Scope, query string, limit int, unindexed bool) ([]Hit, error) {
+	only := ""
+	if unindexed {
+		only = ` and e.index_status <> 'indexed'`
+	}
 	var hits []Hit
 	b := &pgx.Batch{}
 	all(b, &hits, pgx.RowToStructByPos[Hit], `select e.id, ts_rank_cd(e.search, q, 32) * (0.5 + 0.5 * e.importance) as score
 		from knowledge_entries e, websearch_to_tsquery('english', $3) q
-		where e.user_id = $1 and e.collection_id = any($2) and e.search @@ q
-		and (not $5 or e.index_status <> 'indexed')
-		order by score desc, e.id limit $4`, sc.User, sc.Collections, query, limit, unindexed)
+		where e.user_id = $1 and e.collection_id = any($2) and e.search @@ q`+only+`
+		order by score desc, e.id limit $4`, sc.User, sc.Collections, query, limit)
 	return hits, s.runScope(ctx, sc, b)
-}
-
-// ScanVectors streams the Postgres-held vectors of sc's indexed entries to
-// fn, with their importance. The bytes are only valid during the call.
-func (s *Store) ScanVectors(ctx context.Context, sc Scope, fn func(id uuid.UUID, importance float64, vec []byte)) error {
-	b := &pgx.Batch{}
-	b.Queue(`select e.id, e.importance, e.embedding from knowledge_entries e
-		where e.user_id = $1 and e.collection_id = any($2) and e.index_status = 'indexed' and e.embedding is not null`,
-		sc.User, sc.Collections).Query(func(rows pgx.Rows) error {
-		defer rows.Close()
-		for rows.Next() {
-			raw := rows.RawValues()
-			var id uuid.UUID
-			if len(raw[0]) != 16 || len(raw[1]) != 8 {
-				return fmt.Errorf("scan vectors: unexpected row encoding (%d, %d bytes)", len(raw[0]), len(raw[1]))
-			}
-			copy(id[:], raw[0])
-			fn(id, math.Float64frombits(binary.BigEndian.Uint64(raw[1])), raw[2])
-		}
-		return rows.Err()
-	})
-	return s.runScope(ctx, sc, b)
 }
 
 // IndexedEntries loads sc's indexed entries among ids with their importance,

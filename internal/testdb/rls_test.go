@@ -598,6 +598,7 @@ func TestConstraintAndIndexNames(t *testing.T) {
 		"knowledge_entries_type_check",
 		"knowledge_entries_user_id_idx",
 		"knowledge_entries_user_id_pending_idx",
+		"knowledge_entries_user_id_unindexed_idx",
 		"threads_agent_id_fkey",
 		"threads_agent_id_updated_at_id_idx",
 		"threads_last_message_id_fkey",

@@ -4,6 +4,7 @@
 package vectors
 
 import (
+	"bytes"
 	"container/heap"
 	"encoding/binary"
 	"math"
@@ -60,6 +61,20 @@ func Dot(packed []byte, q []float32) float64 {
 	return float64(s)
 }
 
+// DotFloats is Dot over a vector already unpacked (Unpack): the same
+// products summed in the same order, so it scores exactly as Dot does on
+// the packed bytes, without decoding them on every search.
+func DotFloats(v, q []float32) float64 {
+	if len(v) != len(q) {
+		return 0
+	}
+	var s float32
+	for i, x := range q {
+		s += x * v[i]
+	}
+	return float64(s)
+}
+
 // Scored is an id with its score.
 type Scored struct {
 	ID    uuid.UUID
@@ -67,7 +82,9 @@ type Scored struct {
 }
 
 // TopK keeps the k best scores offered to it: a min-heap of size k, so a scan
-// of n vectors costs n·log k and no more memory than k results.
+// of n vectors costs n·log k and no more memory than k results. Equal scores
+// rank the smaller id first, whatever the order of the offers, so scans split
+// across goroutines and merged (Merge) keep exactly the same results.
 type TopK struct {
 	k int
 	h scoredHeap
@@ -85,9 +102,16 @@ func (t *TopK) Offer(id uuid.UUID, score float64) {
 		heap.Push(&t.h, Scored{id, score})
 		return
 	}
-	if score > t.h[0].Score {
-		t.h[0] = Scored{id, score}
+	if s := (Scored{id, score}); worse(t.h[0], s) {
+		t.h[0] = s
 		heap.Fix(&t.h, 0)
+	}
+}
+
+// Merge offers what o kept.
+func (t *TopK) Merge(o *TopK) {
+	for _, s := range o.h {
+		t.Offer(s.ID, s.Score)
 	}
 }
 
@@ -103,12 +127,17 @@ func (t *TopK) Best() []Scored {
 
 type scoredHeap []Scored
 
-func (h scoredHeap) Len() int { return len(h) }
-func (h scoredHeap) Less(i, j int) bool {
-	if h[i].Score != h[j].Score {
-		return h[i].Score < h[j].Score
+func (h scoredHeap) Len() int           { return len(h) }
+func (h scoredHeap) Less(i, j int) bool { return worse(h[i], h[j]) }
+
+// worse orders results from last to first: lower score, then, on equal
+// scores, the larger id (a smaller id ranks first, as in SQL's "order by
+// score desc, id").
+func worse(a, b Scored) bool {
+	if a.Score != b.Score {
+		return a.Score < b.Score
 	}
-	return h[i].ID.String() > h[j].ID.String() // ties: smaller id ranks first, deterministically
+	return bytes.Compare(a.ID[:], b.ID[:]) > 0
 }
 func (h scoredHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *scoredHeap) Push(x any)   { *h = append(*h, x.(Scored)) }
