@@ -72,6 +72,10 @@ type Engine struct {
 	// spend, when set, keeps embeddings within each user's monthly budget.
 	spend *spend.Service
 
+	// betweenPasses, set by tests, runs between a search's vector pass and
+	// its full-text pass.
+	betweenPasses func()
+
 	// Tuning, exported for tests: entries embedded per call, attempts of an
 	// index job before its entries are marked FAILED, the longest backoff
 	// between attempts, and how long a job holds the entries it embeds.

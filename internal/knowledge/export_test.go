@@ -57,3 +57,7 @@ func VectorRefreshes(e *Engine) (collections, vectors int64) {
 
 // ClearVectorCache empties e's vector cache.
 func ClearVectorCache(e *Engine) { e.vcache.c.Clear() }
+
+// BetweenPasses makes e call fn between a search's vector and full-text
+// passes.
+func BetweenPasses(e *Engine, fn func()) { e.betweenPasses = fn }

@@ -652,3 +652,48 @@ func TestBudgetStopsEmbeddings(t *testing.T) {
 	}
 	r.waitIndexed(t)
 }
+
+// An entry whose index job commits while a search runs, between its vector
+// pass (indexed entries) and its full-text pass (the others), is found: both
+// passes read one snapshot. Before they did, such an entry was in neither.
+func TestSearchPassesShareASnapshot(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []knowledge.Mode{knowledge.ModePinecone, knowledge.ModePGVector, knowledge.ModePostgres} {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, mode)
+			// No index jobs run: the entry stays pending until the test
+			// marks it indexed, as a job's commit would.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := r.jobs.Stop(ctx); err != nil {
+				t.Fatal(err)
+			}
+			user := uuid.New()
+			col := r.collection(t, user, "Notes")
+			id := r.add(t, user, col, "The boiler is serviced every October", 0.5)
+			flipped := false
+			knowledge.BetweenPasses(r.engine, func() {
+				if flipped {
+					return
+				}
+				flipped = true
+				if _, err := r.pool.Exec(context.Background(), `update knowledge_entries
+					set index_status = 'indexed', indexed_at = now() where id = $1`, id); err != nil {
+					t.Error(err)
+				}
+			})
+			got := r.search(t, user, "boiler serviced", nil, nil, 10)
+			if !flipped {
+				t.Fatal("the search made no vector pass")
+			}
+			found := false
+			for _, h := range got {
+				found = found || h.ID == id
+			}
+			if !found {
+				t.Errorf("the entry indexed during the search was missed: %+v", got)
+			}
+		})
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/agentgraph/agentgraph/internal/store"
+	"github.com/agentgraph/agentgraph/internal/vectors"
 )
 
 // weight is the ranking formula (README.md, "Knowledge and search"): a hit's
@@ -48,42 +49,63 @@ func (e *Engine) search(ctx context.Context, st *store.Store, sc store.Scope, qu
 		}
 	}
 	q := vecs[0]
-	var hits []store.Hit
+	var matches []vectors.Scored
 	if e.pinecone != nil {
 		// Ask for more than limit: hits whose entries changed since they were
 		// indexed are dropped below.
-		matches, err := e.pinecone.Query(ctx, sc.User, q, sc.Collections, 2*limit)
-		if err != nil {
+		if matches, err = e.pinecone.Query(ctx, sc.User, q, sc.Collections, 2*limit); err != nil {
 			e.log.Warn("search: Pinecone query failed; searching by full text", "err", err)
 			return st.TextHits(ctx, sc, textQuery, limit, false)
 		}
-		ids := make([]uuid.UUID, len(matches))
-		for i, m := range matches {
-			ids[i] = m.ID
-		}
-		imp, err := st.IndexedEntries(ctx, sc, ids)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range matches {
-			if w, ok := imp[m.ID]; ok {
-				hits = append(hits, store.Hit{ID: m.ID, Score: weight(m.Score, w)})
-			}
-		}
-	} else if e.pgvector != nil {
-		if hits, err = st.VectorHits(ctx, sc, e.pgvector, q, limit); err != nil {
-			return nil, err
-		}
-	} else {
-		if hits, err = e.exactHits(ctx, st, sc, q, limit); err != nil {
-			return nil, err
-		}
 	}
-	text, err := st.TextHits(ctx, sc, textQuery, limit, true)
+	// The vector pass reads indexed entries and the full-text pass the
+	// others: both in one snapshot, or an entry indexed (or edited) between
+	// them would be in neither.
+	var hits, text []store.Hit
+	err = st.Snapshot(ctx, func(ctx context.Context) error {
+		var err error
+		switch {
+		case e.pinecone != nil:
+			hits, err = pineconeHits(ctx, st, sc, matches)
+		case e.pgvector != nil:
+			hits, err = st.VectorHits(ctx, sc, e.pgvector, q, limit)
+		default:
+			hits, err = e.exactHits(ctx, st, sc, q, limit)
+		}
+		if err != nil {
+			return err
+		}
+		if e.betweenPasses != nil {
+			e.betweenPasses()
+		}
+		text, err = st.TextHits(ctx, sc, textQuery, limit, true)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 	return merge(hits, text, limit), nil
+}
+
+// pineconeHits keeps the matches whose entries are still indexed in sc (an
+// entry deleted, moved or edited since it was upserted is not), weighted by
+// their importance.
+func pineconeHits(ctx context.Context, st *store.Store, sc store.Scope, matches []vectors.Scored) ([]store.Hit, error) {
+	ids := make([]uuid.UUID, len(matches))
+	for i, m := range matches {
+		ids[i] = m.ID
+	}
+	imp, err := st.IndexedEntries(ctx, sc, ids)
+	if err != nil {
+		return nil, err
+	}
+	var hits []store.Hit
+	for _, m := range matches {
+		if w, ok := imp[m.ID]; ok {
+			hits = append(hits, store.Hit{ID: m.ID, Score: weight(m.Score, w)})
+		}
+	}
+	return hits, nil
 }
 
 // merge ranks two lists of hits together, best first, at most limit.

@@ -66,6 +66,9 @@ func (s *Store) run(ctx context.Context, b *pgx.Batch) error {
 	if err != nil {
 		return err
 	}
+	if ok, err := s.inSnapshot(ctx, asUser()); ok {
+		return err
+	}
 	return retry(ctx, func() error { return translate(s.pool.SendBatch(ctx, asUser()).Close()) })
 }
 
@@ -115,11 +118,15 @@ func (s *Store) userTx(ctx context.Context, b *pgx.Batch, then func(context.Cont
 // authenticated and service_role. service_role bypasses RLS, so every
 // statement queued here must filter by user itself.
 func (s *Store) runService(ctx context.Context, b *pgx.Batch) error {
-	return retry(ctx, func() error {
+	asService := func() *pgx.Batch {
 		full := &pgx.Batch{}
 		full.Queue(setServiceSQL)
-		return translate(s.pool.SendBatch(ctx, appendFresh(full, b)).Close())
-	})
+		return appendFresh(full, b)
+	}
+	if ok, err := s.inSnapshot(ctx, asService()); ok {
+		return err
+	}
+	return retry(ctx, func() error { return translate(s.pool.SendBatch(ctx, asService()).Close()) })
 }
 
 // serviceTx runs fn in a transaction as the service role, for background
