@@ -86,14 +86,23 @@ type AgentFilter struct {
 const agentFilterSQL = `($1::text is null or status = $1) and ($2::text is null or agent_type = $2)
 	and (status <> 'destroyed' or $1 = 'destroyed')`
 
-// Agents returns a page of the caller's agents, oldest first.
-func (s *Store) Agents(ctx context.Context, f AgentFilter, a page.Args) (page.Page[*domain.Agent], error) {
+// agentPageSQL selects, oldest first, the agents of a page: filter ($1, $2),
+// after the cursor ($3, $4), $5 rows at most.
+const agentPageSQL = agentFilterSQL + `
+	and ($3::timestamptz is null or (created_at, id) > ($3, $4)) order by created_at, id limit $5`
+
+// agentPageIDsSQL is the ids of the agents of a page, for statements about
+// them queued before the page is read (Ahead).
+const agentPageIDsSQL = `select id from agents where ` + agentPageSQL
+
+// Agents returns a page of the caller's agents, oldest first, with what
+// ahead (may be nil) queued for its nested fields in the same round trip.
+func (s *Store) Agents(ctx context.Context, f AgentFilter, a page.Args, ahead *Ahead) (page.Page[*domain.Agent], error) {
 	var rows []*domain.Agent
 	b := &pgx.Batch{}
-	all(b, &rows, scanAgent, `select `+agentCols+` from agents where `+agentFilterSQL+`
-		and ($3::timestamptz is null or (created_at, id) > ($3, $4)) order by created_at, id limit $5`,
+	all(b, &rows, scanAgent, `select `+agentCols+` from agents where `+agentPageSQL,
 		f.Status, f.Type, a.AfterAt(), a.AfterID(), a.Limit())
-	if err := s.run(ctx, b); err != nil {
+	if err := s.runAhead(ctx, b, ahead); err != nil {
 		return page.Page[*domain.Agent]{}, err
 	}
 	return page.Cut(a, rows), nil
@@ -103,8 +112,12 @@ func (s *Store) Agents(ctx context.Context, f AgentFilter, a page.Args) (page.Pa
 func (s *Store) CountAgents(ctx context.Context, f AgentFilter) (int, error) {
 	var n int
 	b := &pgx.Batch{}
-	b.Queue(`select count(*) from agents where `+agentFilterSQL, f.Status, f.Type).QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
+	queueCountAgents(b, f, &n)
 	return n, s.run(ctx, b)
+}
+
+func queueCountAgents(b *pgx.Batch, f AgentFilter, n *int) {
+	b.Queue(`select count(*) from agents where `+agentFilterSQL, f.Status, f.Type).QueryRow(func(r pgx.Row) error { return r.Scan(n) })
 }
 
 // NewAgent is a validated agent to create.

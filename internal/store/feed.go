@@ -30,18 +30,27 @@ type FeedFilter struct {
 
 const feedFilterSQL = `($1::uuid is null or agent_id = $1) and (cardinality($2::text[]) = 0 or type = any($2))`
 
-// Feed returns a page of the caller's feed, newest first.
-func (s *Store) Feed(ctx context.Context, f FeedFilter, a page.Args) (page.Page[*domain.FeedEvent], error) {
+// types is the types filter as SQL takes it: an empty array for every type.
+func (f FeedFilter) types() []string {
+	if f.Types == nil {
+		return []string{}
+	}
+	return f.Types
+}
+
+// feedPageSQL selects, newest first, the feed events of a page: filter
+// ($1, $2), after the cursor ($3, $4), $5 rows at most.
+const feedPageSQL = feedFilterSQL + `
+	and ($3::timestamptz is null or (created_at, id) < ($3, $4)) order by created_at desc, id desc limit $5`
+
+// Feed returns a page of the caller's feed, newest first, with what ahead
+// (may be nil) queued for its nested fields in the same round trip.
+func (s *Store) Feed(ctx context.Context, f FeedFilter, a page.Args, ahead *Ahead) (page.Page[*domain.FeedEvent], error) {
 	var rows []*domain.FeedEvent
 	b := &pgx.Batch{}
-	types := f.Types
-	if types == nil {
-		types = []string{}
-	}
-	all(b, &rows, scanFeed, `select `+feedCols+` from feed_events where `+feedFilterSQL+`
-		and ($3::timestamptz is null or (created_at, id) < ($3, $4)) order by created_at desc, id desc limit $5`,
-		f.AgentID, types, a.AfterAt(), a.AfterID(), a.Limit())
-	if err := s.run(ctx, b); err != nil {
+	all(b, &rows, scanFeed, `select `+feedCols+` from feed_events where `+feedPageSQL,
+		f.AgentID, f.types(), a.AfterAt(), a.AfterID(), a.Limit())
+	if err := s.runAhead(ctx, b, ahead); err != nil {
 		return page.Page[*domain.FeedEvent]{}, err
 	}
 	return page.Cut(a, rows), nil
@@ -49,13 +58,9 @@ func (s *Store) Feed(ctx context.Context, f FeedFilter, a page.Args) (page.Page[
 
 // CountFeed counts the caller's feed events matching f.
 func (s *Store) CountFeed(ctx context.Context, f FeedFilter) (int, error) {
-	types := f.Types
-	if types == nil {
-		types = []string{}
-	}
 	var n int
 	b := &pgx.Batch{}
-	b.Queue(`select count(*) from feed_events where `+feedFilterSQL, f.AgentID, types).
+	b.Queue(`select count(*) from feed_events where `+feedFilterSQL, f.AgentID, f.types()).
 		QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
 	return n, s.run(ctx, b)
 }
