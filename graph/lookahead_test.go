@@ -141,3 +141,23 @@ func TestLookaheadRespectsAliasesAndArguments(t *testing.T) {
 		t.Errorf("refused at %s, want [thread messages]", p)
 	}
 }
+
+// A response with data alone is written as the executor wrote it
+// (graph/rawdata.go): the same bytes encoding/json would write, compact;
+// one with errors too is written by gqlgen whole.
+func TestResponseBodies(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	user := uuid.New()
+	e.lookaheadThread(t, user, 3)
+	_, body := e.postQuery(t, token(user, nil), `{ thread(id: "t") { id messages(last: 2) { edges { node { content } } } } }`, nil)
+	want := `{"data":{"thread":{"id":"t","messages":{"edges":[{"node":{"content":"m2"}},{"node":{"content":"m3"}}]}}}}`
+	if string(body) != want {
+		t.Errorf("body %s, want %s", body, want)
+	}
+	_, body = e.postQuery(t, token(user, nil), `{ thread(id: "t") { id } agent(id: "nope") { id } }`, nil)
+	var r response
+	if err := json.Unmarshal(body, &r); err != nil || len(r.Errors) != 1 || !strings.Contains(string(r.Data), `"id":"t"`) {
+		t.Errorf("partial response %s: %v", body, err)
+	}
+}
