@@ -102,7 +102,7 @@ func (s *Store) Agents(ctx context.Context, f AgentFilter, a page.Args, ahead *A
 	b := &pgx.Batch{}
 	all(b, &rows, scanAgent, `select `+agentCols+` from agents where `+agentPageSQL,
 		f.Status, f.Type, a.AfterAt(), a.AfterID(), a.Limit())
-	if err := s.runAhead(ctx, b, ahead); err != nil {
+	if err := s.runAhead(ctx, setClaimsSQL, b, ahead); err != nil {
 		return page.Page[*domain.Agent]{}, err
 	}
 	return page.Cut(a, rows), nil

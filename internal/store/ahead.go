@@ -35,12 +35,12 @@ type Ahead struct {
 func (a *Ahead) Loaded() bool { return a != nil && a.loaded }
 
 // runAhead sends b, the root's statements, followed by a's in one batch (see
-// run). An error of a looked-ahead statement is not the root's: once every
+// run) under settings (setClaimsSQL or setClaimsGenericSQL). An error of a looked-ahead statement is not the root's: once every
 // statement of b has been read, runAhead returns nil and leaves a not
 // Loaded. A nil or empty a is plain run.
-func (s *Store) runAhead(ctx context.Context, b *pgx.Batch, a *Ahead) error {
+func (s *Store) runAhead(ctx context.Context, settings string, b *pgx.Batch, a *Ahead) error {
 	if a == nil || a.b.Len() == 0 {
-		return s.run(ctx, b)
+		return s.runAs(ctx, settings, b)
 	}
 	full := appendFresh(&pgx.Batch{}, b)
 	rootRead := false
@@ -54,7 +54,7 @@ func (s *Store) runAhead(ctx context.Context, b *pgx.Batch, a *Ahead) error {
 			return nil
 		}
 	}
-	err := s.run(ctx, appendFresh(full, &a.b))
+	err := s.runAs(ctx, settings, appendFresh(full, &a.b))
 	switch {
 	case err == nil:
 		a.loaded = true
@@ -91,9 +91,8 @@ func (a *Ahead) AgentsOfMessagePages(keys []MessagesKey) *[]*domain.Agent {
 		threads[k.Page] = append(threads[k.Page], k.Thread)
 	}
 	for g, ids := range threads {
-		back := g.Backward()
-		appendRows(&a.b, dst, scanAgent, `select `+agentCols+` from agents where id in (select m.agent_id from `+
-			messagePagesSQL+`)`, ids, back.BeforeAt(), back.BeforeID(), back.Size+1)
+		from, args := messagePages(ids, g.Backward())
+		appendRows(&a.b, dst, scanAgent, `select `+agentCols+` from agents where id in (select m.agent_id from `+from+`)`, args...)
 	}
 	return dst
 }

@@ -93,7 +93,7 @@ func (s *Store) Thread(ctx context.Context, id string, ahead *Ahead) (*domain.Th
 	var t *domain.Thread
 	b := &pgx.Batch{}
 	one(b, &t, scanThread, "thread not found", `select `+threadCols+` from threads t where t.id = $1`, id)
-	return t, s.runAhead(ctx, b, ahead)
+	return t, s.runAhead(ctx, setClaimsGenericSQL, b, ahead)
 }
 
 // Threads returns a page of the caller's threads, optionally of one agent,
@@ -142,27 +142,38 @@ type MessagesKey struct {
 func (s *Store) MessagePages(ctx context.Context, keys []MessagesKey) (map[MessagesKey]page.Page[*domain.Message], error) {
 	b := &pgx.Batch{}
 	pages := queueMessagePages(b, keys)
-	if err := s.run(ctx, b); err != nil {
+	if err := s.runAs(ctx, setClaimsGenericSQL, b); err != nil {
 		return nil, err
 	}
 	return pages(), nil
 }
 
-// messagePagesSQL reads, as m, one backward page of each thread of $1 (ids)
-// before the cursor ($2, $3), $4 rows at most: the page and one more.
-const messagePagesSQL = `unnest($1::text[]) as k(id)
+// messagePages returns the SQL reading, as m, one backward page of each
+// thread of $1 (ids), $2 rows at most (the page and one more), and its
+// arguments. The page before a cursor ($3, $4) is a statement of its own
+// rather than an optional condition, so that neither statement's best plan
+// depends on its arguments and one plan serves every execution
+// (setClaimsGenericSQL): an optional cursor would leave the generic plan
+// filtering the rows after the cursor instead of seeking past them.
+func messagePages(threads []string, back page.Backward) (string, []any) {
+	if back.Before == nil {
+		return `unnest($1::text[]) as k(id)
 	cross join lateral (select * from chat_messages c where c.thread_id = k.id
-		and ($2::timestamptz is null or (c.created_at, c.id) < ($2, $3::uuid))
-		order by c.created_at desc, c.id desc limit $4) m`
+		order by c.created_at desc, c.id desc limit $2) m`, []any{threads, back.Size + 1}
+	}
+	return `unnest($1::text[]) as k(id)
+	cross join lateral (select * from chat_messages c where c.thread_id = k.id
+		and (c.created_at, c.id) < ($3, $4::uuid)
+		order by c.created_at desc, c.id desc limit $2) m`, []any{threads, back.Size + 1, back.Before.At, back.Before.ID}
+}
 
 // queueMessagePages queues on b the message pages keys name; the function it
 // returns cuts them out once b has run.
 func queueMessagePages(b *pgx.Batch, keys []MessagesKey) func() map[MessagesKey]page.Page[*domain.Message] {
 	return lateralPages(b, keys, func(k MessagesKey) (page.Key, string) { return k.Page, k.Thread },
 		func(b *pgx.Batch, g page.Key, threads []string, dst *[]*domain.Message) {
-			back := g.Backward()
-			all(b, dst, scanMessage, `select `+messageCols+` from `+messagePagesSQL,
-				threads, back.BeforeAt(), back.BeforeID(), back.Size+1)
+			from, args := messagePages(threads, g.Backward())
+			all(b, dst, scanMessage, `select `+messageCols+` from `+from, args...)
 		},
 		func(m *domain.Message) string { return m.ThreadID },
 		func(g page.Key, rows []*domain.Message) page.Page[*domain.Message] {

@@ -50,7 +50,7 @@ func (s *Store) Feed(ctx context.Context, f FeedFilter, a page.Args, ahead *Ahea
 	b := &pgx.Batch{}
 	all(b, &rows, scanFeed, `select `+feedCols+` from feed_events where `+feedPageSQL,
 		f.AgentID, f.types(), a.AfterAt(), a.AfterID(), a.Limit())
-	if err := s.runAhead(ctx, b, ahead); err != nil {
+	if err := s.runAhead(ctx, setClaimsSQL, b, ahead); err != nil {
 		return page.Page[*domain.FeedEvent]{}, err
 	}
 	return page.Cut(a, rows), nil
