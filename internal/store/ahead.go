@@ -101,8 +101,8 @@ func (a *Ahead) AgentsOfMessagePages(keys []MessagesKey) *[]*domain.Agent {
 // Store.Feed).
 func (a *Ahead) AgentsOfFeed(f FeedFilter, args page.Args) *[]*domain.Agent {
 	dst := new([]*domain.Agent)
-	all(&a.b, dst, scanAgent, `select `+agentCols+` from agents where id in (select agent_id from feed_events where `+
-		feedPageSQL+`)`, f.AgentID, f.types(), args.AfterAt(), args.AfterID(), args.Size)
+	events, params := feedPage("agent_id", f, args, args.Size)
+	all(&a.b, dst, scanAgent, `select `+agentCols+` from agents where id in (`+events+`)`, params...)
 	return dst
 }
 
@@ -110,8 +110,9 @@ func (a *Ahead) AgentsOfFeed(f FeedFilter, args page.Args) *[]*domain.Agent {
 // Store.Agents), grouped by agent as SkillsByAgent groups them.
 func (a *Ahead) SkillsOfAgents(f AgentFilter, args page.Args) func() map[uuid.UUID][]*domain.Skill {
 	var rows []*domain.Skill
-	all(&a.b, &rows, scanSkill, `select `+skillCols+` from agent_skills where agent_id in (`+agentPageIDsSQL+`)
-		order by created_at, id`, f.Status, f.Type, args.AfterAt(), args.AfterID(), args.Size)
+	agents, params := agentPage("id", f, args, args.Size)
+	all(&a.b, &rows, scanSkill, `select `+skillCols+` from agent_skills where agent_id in (`+agents+`)
+		order by created_at, id`, params...)
 	return func() map[uuid.UUID][]*domain.Skill {
 		return groupBy(rows, func(k *domain.Skill) uuid.UUID { return k.AgentID })
 	}
@@ -121,8 +122,9 @@ func (a *Ahead) SkillsOfAgents(f AgentFilter, args page.Args) func() map[uuid.UU
 // grouped by agent as TrainingByAgent groups it.
 func (a *Ahead) TrainingOfAgents(f AgentFilter, args page.Args) func() map[uuid.UUID][]*domain.TrainingData {
 	var rows []*domain.TrainingData
+	agents, params := agentPage("id", f, args, args.Size)
 	all(&a.b, &rows, scanTraining, `select `+trainingCols+` from agent_training_data where agent_id in (`+
-		agentPageIDsSQL+`) order by created_at, id`, f.Status, f.Type, args.AfterAt(), args.AfterID(), args.Size)
+		agents+`) order by created_at, id`, params...)
 	return func() map[uuid.UUID][]*domain.TrainingData {
 		return groupBy(rows, func(t *domain.TrainingData) uuid.UUID { return t.AgentID })
 	}
@@ -132,10 +134,10 @@ func (a *Ahead) TrainingOfAgents(f AgentFilter, args page.Args) func() map[uuid.
 // its collections, grouped by agent as AccessByAgent groups it.
 func (a *Ahead) AccessOfAgents(f AgentFilter, args page.Args) func() map[uuid.UUID][]*domain.KnowledgeAccess {
 	var rows []*domain.KnowledgeAccess
+	agents, params := agentPage("id", f, args, args.Size)
 	all(&a.b, &rows, scanAccessWithCollection, `select `+accessWithCollectionCols+`
 		from agent_knowledge_access k join knowledge_collections c on c.id = k.collection_id
-		where k.agent_id in (`+agentPageIDsSQL+`) order by k.created_at, k.id`,
-		f.Status, f.Type, args.AfterAt(), args.AfterID(), args.Size)
+		where k.agent_id in (`+agents+`) order by k.created_at, k.id`, params...)
 	return func() map[uuid.UUID][]*domain.KnowledgeAccess {
 		return groupBy(rows, func(k *domain.KnowledgeAccess) uuid.UUID { return k.AgentID })
 	}

@@ -44,15 +44,15 @@ const setClaimsSQL = `select set_config('role', 'authenticated', true), set_conf
 // setClaimsGenericSQL is setClaimsSQL that also has Postgres reuse one plan
 // per statement and connection (a generic plan) for the rest of the
 // batch's transaction. Left to choose (plan_cache_mode auto), Postgres
-// plans a thread page's statements again at every execution (it estimates
-// their generic plans dearer than the custom ones, which are the same index
-// scans), and the page's batch cost Postgres 0.39 ms of CPU against 0.10 ms
-// with one plan (BENCHMARKS.md). Only for batches whose statements' best
-// plans do not depend on their arguments: keyed lookups and index ranges
-// on equalities (a thread, its message pages: see messagePages). Not for
-// the feed or agents pages: their optional filters ("$1 is null or …")
-// make a generic plan read and sort every row of the user where a custom
-// one reads the page off the index.
+// planned a thread page's statements again at every execution (it
+// estimates their generic plans dearer than the custom ones, which are the
+// same index scans): the page's batch cost Postgres 0.39 ms of CPU against
+// 0.10 ms with one plan (BENCHMARKS.md). Only for batches whose statements'
+// best plans do not depend on their arguments: keyed lookups, and pages
+// whose optional conditions are left out of the statement's text rather
+// than decided by an argument (messagePages, where). With "$1 is null or
+// …" in its text, a generic plan reads and sorts every row of the user
+// where a custom one reads the page off the index.
 const setClaimsGenericSQL = `select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true),
 	set_config('plan_cache_mode', 'force_generic_plan', true)`
 
