@@ -34,10 +34,11 @@ type Ahead struct {
 // are complete.
 func (a *Ahead) Loaded() bool { return a != nil && a.loaded }
 
-// runAhead sends b, the root's statements, followed by a's in one batch (see
-// run) under settings (setClaimsSQL or setClaimsGenericSQL). An error of a looked-ahead statement is not the root's: once every
-// statement of b has been read, runAhead returns nil and leaves a not
-// Loaded. A nil or empty a is plain run.
+// runAhead sends b, the root's statements, followed by a's in one batch
+// (see run) under settings (setClaimsSQL or setClaimsGenericSQL). An error
+// of a looked-ahead statement is not the root's: once every statement of b
+// has been read, runAhead returns nil and leaves a not Loaded. A nil or
+// empty a is plain runAs.
 func (s *Store) runAhead(ctx context.Context, settings string, b *pgx.Batch, a *Ahead) error {
 	if a == nil || a.b.Len() == 0 {
 		return s.runAs(ctx, settings, b)
@@ -66,7 +67,8 @@ func (s *Store) runAhead(ctx context.Context, settings string, b *pgx.Batch, a *
 }
 
 // appendRows queues a query whose rows are appended to *dst, for results
-// gathered from several statements.
+// gathered from several statements. A retried attempt (retry) appends them
+// again: only for rows whose repeats do no harm (agents, primed by id).
 func appendRows[T any](b *pgx.Batch, dst *[]T, scan pgx.RowToFunc[T], sql string, args ...any) {
 	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
 		items, err := pgx.CollectRows(rows, scan)
