@@ -295,10 +295,15 @@ func openPools(ctx context.Context, cfg config.Config) (api, bg *pgxpool.Pool, e
 		return nil, nil, fmt.Errorf("database: %w", err)
 	}
 	apiCfg.MaxConns = cfg.APIConns
+	apiCfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
+		store.RegisterTypes(c.TypeMap())
+		return nil
+	}
 	bgCfg := apiCfg.Copy()
 	bgCfg.MaxConns = cfg.BackgroundConns
 	bgCfg.MinConns = 0
 	bgCfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		store.RegisterTypes(c.TypeMap())
 		_, err := c.Exec(ctx, `set role service_role`)
 		return err
 	}

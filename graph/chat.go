@@ -36,11 +36,16 @@ func (r *Resolver) thread(ctx context.Context, id string) (*domain.Thread, error
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
-	t, err := r.Store.Thread(ctx, id)
+	ahead, prime := lookThread(ctx, id)
+	t, err := r.Store.Thread(ctx, id, ahead)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil, nil
 	}
-	return t, err
+	if err != nil {
+		return nil, err
+	}
+	prime()
+	return t, nil
 }
 
 // threads answers threads(first, after, agentId): most recent activity first.

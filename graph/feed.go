@@ -42,10 +42,12 @@ func (r *Resolver) feed(ctx context.Context, first *int, after *string, agentID 
 		return nil, err
 	}
 	f.Types = types
-	p, err := r.Store.Feed(ctx, f, args)
+	ahead, prime := lookFeed(ctx, f, args)
+	p, err := r.Store.Feed(ctx, f, args, ahead)
 	if err != nil {
 		return nil, err
 	}
+	prime()
 	conn := &model.FeedEventConnection{Edges: []*model.FeedEventEdge{}, Count: func(ctx context.Context) (int, error) {
 		return r.Store.CountFeed(ctx, f)
 	}}

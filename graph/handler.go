@@ -56,8 +56,8 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 		srv.AddTransport(o.Sockets)
 	}
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(specHTTP{transport.GET{}})
-	srv.AddTransport(specHTTP{transport.POST{}})
+	srv.AddTransport(rawData{specHTTP{transport.GET{}}})
+	srv.AddTransport(rawData{specHTTP{transport.POST{}}})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	lim := limits.Defaults()
 	if o.Limits != nil {

@@ -114,6 +114,10 @@ func newEnvOpts(t testing.TB, o graph.Options) *env {
 	}
 	rt := &roundTrips{}
 	cfg.ConnConfig.Tracer = rt
+	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
+		store.RegisterTypes(c.TypeMap()) // as the server's pools do
+		return nil
+	}
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -86,12 +86,14 @@ func (r *Resolver) agents(ctx context.Context, first *int, after *string, status
 		return nil, err
 	}
 	f := store.AgentFilter{Status: status, Type: typ}
-	p, err := r.Store.Agents(ctx, f, args)
+	ahead := lookAgents(ctx, f, args)
+	p, err := r.Store.Agents(ctx, f, args, ahead.ah)
 	loaders.LinkAgents(p.Items)
 	if err != nil {
 		return nil, err
 	}
-	c := &model.AgentConnection{Edges: []*model.AgentEdge{}, Count: func(ctx context.Context) (int, error) { return r.Store.CountAgents(ctx, f) }}
+	ahead.prime(ctx, p)
+	c := &model.AgentConnection{Edges: []*model.AgentEdge{}, Count: ahead.countOr(func(ctx context.Context) (int, error) { return r.Store.CountAgents(ctx, f) })}
 	c.PageInfo = pageInfo(p, func(a *domain.Agent) string { return page.Cursor{At: a.CreatedAt, ID: a.ID.String()}.Encode() },
 		func(cursor string, a *domain.Agent) {
 			c.Edges = append(c.Edges, &model.AgentEdge{Cursor: cursor, Node: a})

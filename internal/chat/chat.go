@@ -115,7 +115,7 @@ func (s *Service) resolveThread(ctx context.Context, threadID *string, agentID *
 	if agentID != nil {
 		return *threadID, agentID, nil
 	}
-	t, err := s.store.Thread(ctx, *threadID)
+	t, err := s.store.Thread(ctx, *threadID, nil)
 	switch {
 	case err == nil:
 		return *threadID, t.AgentID, nil

@@ -54,7 +54,7 @@ func Seed(ctx context.Context, st *store.Store, jc *jobs.Client, prices llm.Pric
 	svc := agents.New(st, "gpt-4o-mini", prices)
 	kn := knowledge.New(st, nil, jc)
 
-	existing, err := st.Agents(ctx, store.AgentFilter{}, page.Args{Size: page.MaxSize})
+	existing, err := st.Agents(ctx, store.AgentFilter{}, page.Args{Size: page.MaxSize}, nil)
 	if err != nil {
 		return rep, fmt.Errorf("seed: list agents: %w", err)
 	}

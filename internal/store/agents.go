@@ -83,17 +83,39 @@ type AgentFilter struct {
 	Type   *domain.AgentType
 }
 
-const agentFilterSQL = `($1::text is null or status = $1) and ($2::text is null or agent_type = $2)
-	and (status <> 'destroyed' or $1 = 'destroyed')`
+// agentWhere is the conditions of f, and of the page after a's cursor
+// when a is not nil. Destroyed agents are left out unless f asks for them.
+func agentWhere(f AgentFilter, a *page.Args) *where {
+	w := &where{}
+	if f.Status != nil {
+		w.add("status = ?", *f.Status)
+	} else {
+		w.add("status <> 'destroyed'")
+	}
+	if f.Type != nil {
+		w.add("agent_type = ?", *f.Type)
+	}
+	if a != nil && a.After != nil {
+		w.add("(created_at, id) > (?, ?::uuid)", a.After.At, a.After.ID)
+	}
+	return w
+}
 
-// Agents returns a page of the caller's agents, oldest first.
-func (s *Store) Agents(ctx context.Context, f AgentFilter, a page.Args) (page.Page[*domain.Agent], error) {
+// agentPage returns the statement selecting cols of the agents of a page,
+// oldest first, limit rows at most, and its arguments.
+func agentPage(cols string, f AgentFilter, a page.Args, limit int) (string, []any) {
+	w := agentWhere(f, &a)
+	return `select ` + cols + ` from agents where ` + w.String() + ` order by created_at, id limit ` + w.arg(limit), w.args
+}
+
+// Agents returns a page of the caller's agents, oldest first, with what
+// ahead (may be nil) queued for its nested fields in the same round trip.
+func (s *Store) Agents(ctx context.Context, f AgentFilter, a page.Args, ahead *Ahead) (page.Page[*domain.Agent], error) {
 	var rows []*domain.Agent
 	b := &pgx.Batch{}
-	all(b, &rows, scanAgent, `select `+agentCols+` from agents where `+agentFilterSQL+`
-		and ($3::timestamptz is null or (created_at, id) > ($3, $4)) order by created_at, id limit $5`,
-		f.Status, f.Type, a.AfterAt(), a.AfterID(), a.Limit())
-	if err := s.run(ctx, b); err != nil {
+	sql, args := agentPage(agentCols, f, a, a.Limit())
+	all(b, &rows, scanAgent, sql, args...)
+	if err := s.runAhead(ctx, setClaimsGenericSQL, b, ahead); err != nil {
 		return page.Page[*domain.Agent]{}, err
 	}
 	return page.Cut(a, rows), nil
@@ -103,8 +125,13 @@ func (s *Store) Agents(ctx context.Context, f AgentFilter, a page.Args) (page.Pa
 func (s *Store) CountAgents(ctx context.Context, f AgentFilter) (int, error) {
 	var n int
 	b := &pgx.Batch{}
-	b.Queue(`select count(*) from agents where `+agentFilterSQL, f.Status, f.Type).QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
-	return n, s.run(ctx, b)
+	queueCountAgents(b, f, &n)
+	return n, s.runAs(ctx, setClaimsGenericSQL, b)
+}
+
+func queueCountAgents(b *pgx.Batch, f AgentFilter, n *int) {
+	w := agentWhere(f, nil)
+	b.Queue(`select count(*) from agents where `+w.String(), w.args...).QueryRow(func(r pgx.Row) error { return r.Scan(n) })
 }
 
 // NewAgent is a validated agent to create.

@@ -87,12 +87,13 @@ func (s *Store) AddUserMessage(ctx context.Context, n NewMessage, enqueue Enqueu
 	})
 }
 
-// Thread returns one of the caller's threads.
-func (s *Store) Thread(ctx context.Context, id string) (*domain.Thread, error) {
+// Thread returns one of the caller's threads, with what ahead (may be nil)
+// queued for its nested fields in the same round trip.
+func (s *Store) Thread(ctx context.Context, id string, ahead *Ahead) (*domain.Thread, error) {
 	var t *domain.Thread
 	b := &pgx.Batch{}
 	one(b, &t, scanThread, "thread not found", `select `+threadCols+` from threads t where t.id = $1`, id)
-	return t, s.run(ctx, b)
+	return t, s.runAhead(ctx, setClaimsGenericSQL, b, ahead)
 }
 
 // Threads returns a page of the caller's threads, optionally of one agent,
@@ -140,23 +141,44 @@ type MessagesKey struct {
 // round trip (lateralPages).
 func (s *Store) MessagePages(ctx context.Context, keys []MessagesKey) (map[MessagesKey]page.Page[*domain.Message], error) {
 	b := &pgx.Batch{}
-	pages := lateralPages(b, keys, func(k MessagesKey) (page.Key, string) { return k.Page, k.Thread },
+	pages := queueMessagePages(b, keys)
+	if err := s.runAs(ctx, setClaimsGenericSQL, b); err != nil {
+		return nil, err
+	}
+	return pages(), nil
+}
+
+// messagePages returns the SQL reading, as m, one backward page of each
+// thread of $1 (ids), $2 rows at most (the page and one more), and its
+// arguments. The page before a cursor ($3, $4) is a statement of its own
+// rather than an optional condition, so that neither statement's best plan
+// depends on its arguments and one plan serves every execution
+// (setClaimsGenericSQL): an optional cursor would leave the generic plan
+// filtering the rows after the cursor instead of seeking past them.
+func messagePages(threads []string, back page.Backward) (string, []any) {
+	if back.Before == nil {
+		return `unnest($1::text[]) as k(id)
+	cross join lateral (select * from chat_messages c where c.thread_id = k.id
+		order by c.created_at desc, c.id desc limit $2) m`, []any{threads, back.Size + 1}
+	}
+	return `unnest($1::text[]) as k(id)
+	cross join lateral (select * from chat_messages c where c.thread_id = k.id
+		and (c.created_at, c.id) < ($3, $4::uuid)
+		order by c.created_at desc, c.id desc limit $2) m`, []any{threads, back.Size + 1, back.Before.At, back.Before.ID}
+}
+
+// queueMessagePages queues on b the message pages keys name; the function it
+// returns cuts them out once b has run.
+func queueMessagePages(b *pgx.Batch, keys []MessagesKey) func() map[MessagesKey]page.Page[*domain.Message] {
+	return lateralPages(b, keys, func(k MessagesKey) (page.Key, string) { return k.Page, k.Thread },
 		func(b *pgx.Batch, g page.Key, threads []string, dst *[]*domain.Message) {
-			back := g.Backward()
-			all(b, dst, scanMessage, `select `+messageCols+` from unnest($1::text[]) as k(id)
-				cross join lateral (select * from chat_messages c where c.thread_id = k.id
-					and ($2::timestamptz is null or (c.created_at, c.id) < ($2, $3::uuid))
-					order by c.created_at desc, c.id desc limit $4) m`,
-				threads, back.BeforeAt(), back.BeforeID(), back.Size+1)
+			from, args := messagePages(threads, g.Backward())
+			all(b, dst, scanMessage, `select `+messageCols+` from `+from, args...)
 		},
 		func(m *domain.Message) string { return m.ThreadID },
 		func(g page.Key, rows []*domain.Message) page.Page[*domain.Message] {
 			return page.CutBack(g.Backward(), rows)
 		})
-	if err := s.run(ctx, b); err != nil {
-		return nil, err
-	}
-	return pages(), nil
 }
 
 // ThreadsKey names one page of one agent's threads.

@@ -28,20 +28,37 @@ type FeedFilter struct {
 	Types   []string // empty: every type
 }
 
-const feedFilterSQL = `($1::uuid is null or agent_id = $1) and (cardinality($2::text[]) = 0 or type = any($2))`
+// feedWhere is the conditions of f, and of the page after a's cursor when
+// a is not nil.
+func feedWhere(f FeedFilter, a *page.Args) *where {
+	w := &where{}
+	if f.AgentID != nil {
+		w.add("agent_id = ?", *f.AgentID)
+	}
+	if len(f.Types) > 0 {
+		w.add("type = any(?)", f.Types)
+	}
+	if a != nil && a.After != nil {
+		w.add("(created_at, id) < (?, ?::uuid)", a.After.At, a.After.ID)
+	}
+	return w
+}
 
-// Feed returns a page of the caller's feed, newest first.
-func (s *Store) Feed(ctx context.Context, f FeedFilter, a page.Args) (page.Page[*domain.FeedEvent], error) {
+// feedPage returns the statement selecting cols of the events of a page of
+// the feed, newest first, limit rows at most, and its arguments.
+func feedPage(cols string, f FeedFilter, a page.Args, limit int) (string, []any) {
+	w := feedWhere(f, &a)
+	return `select ` + cols + ` from feed_events where ` + w.String() + ` order by created_at desc, id desc limit ` + w.arg(limit), w.args
+}
+
+// Feed returns a page of the caller's feed, newest first, with what ahead
+// (may be nil) queued for its nested fields in the same round trip.
+func (s *Store) Feed(ctx context.Context, f FeedFilter, a page.Args, ahead *Ahead) (page.Page[*domain.FeedEvent], error) {
 	var rows []*domain.FeedEvent
 	b := &pgx.Batch{}
-	types := f.Types
-	if types == nil {
-		types = []string{}
-	}
-	all(b, &rows, scanFeed, `select `+feedCols+` from feed_events where `+feedFilterSQL+`
-		and ($3::timestamptz is null or (created_at, id) < ($3, $4)) order by created_at desc, id desc limit $5`,
-		f.AgentID, types, a.AfterAt(), a.AfterID(), a.Limit())
-	if err := s.run(ctx, b); err != nil {
+	sql, args := feedPage(feedCols, f, a, a.Limit())
+	all(b, &rows, scanFeed, sql, args...)
+	if err := s.runAhead(ctx, setClaimsGenericSQL, b, ahead); err != nil {
 		return page.Page[*domain.FeedEvent]{}, err
 	}
 	return page.Cut(a, rows), nil
@@ -49,15 +66,12 @@ func (s *Store) Feed(ctx context.Context, f FeedFilter, a page.Args) (page.Page[
 
 // CountFeed counts the caller's feed events matching f.
 func (s *Store) CountFeed(ctx context.Context, f FeedFilter) (int, error) {
-	types := f.Types
-	if types == nil {
-		types = []string{}
-	}
 	var n int
 	b := &pgx.Batch{}
-	b.Queue(`select count(*) from feed_events where `+feedFilterSQL, f.AgentID, types).
+	w := feedWhere(f, nil)
+	b.Queue(`select count(*) from feed_events where `+w.String(), w.args...).
 		QueryRow(func(r pgx.Row) error { return r.Scan(&n) })
-	return n, s.run(ctx, b)
+	return n, s.runAs(ctx, setClaimsGenericSQL, b)
 }
 
 // NewFeedEvent is a validated feed event.

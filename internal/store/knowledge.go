@@ -144,15 +144,20 @@ var accessColumns = []string{"id", "agent_id", "collection_id", "access_level"}
 
 var accessCols = cols("", accessColumns)
 
+// accessWithCollectionCols is an access row (k) and its collection (c).
+var accessWithCollectionCols = cols("k", accessColumns) + ", " + cols("c", collectionColumns)
+
+func scanAccessWithCollection(row pgx.CollectableRow) (*domain.KnowledgeAccess, error) {
+	k := &domain.KnowledgeAccess{Collection: &domain.Collection{}}
+	return k, row.Scan(append([]any{&k.ID, &k.AgentID, &k.CollectionID, &k.AccessLevel}, collectionDest(k.Collection)...)...)
+}
+
 // AccessByAgent loads the collections several agents may access, with the
 // collections themselves.
 func (s *Store) AccessByAgent(ctx context.Context, agentIDs []uuid.UUID) (map[uuid.UUID][]*domain.KnowledgeAccess, error) {
 	var rows []*domain.KnowledgeAccess
 	b := &pgx.Batch{}
-	all(b, &rows, func(row pgx.CollectableRow) (*domain.KnowledgeAccess, error) {
-		k := &domain.KnowledgeAccess{Collection: &domain.Collection{}}
-		return k, row.Scan(append([]any{&k.ID, &k.AgentID, &k.CollectionID, &k.AccessLevel}, collectionDest(k.Collection)...)...)
-	}, `select k.id, k.agent_id, k.collection_id, k.access_level, `+cols("c", collectionColumns)+`
+	all(b, &rows, scanAccessWithCollection, `select `+accessWithCollectionCols+`
 		from agent_knowledge_access k join knowledge_collections c on c.id = k.collection_id
 		where k.agent_id = any($1) order by k.created_at, k.id`, agentIDs)
 	if err := s.run(ctx, b); err != nil {

@@ -173,7 +173,7 @@ func TestPlainServingRole(t *testing.T) {
 	if ev := next(t, sub); ev.Row == nil || ev.Row.(*domain.Message).ID != reply.ID {
 		t.Errorf("reply's live event row: %#v, want the reply", ev.Row)
 	}
-	th, err := st.Thread(actx, thread)
+	th, err := st.Thread(actx, thread, nil)
 	if err != nil || th.MessageCount != 2 || th.LastMessageID == nil || *th.LastMessageID != reply.ID {
 		t.Fatalf("thread after two messages: %+v, %v", th, err)
 	}
