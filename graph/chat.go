@@ -67,13 +67,10 @@ func (r *Resolver) threads(ctx context.Context, first *int, after *string, agent
 	if err != nil {
 		return nil, err
 	}
-	c := &model.ThreadConnection{Edges: []*model.ThreadEdge{}, Count: func(ctx context.Context) (int, error) {
+	c := &model.ThreadConnection{Count: func(ctx context.Context) (int, error) {
 		return r.Store.CountThreads(ctx, aid)
 	}}
-	c.PageInfo = pageInfo(p, threadCursor,
-		func(cursor string, t *domain.Thread) {
-			c.Edges = append(c.Edges, &model.ThreadEdge{Cursor: cursor, Node: t})
-		})
+	c.Edges, c.PageInfo = connect(p, threadEdge)
 	return c, nil
 }
 
@@ -94,12 +91,8 @@ func (r *Resolver) messages(ctx context.Context, t *domain.Thread, last *int, be
 		return nil, err
 	}
 	count := t.MessageCount // kept by the threads trigger: no count query
-	c := &model.ChatMessageConnection{Edges: []*model.ChatMessageEdge{},
-		Count: func(context.Context) (int, error) { return count, nil }}
-	c.PageInfo = pageInfo(p, func(m *domain.Message) string { return page.Cursor{At: m.CreatedAt, ID: m.ID.String()}.Encode() },
-		func(cursor string, m *domain.Message) {
-			c.Edges = append(c.Edges, &model.ChatMessageEdge{Cursor: cursor, Node: m})
-		})
+	c := &model.ChatMessageConnection{Count: func(context.Context) (int, error) { return count, nil }}
+	c.Edges, c.PageInfo = connect(p, func(m *domain.Message) model.ChatMessageEdge { return model.ChatMessageEdge{Node: m} })
 	return c, nil
 }
 
@@ -153,15 +146,11 @@ func (r *Resolver) agentThreads(ctx context.Context, a *domain.Agent, first *int
 	if err != nil {
 		return nil, err
 	}
-	c := &model.ThreadConnection{Edges: []*model.ThreadEdge{}, Count: func(ctx context.Context) (int, error) {
+	c := &model.ThreadConnection{Count: func(ctx context.Context) (int, error) {
 		return loaders.Linked(ctx, loaders.For(ctx).ThreadCount, a.ID, a.Batch, loaders.ID)
 	}}
-	c.PageInfo = pageInfo(p, threadCursor,
-		func(cursor string, t *domain.Thread) {
-			c.Edges = append(c.Edges, &model.ThreadEdge{Cursor: cursor, Node: t})
-		})
+	c.Edges, c.PageInfo = connect(p, threadEdge)
 	return c, nil
 }
 
-// threadCursor is a thread's place in the most-recent-activity order.
-func threadCursor(t *domain.Thread) string { return page.Cursor{At: t.UpdatedAt, ID: t.ID}.Encode() }
+func threadEdge(t *domain.Thread) model.ThreadEdge { return model.ThreadEdge{Node: t} }

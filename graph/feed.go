@@ -48,13 +48,10 @@ func (r *Resolver) feed(ctx context.Context, first *int, after *string, agentID 
 		return nil, err
 	}
 	prime()
-	conn := &model.FeedEventConnection{Edges: []*model.FeedEventEdge{}, Count: func(ctx context.Context) (int, error) {
+	conn := &model.FeedEventConnection{Count: func(ctx context.Context) (int, error) {
 		return r.Store.CountFeed(ctx, f)
 	}}
-	conn.PageInfo = pageInfo(p, func(e *domain.FeedEvent) string { return page.Cursor{At: e.CreatedAt, ID: e.ID.String()}.Encode() },
-		func(cursor string, e *domain.FeedEvent) {
-			conn.Edges = append(conn.Edges, &model.FeedEventEdge{Cursor: cursor, Node: e})
-		})
+	conn.Edges, conn.PageInfo = connect(p, func(e *domain.FeedEvent) model.FeedEventEdge { return model.FeedEventEdge{Node: e} })
 	return conn, nil
 }
 
