@@ -22,7 +22,7 @@ func optionalAgent(ctx context.Context, id *uuid.UUID) (*domain.Agent, error) {
 	if id == nil {
 		return nil, nil
 	}
-	a, err := loaders.For(ctx).Agent.Load(ctx, *id)
+	a, err := loaders.For(ctx).Agent().Load(ctx, *id)
 	if errors.Is(err, dataloadgen.ErrNotFound) {
 		return nil, nil
 	}
@@ -82,7 +82,7 @@ func (r *Resolver) messages(ctx context.Context, t *domain.Thread, last *int, be
 		return nil, err
 	}
 	key := store.MessagesKey{Thread: t.ID, Page: back.Key()}
-	p, err := loaders.Linked(ctx, loaders.For(ctx).MessagePage, key, t.Batch, func(x *domain.Thread) store.MessagesKey {
+	p, err := loaders.Linked(ctx, loaders.For(ctx).MessagePage(), key, t.Batch, func(x *domain.Thread) store.MessagesKey {
 		k := key
 		k.Thread = x.ID
 		return k
@@ -101,7 +101,7 @@ func lastMessage(ctx context.Context, t *domain.Thread) (*domain.Message, error)
 	if t.LastMessageID == nil {
 		return nil, nil
 	}
-	m, err := loaders.Linked(ctx, loaders.For(ctx).Message, *t.LastMessageID, t.Batch, func(x *domain.Thread) uuid.UUID {
+	m, err := loaders.Linked(ctx, loaders.For(ctx).Message(), *t.LastMessageID, t.Batch, func(x *domain.Thread) uuid.UUID {
 		if x.LastMessageID == nil {
 			return uuid.Nil
 		}
@@ -118,7 +118,7 @@ func threadAgent(ctx context.Context, t *domain.Thread) (*domain.Agent, error) {
 	if t.AgentID == nil {
 		return nil, nil
 	}
-	a, err := loaders.Linked(ctx, loaders.For(ctx).Agent, *t.AgentID, t.Batch, func(x *domain.Thread) uuid.UUID {
+	a, err := loaders.Linked(ctx, loaders.For(ctx).Agent(), *t.AgentID, t.Batch, func(x *domain.Thread) uuid.UUID {
 		if x.AgentID == nil {
 			return uuid.Nil
 		}
@@ -138,7 +138,7 @@ func (r *Resolver) agentThreads(ctx context.Context, a *domain.Agent, first *int
 		return nil, err
 	}
 	key := store.ThreadsKey{Agent: a.ID, Page: args.Key()}
-	p, err := loaders.Linked(ctx, loaders.For(ctx).AgentThreads, key, a.Batch, func(id uuid.UUID) store.ThreadsKey {
+	p, err := loaders.Linked(ctx, loaders.For(ctx).AgentThreads(), key, a.Batch, func(id uuid.UUID) store.ThreadsKey {
 		k := key
 		k.Agent = id
 		return k
@@ -147,7 +147,7 @@ func (r *Resolver) agentThreads(ctx context.Context, a *domain.Agent, first *int
 		return nil, err
 	}
 	c := &model.ThreadConnection{Count: func(ctx context.Context) (int, error) {
-		return loaders.Linked(ctx, loaders.For(ctx).ThreadCount, a.ID, a.Batch, loaders.ID)
+		return loaders.Linked(ctx, loaders.For(ctx).ThreadCount(), a.ID, a.Batch, loaders.ID)
 	}}
 	c.Edges, c.PageInfo = connect(p, threadEdge)
 	return c, nil

@@ -75,7 +75,7 @@ func agentUsage(ctx context.Context, a *domain.Agent, from, to *time.Time) (*dom
 	if to != nil {
 		key.To = *to
 	}
-	return loaders.Linked(ctx, loaders.For(ctx).Usage, key, a.Batch, func(id uuid.UUID) store.UsageKey {
+	return loaders.Linked(ctx, loaders.For(ctx).Usage(), key, a.Batch, func(id uuid.UUID) store.UsageKey {
 		k := key
 		k.Agent = id
 		return k

@@ -55,12 +55,12 @@ func viewer(ctx context.Context) (*model.Viewer, error) {
 }
 
 func loadAgent(ctx context.Context, id uuid.UUID) (*domain.Agent, error) {
-	a, err := loaders.For(ctx).Agent.Load(ctx, id)
+	a, err := loaders.For(ctx).Agent().Load(ctx, id)
 	return a, loaders.NotFound(err, "agent")
 }
 
 func loadCollection(ctx context.Context, id uuid.UUID) (*domain.Collection, error) {
-	c, err := loaders.For(ctx).Collection.Load(ctx, id)
+	c, err := loaders.For(ctx).Collection().Load(ctx, id)
 	return c, loaders.NotFound(err, "collection")
 }
 
@@ -75,7 +75,7 @@ func (r *Resolver) agent(ctx context.Context, id string) (*domain.Agent, error) 
 		return nil, nil
 	}
 	if err == nil {
-		loaders.For(ctx).Agent.Prime(a.ID, a)
+		loaders.For(ctx).Agent().Prime(a.ID, a)
 	}
 	return a, err
 }
@@ -95,7 +95,7 @@ func (r *Resolver) agents(ctx context.Context, first *int, after *string, status
 	ahead.prime(ctx, p)
 	c := &model.AgentConnection{Count: ahead.countOr(func(ctx context.Context) (int, error) { return r.Store.CountAgents(ctx, f) })}
 	c.Edges, c.PageInfo = connect(p, func(a *domain.Agent) model.AgentEdge { return model.AgentEdge{Node: a} })
-	l := loaders.For(ctx).Agent
+	l := loaders.For(ctx).Agent()
 	for _, a := range p.Items {
 		l.Prime(a.ID, a)
 	}
@@ -113,7 +113,7 @@ func (r *Resolver) collection(ctx context.Context, id string) (*domain.Collectio
 		return nil, nil
 	}
 	if err == nil {
-		loaders.For(ctx).Collection.Prime(c.ID, c)
+		loaders.For(ctx).Collection().Prime(c.ID, c)
 	}
 	return c, err
 }
@@ -132,7 +132,7 @@ func (r *Resolver) collections(ctx context.Context, first *int, after *string) (
 	c.Edges, c.PageInfo = connect(p, func(x *domain.Collection) model.KnowledgeCollectionEdge {
 		return model.KnowledgeCollectionEdge{Node: x}
 	})
-	l := loaders.For(ctx).Collection
+	l := loaders.For(ctx).Collection()
 	for _, x := range p.Items {
 		l.Prime(x.ID, x)
 	}
@@ -150,7 +150,7 @@ func (r *Resolver) entries(ctx context.Context, col *domain.Collection, first *i
 	if typ != nil {
 		key.Type = *typ
 	}
-	p, err := loaders.Linked(ctx, loaders.For(ctx).EntryPage, key, col.Batch, func(id uuid.UUID) store.EntriesKey {
+	p, err := loaders.Linked(ctx, loaders.For(ctx).EntryPage(), key, col.Batch, func(id uuid.UUID) store.EntriesKey {
 		k := key
 		k.Collection = id
 		return k
@@ -160,7 +160,7 @@ func (r *Resolver) entries(ctx context.Context, col *domain.Collection, first *i
 	}
 	count := store.CountKey{Collection: col.ID, Type: key.Type}
 	c := &model.KnowledgeEntryConnection{Count: func(ctx context.Context) (int, error) {
-		return loaders.Linked(ctx, loaders.For(ctx).EntryCount, count, col.Batch, func(id uuid.UUID) store.CountKey {
+		return loaders.Linked(ctx, loaders.For(ctx).EntryCount(), count, col.Batch, func(id uuid.UUID) store.CountKey {
 			return store.CountKey{Collection: id, Type: key.Type}
 		})
 	}}
