@@ -34,3 +34,39 @@ func BenchmarkDashboardQuery(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPageShapes runs the shapes of the bench's W1 (dashboard, no
+// cursor selected) and W3 (a feed page → agent) in process, for their
+// allocations per request: a steadier signal than the bench's CPU per
+// request for changes of a few percent (BENCHMARKS.md, "What each change
+// bought"). The test process is both client and server.
+//
+//	go test -run '^$' -bench PageShapes -benchmem -benchtime 500x ./graph
+func BenchmarkPageShapes(b *testing.B) {
+	e := newEnvWait(b, loaders.DefaultWait)
+	user := uuid.New()
+	var agent string
+	for range 10 {
+		agent = e.seed(b, user).agent
+	}
+	for i := range 20 {
+		e.must(b, user, `mutation($a: ID!, $m: String!) { createFeedEvent(input: {agentId: $a, type: "task_completed", message: $m}) { id } }`,
+			map[string]any{"a": agent, "m": fmt.Sprint("event ", i)})
+	}
+	for _, w := range []struct{ name, query string }{
+		{"W1", `query W1 { agents(first: 10) { edges { node { id name type status level xp
+  skills { id slug name level } trainingData { id type title enabled }
+  knowledgeAccess { accessLevel collection { id name } } } } } }`},
+		{"W3", `query W3 { feed(first: 20) { edges { node { id type message createdAt agent { id name } } } } }`},
+	} {
+		b.Run(w.name, func(b *testing.B) {
+			e.must(b, user, w.query, nil)
+			e.queries.n.Store(0)
+			b.ReportAllocs()
+			for b.Loop() {
+				e.must(b, user, w.query, nil)
+			}
+			b.ReportMetric(float64(e.queries.n.Load())/float64(b.N), "roundtrips/op")
+		})
+	}
+}

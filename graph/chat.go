@@ -22,7 +22,7 @@ func optionalAgent(ctx context.Context, id *uuid.UUID) (*domain.Agent, error) {
 	if id == nil {
 		return nil, nil
 	}
-	a, err := loaders.For(ctx).Agent.Load(ctx, *id)
+	a, err := loaders.For(ctx).Agent().Load(ctx, *id)
 	if errors.Is(err, dataloadgen.ErrNotFound) {
 		return nil, nil
 	}
@@ -67,13 +67,10 @@ func (r *Resolver) threads(ctx context.Context, first *int, after *string, agent
 	if err != nil {
 		return nil, err
 	}
-	c := &model.ThreadConnection{Edges: []*model.ThreadEdge{}, Count: func(ctx context.Context) (int, error) {
+	c := &model.ThreadConnection{Count: func(ctx context.Context) (int, error) {
 		return r.Store.CountThreads(ctx, aid)
 	}}
-	c.PageInfo = pageInfo(p, threadCursor,
-		func(cursor string, t *domain.Thread) {
-			c.Edges = append(c.Edges, &model.ThreadEdge{Cursor: cursor, Node: t})
-		})
+	c.Edges, c.PageInfo = connect(p, threadEdge)
 	return c, nil
 }
 
@@ -85,7 +82,7 @@ func (r *Resolver) messages(ctx context.Context, t *domain.Thread, last *int, be
 		return nil, err
 	}
 	key := store.MessagesKey{Thread: t.ID, Page: back.Key()}
-	p, err := loaders.Linked(ctx, loaders.For(ctx).MessagePage, key, t.Batch, func(x *domain.Thread) store.MessagesKey {
+	p, err := loaders.Linked(ctx, loaders.For(ctx).MessagePage(), key, t.Batch, func(x *domain.Thread) store.MessagesKey {
 		k := key
 		k.Thread = x.ID
 		return k
@@ -94,12 +91,8 @@ func (r *Resolver) messages(ctx context.Context, t *domain.Thread, last *int, be
 		return nil, err
 	}
 	count := t.MessageCount // kept by the threads trigger: no count query
-	c := &model.ChatMessageConnection{Edges: []*model.ChatMessageEdge{},
-		Count: func(context.Context) (int, error) { return count, nil }}
-	c.PageInfo = pageInfo(p, func(m *domain.Message) string { return page.Cursor{At: m.CreatedAt, ID: m.ID.String()}.Encode() },
-		func(cursor string, m *domain.Message) {
-			c.Edges = append(c.Edges, &model.ChatMessageEdge{Cursor: cursor, Node: m})
-		})
+	c := &model.ChatMessageConnection{Count: func(context.Context) (int, error) { return count, nil }}
+	c.Edges, c.PageInfo = connect(p, func(m *domain.Message) model.ChatMessageEdge { return model.ChatMessageEdge{Node: m} })
 	return c, nil
 }
 
@@ -108,7 +101,7 @@ func lastMessage(ctx context.Context, t *domain.Thread) (*domain.Message, error)
 	if t.LastMessageID == nil {
 		return nil, nil
 	}
-	m, err := loaders.Linked(ctx, loaders.For(ctx).Message, *t.LastMessageID, t.Batch, func(x *domain.Thread) uuid.UUID {
+	m, err := loaders.Linked(ctx, loaders.For(ctx).Message(), *t.LastMessageID, t.Batch, func(x *domain.Thread) uuid.UUID {
 		if x.LastMessageID == nil {
 			return uuid.Nil
 		}
@@ -125,7 +118,7 @@ func threadAgent(ctx context.Context, t *domain.Thread) (*domain.Agent, error) {
 	if t.AgentID == nil {
 		return nil, nil
 	}
-	a, err := loaders.Linked(ctx, loaders.For(ctx).Agent, *t.AgentID, t.Batch, func(x *domain.Thread) uuid.UUID {
+	a, err := loaders.Linked(ctx, loaders.For(ctx).Agent(), *t.AgentID, t.Batch, func(x *domain.Thread) uuid.UUID {
 		if x.AgentID == nil {
 			return uuid.Nil
 		}
@@ -145,7 +138,7 @@ func (r *Resolver) agentThreads(ctx context.Context, a *domain.Agent, first *int
 		return nil, err
 	}
 	key := store.ThreadsKey{Agent: a.ID, Page: args.Key()}
-	p, err := loaders.Linked(ctx, loaders.For(ctx).AgentThreads, key, a.Batch, func(id uuid.UUID) store.ThreadsKey {
+	p, err := loaders.Linked(ctx, loaders.For(ctx).AgentThreads(), key, a.Batch, func(id uuid.UUID) store.ThreadsKey {
 		k := key
 		k.Agent = id
 		return k
@@ -153,15 +146,11 @@ func (r *Resolver) agentThreads(ctx context.Context, a *domain.Agent, first *int
 	if err != nil {
 		return nil, err
 	}
-	c := &model.ThreadConnection{Edges: []*model.ThreadEdge{}, Count: func(ctx context.Context) (int, error) {
-		return loaders.Linked(ctx, loaders.For(ctx).ThreadCount, a.ID, a.Batch, loaders.ID)
+	c := &model.ThreadConnection{Count: func(ctx context.Context) (int, error) {
+		return loaders.Linked(ctx, loaders.For(ctx).ThreadCount(), a.ID, a.Batch, loaders.ID)
 	}}
-	c.PageInfo = pageInfo(p, threadCursor,
-		func(cursor string, t *domain.Thread) {
-			c.Edges = append(c.Edges, &model.ThreadEdge{Cursor: cursor, Node: t})
-		})
+	c.Edges, c.PageInfo = connect(p, threadEdge)
 	return c, nil
 }
 
-// threadCursor is a thread's place in the most-recent-activity order.
-func threadCursor(t *domain.Thread) string { return page.Cursor{At: t.UpdatedAt, ID: t.ID}.Encode() }
+func threadEdge(t *domain.Thread) model.ThreadEdge { return model.ThreadEdge{Node: t} }

@@ -48,13 +48,10 @@ func (r *Resolver) feed(ctx context.Context, first *int, after *string, agentID 
 		return nil, err
 	}
 	prime()
-	conn := &model.FeedEventConnection{Edges: []*model.FeedEventEdge{}, Count: func(ctx context.Context) (int, error) {
+	conn := &model.FeedEventConnection{Count: func(ctx context.Context) (int, error) {
 		return r.Store.CountFeed(ctx, f)
 	}}
-	conn.PageInfo = pageInfo(p, func(e *domain.FeedEvent) string { return page.Cursor{At: e.CreatedAt, ID: e.ID.String()}.Encode() },
-		func(cursor string, e *domain.FeedEvent) {
-			conn.Edges = append(conn.Edges, &model.FeedEventEdge{Cursor: cursor, Node: e})
-		})
+	conn.Edges, conn.PageInfo = connect(p, func(e *domain.FeedEvent) model.FeedEventEdge { return model.FeedEventEdge{Node: e} })
 	return conn, nil
 }
 
@@ -78,7 +75,7 @@ func agentUsage(ctx context.Context, a *domain.Agent, from, to *time.Time) (*dom
 	if to != nil {
 		key.To = *to
 	}
-	return loaders.Linked(ctx, loaders.For(ctx).Usage, key, a.Batch, func(id uuid.UUID) store.UsageKey {
+	return loaders.Linked(ctx, loaders.For(ctx).Usage(), key, a.Batch, func(id uuid.UUID) store.UsageKey {
 		k := key
 		k.Agent = id
 		return k

@@ -4407,7 +4407,7 @@ func (ec *executionContext) _AgentEdge_cursor(ctx context.Context, field graphql
 			return ec.fieldContext_AgentEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -4418,7 +4418,7 @@ func (ec *executionContext) _AgentEdge_cursor(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_AgentEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("AgentEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("AgentEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _AgentEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.AgentEdge) (ret graphql.Marshaler) {
@@ -5018,7 +5018,7 @@ func (ec *executionContext) _ChatMessageEdge_cursor(ctx context.Context, field g
 			return ec.fieldContext_ChatMessageEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -5029,7 +5029,7 @@ func (ec *executionContext) _ChatMessageEdge_cursor(ctx context.Context, field g
 	)
 }
 func (ec *executionContext) fieldContext_ChatMessageEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ChatMessageEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("ChatMessageEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _ChatMessageEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ChatMessageEdge) (ret graphql.Marshaler) {
@@ -5284,7 +5284,7 @@ func (ec *executionContext) _FeedEventEdge_cursor(ctx context.Context, field gra
 			return ec.fieldContext_FeedEventEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -5295,7 +5295,7 @@ func (ec *executionContext) _FeedEventEdge_cursor(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_FeedEventEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("FeedEventEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("FeedEventEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _FeedEventEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.FeedEventEdge) (ret graphql.Marshaler) {
@@ -5934,7 +5934,7 @@ func (ec *executionContext) _KnowledgeCollectionEdge_cursor(ctx context.Context,
 			return ec.fieldContext_KnowledgeCollectionEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -5945,7 +5945,7 @@ func (ec *executionContext) _KnowledgeCollectionEdge_cursor(ctx context.Context,
 	)
 }
 func (ec *executionContext) fieldContext_KnowledgeCollectionEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("KnowledgeCollectionEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("KnowledgeCollectionEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _KnowledgeCollectionEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.KnowledgeCollectionEdge) (ret graphql.Marshaler) {
@@ -6338,7 +6338,7 @@ func (ec *executionContext) _KnowledgeEntryEdge_cursor(ctx context.Context, fiel
 			return ec.fieldContext_KnowledgeEntryEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -6349,7 +6349,7 @@ func (ec *executionContext) _KnowledgeEntryEdge_cursor(ctx context.Context, fiel
 	)
 }
 func (ec *executionContext) fieldContext_KnowledgeEntryEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("KnowledgeEntryEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("KnowledgeEntryEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _KnowledgeEntryEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.KnowledgeEntryEdge) (ret graphql.Marshaler) {
@@ -7621,7 +7621,7 @@ func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field gra
 			return ec.fieldContext_PageInfo_startCursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.StartCursor, nil
+			return obj.StartCursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -7632,7 +7632,7 @@ func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+	return graphql.NewScalarFieldContext("PageInfo", field, true, false, "String")
 }
 
 func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
@@ -7644,7 +7644,7 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 			return ec.fieldContext_PageInfo_endCursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.EndCursor, nil
+			return obj.EndCursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -7655,7 +7655,7 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+	return graphql.NewScalarFieldContext("PageInfo", field, true, false, "String")
 }
 
 func (ec *executionContext) _Personality_model(ctx context.Context, field graphql.CollectedField, obj *domain.Personality) (ret graphql.Marshaler) {
@@ -8944,7 +8944,7 @@ func (ec *executionContext) _ThreadEdge_cursor(ctx context.Context, field graphq
 			return ec.fieldContext_ThreadEdge_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Cursor, nil
+			return obj.Cursor(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -8955,7 +8955,7 @@ func (ec *executionContext) _ThreadEdge_cursor(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_ThreadEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ThreadEdge", field, false, false, "String")
+	return graphql.NewScalarFieldContext("ThreadEdge", field, true, false, "String")
 }
 
 func (ec *executionContext) _ThreadEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ThreadEdge) (ret graphql.Marshaler) {

@@ -55,12 +55,12 @@ func viewer(ctx context.Context) (*model.Viewer, error) {
 }
 
 func loadAgent(ctx context.Context, id uuid.UUID) (*domain.Agent, error) {
-	a, err := loaders.For(ctx).Agent.Load(ctx, id)
+	a, err := loaders.For(ctx).Agent().Load(ctx, id)
 	return a, loaders.NotFound(err, "agent")
 }
 
 func loadCollection(ctx context.Context, id uuid.UUID) (*domain.Collection, error) {
-	c, err := loaders.For(ctx).Collection.Load(ctx, id)
+	c, err := loaders.For(ctx).Collection().Load(ctx, id)
 	return c, loaders.NotFound(err, "collection")
 }
 
@@ -75,7 +75,7 @@ func (r *Resolver) agent(ctx context.Context, id string) (*domain.Agent, error) 
 		return nil, nil
 	}
 	if err == nil {
-		loaders.For(ctx).Agent.Prime(a.ID, a)
+		loaders.For(ctx).Agent().Prime(a.ID, a)
 	}
 	return a, err
 }
@@ -93,12 +93,9 @@ func (r *Resolver) agents(ctx context.Context, first *int, after *string, status
 		return nil, err
 	}
 	ahead.prime(ctx, p)
-	c := &model.AgentConnection{Edges: []*model.AgentEdge{}, Count: ahead.countOr(func(ctx context.Context) (int, error) { return r.Store.CountAgents(ctx, f) })}
-	c.PageInfo = pageInfo(p, func(a *domain.Agent) string { return page.Cursor{At: a.CreatedAt, ID: a.ID.String()}.Encode() },
-		func(cursor string, a *domain.Agent) {
-			c.Edges = append(c.Edges, &model.AgentEdge{Cursor: cursor, Node: a})
-		})
-	l := loaders.For(ctx).Agent
+	c := &model.AgentConnection{Count: ahead.countOr(func(ctx context.Context) (int, error) { return r.Store.CountAgents(ctx, f) })}
+	c.Edges, c.PageInfo = connect(p, func(a *domain.Agent) model.AgentEdge { return model.AgentEdge{Node: a} })
+	l := loaders.For(ctx).Agent()
 	for _, a := range p.Items {
 		l.Prime(a.ID, a)
 	}
@@ -116,7 +113,7 @@ func (r *Resolver) collection(ctx context.Context, id string) (*domain.Collectio
 		return nil, nil
 	}
 	if err == nil {
-		loaders.For(ctx).Collection.Prime(c.ID, c)
+		loaders.For(ctx).Collection().Prime(c.ID, c)
 	}
 	return c, err
 }
@@ -131,12 +128,11 @@ func (r *Resolver) collections(ctx context.Context, first *int, after *string) (
 	if err != nil {
 		return nil, err
 	}
-	c := &model.KnowledgeCollectionConnection{Edges: []*model.KnowledgeCollectionEdge{}, Count: r.Store.CountCollections}
-	c.PageInfo = pageInfo(p, func(x *domain.Collection) string { return page.Cursor{At: x.CreatedAt, ID: x.ID.String()}.Encode() },
-		func(cursor string, x *domain.Collection) {
-			c.Edges = append(c.Edges, &model.KnowledgeCollectionEdge{Cursor: cursor, Node: x})
-		})
-	l := loaders.For(ctx).Collection
+	c := &model.KnowledgeCollectionConnection{Count: r.Store.CountCollections}
+	c.Edges, c.PageInfo = connect(p, func(x *domain.Collection) model.KnowledgeCollectionEdge {
+		return model.KnowledgeCollectionEdge{Node: x}
+	})
+	l := loaders.For(ctx).Collection()
 	for _, x := range p.Items {
 		l.Prime(x.ID, x)
 	}
@@ -154,7 +150,7 @@ func (r *Resolver) entries(ctx context.Context, col *domain.Collection, first *i
 	if typ != nil {
 		key.Type = *typ
 	}
-	p, err := loaders.Linked(ctx, loaders.For(ctx).EntryPage, key, col.Batch, func(id uuid.UUID) store.EntriesKey {
+	p, err := loaders.Linked(ctx, loaders.For(ctx).EntryPage(), key, col.Batch, func(id uuid.UUID) store.EntriesKey {
 		k := key
 		k.Collection = id
 		return k
@@ -163,29 +159,31 @@ func (r *Resolver) entries(ctx context.Context, col *domain.Collection, first *i
 		return nil, err
 	}
 	count := store.CountKey{Collection: col.ID, Type: key.Type}
-	c := &model.KnowledgeEntryConnection{Edges: []*model.KnowledgeEntryEdge{}, Count: func(ctx context.Context) (int, error) {
-		return loaders.Linked(ctx, loaders.For(ctx).EntryCount, count, col.Batch, func(id uuid.UUID) store.CountKey {
+	c := &model.KnowledgeEntryConnection{Count: func(ctx context.Context) (int, error) {
+		return loaders.Linked(ctx, loaders.For(ctx).EntryCount(), count, col.Batch, func(id uuid.UUID) store.CountKey {
 			return store.CountKey{Collection: id, Type: key.Type}
 		})
 	}}
-	c.PageInfo = pageInfo(p, func(e *domain.Entry) string { return page.Cursor{At: e.CreatedAt, ID: e.ID.String()}.Encode() },
-		func(cursor string, e *domain.Entry) {
-			c.Edges = append(c.Edges, &model.KnowledgeEntryEdge{Cursor: cursor, Node: e})
-		})
+	c.Edges, c.PageInfo = connect(p, func(e *domain.Entry) model.KnowledgeEntryEdge { return model.KnowledgeEntryEdge{Node: e} })
 	return c, nil
 }
 
-// pageInfo calls edge for every item of p with its cursor, and returns the
-// page's PageInfo.
-func pageInfo[T any](p page.Page[T], cursorOf func(T) string, edge func(cursor string, item T)) *model.PageInfo {
-	info := &model.PageInfo{HasNextPage: p.HasNext, HasPreviousPage: p.HasPrev}
+// connect returns the edges of p's items, made by edge (all in one
+// allocation), and the page's PageInfo. It encodes no cursor: edges and
+// PageInfo encode theirs when a client selects one (model.PageInfo).
+func connect[T, E any, P interface {
+	*E
+	model.Edge
+}](p page.Page[T], edge func(T) E) ([]P, *model.PageInfo) {
+	all := make([]E, len(p.Items))
+	edges := make([]P, len(p.Items))
 	for i, item := range p.Items {
-		cursor := cursorOf(item)
-		if i == 0 {
-			info.StartCursor = &cursor
-		}
-		info.EndCursor = &cursor
-		edge(cursor, item)
+		all[i] = edge(item)
+		edges[i] = &all[i]
 	}
-	return info
+	info := &model.PageInfo{HasNextPage: p.HasNext, HasPreviousPage: p.HasPrev}
+	if n := len(edges); n > 0 {
+		info.First, info.Last = edges[0], edges[n-1]
+	}
+	return edges, info
 }

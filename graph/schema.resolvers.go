@@ -20,19 +20,19 @@ import (
 
 // Skills is the resolver for the skills field.
 func (r *agentResolver) Skills(ctx context.Context, obj *domain.Agent) ([]*domain.Skill, error) {
-	skills, err := loaders.Linked(ctx, loaders.For(ctx).Skills, obj.ID, obj.Batch, loaders.ID)
+	skills, err := loaders.Linked(ctx, loaders.For(ctx).Skills(), obj.ID, obj.Batch, loaders.ID)
 	return capped(skills, MaxSkills), err
 }
 
 // TrainingData is the resolver for the trainingData field.
 func (r *agentResolver) TrainingData(ctx context.Context, obj *domain.Agent) ([]*domain.TrainingData, error) {
-	training, err := loaders.Linked(ctx, loaders.For(ctx).Training, obj.ID, obj.Batch, loaders.ID)
+	training, err := loaders.Linked(ctx, loaders.For(ctx).Training(), obj.ID, obj.Batch, loaders.ID)
 	return capped(training, MaxTrainingData), err
 }
 
 // KnowledgeAccess is the resolver for the knowledgeAccess field.
 func (r *agentResolver) KnowledgeAccess(ctx context.Context, obj *domain.Agent) ([]*domain.KnowledgeAccess, error) {
-	access, err := loaders.Linked(ctx, loaders.For(ctx).Access, obj.ID, obj.Batch, loaders.ID)
+	access, err := loaders.Linked(ctx, loaders.For(ctx).Access(), obj.ID, obj.Batch, loaders.ID)
 	return capped(access, MaxKnowledgeAccess), err
 }
 
@@ -76,13 +76,13 @@ func (r *knowledgeCollectionResolver) Entries(ctx context.Context, obj *domain.C
 
 // EntryCount is the resolver for the entryCount field.
 func (r *knowledgeCollectionResolver) EntryCount(ctx context.Context, obj *domain.Collection) (int, error) {
-	return loaders.Linked(ctx, loaders.For(ctx).EntryCount, store.CountKey{Collection: obj.ID}, obj.Batch,
+	return loaders.Linked(ctx, loaders.For(ctx).EntryCount(), store.CountKey{Collection: obj.ID}, obj.Batch,
 		func(id uuid.UUID) store.CountKey { return store.CountKey{Collection: id} })
 }
 
 // Agents is the resolver for the agents field.
 func (r *knowledgeCollectionResolver) Agents(ctx context.Context, obj *domain.Collection) ([]*domain.Agent, error) {
-	agents, err := loaders.Linked(ctx, loaders.For(ctx).CollectionAgents, obj.ID, obj.Batch, loaders.ID)
+	agents, err := loaders.Linked(ctx, loaders.For(ctx).CollectionAgents(), obj.ID, obj.Batch, loaders.ID)
 	return capped(agents, MaxCollectionAgents), err
 }
 
@@ -93,7 +93,7 @@ func (r *knowledgeEntryResolver) Collection(ctx context.Context, obj *domain.Ent
 
 // Entry is the resolver for the entry field.
 func (r *knowledgeHitResolver) Entry(ctx context.Context, obj *store.Hit) (*domain.Entry, error) {
-	e, err := loaders.For(ctx).Entry.Load(ctx, obj.ID)
+	e, err := loaders.For(ctx).Entry().Load(ctx, obj.ID)
 	return e, loaders.NotFound(err, "knowledge entry")
 }
 

@@ -12,31 +12,6 @@ import (
 	"github.com/agentgraph/agentgraph/internal/spend"
 )
 
-type AgentEdge struct {
-	Cursor string        `json:"cursor"`
-	Node   *domain.Agent `json:"node"`
-}
-
-type ChatMessageEdge struct {
-	Cursor string          `json:"cursor"`
-	Node   *domain.Message `json:"node"`
-}
-
-type FeedEventEdge struct {
-	Cursor string            `json:"cursor"`
-	Node   *domain.FeedEvent `json:"node"`
-}
-
-type KnowledgeCollectionEdge struct {
-	Cursor string             `json:"cursor"`
-	Node   *domain.Collection `json:"node"`
-}
-
-type KnowledgeEntryEdge struct {
-	Cursor string        `json:"cursor"`
-	Node   *domain.Entry `json:"node"`
-}
-
 type MessageChunk struct {
 	ThreadID  string `json:"threadId"`
 	MessageID string `json:"messageId"`
@@ -50,22 +25,10 @@ type MessageChunk struct {
 type Mutation struct {
 }
 
-type PageInfo struct {
-	HasNextPage     bool    `json:"hasNextPage"`
-	HasPreviousPage bool    `json:"hasPreviousPage"`
-	StartCursor     *string `json:"startCursor,omitempty"`
-	EndCursor       *string `json:"endCursor,omitempty"`
-}
-
 type Query struct {
 }
 
 type Subscription struct {
-}
-
-type ThreadEdge struct {
-	Cursor string         `json:"cursor"`
-	Node   *domain.Thread `json:"node"`
 }
 
 type Viewer struct {

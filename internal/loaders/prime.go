@@ -21,26 +21,26 @@ import (
 func (l *Loaders) PrimeAgents(agents []*domain.Agent) {
 	LinkAgents(agents)
 	for _, a := range agents {
-		l.Agent.Prime(a.ID, a)
+		l.Agent().Prime(a.ID, a)
 	}
 }
 
 // PrimeMessagePages caches message pages by their keys.
 func (l *Loaders) PrimeMessagePages(pages map[store.MessagesKey]page.Page[*domain.Message]) {
 	for k, p := range pages {
-		l.MessagePage.Prime(k, p)
+		l.MessagePage().Prime(k, p)
 	}
 }
 
 // PrimeSkills caches the skills of agents: an agent absent from byAgent has
 // none.
 func (l *Loaders) PrimeSkills(agents []uuid.UUID, byAgent map[uuid.UUID][]*domain.Skill) {
-	primeLists(l.Skills, agents, byAgent)
+	primeLists(l.Skills(), agents, byAgent)
 }
 
 // PrimeTraining caches the training data of agents.
 func (l *Loaders) PrimeTraining(agents []uuid.UUID, byAgent map[uuid.UUID][]*domain.TrainingData) {
-	primeLists(l.Training, agents, byAgent)
+	primeLists(l.Training(), agents, byAgent)
 }
 
 // PrimeAccess caches the knowledge access of agents, with their collections
@@ -51,7 +51,7 @@ func (l *Loaders) PrimeAccess(agents []uuid.UUID, byAgent map[uuid.UUID][]*domai
 		all = append(all, byAgent[id]...)
 	}
 	linkAccess(all)
-	primeLists(l.Access, agents, byAgent)
+	primeLists(l.Access(), agents, byAgent)
 }
 
 // primeLists caches the list of each key, empty when byKey has none (as the
