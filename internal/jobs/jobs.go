@@ -9,7 +9,6 @@
 package jobs
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -36,28 +35,23 @@ type Config struct {
 	// crashed) and run again: longer than any job's own time bound.
 	RescueAfter time.Duration
 	// PollInterval is how often jobs are fetched when no notification says one is waiting
-	// (DefaultPollInterval when zero).
+	// (River's default, 1 s, when zero).
 	PollInterval time.Duration
 	Logger       *slog.Logger
 }
 
 // A reply waits for its job to be fetched before its first token, so River's
-// fetch timing is the chat's latency. River's defaults (a fetch at most every
-// 100 ms, a poll every second) made the first token of a reply from an
-// instant provider wait 100–1,000 ms: fetches triggered by insert
-// notifications are debounced by the cooldown (and an inserting client
-// notifies a queue at most once per cooldown), so a job often waited for a
-// later fetch or for the next poll. Measured with bench W4 (BENCHMARKS.md):
-// first token p50 / p99 515 / 988 ms with one client and 180 / 722 ms with
-// 32, against 11 / 16 ms and 149 / 215 ms with these settings. A
-// fetch is one indexed query, so the cost is a few dozen cheap queries a
-// second per instance.
-const (
-	fetchCooldown = 5 * time.Millisecond
-	// DefaultPollInterval bounds the wait of a job whose notification was
-	// skipped or lost.
-	DefaultPollInterval = 100 * time.Millisecond
-)
+// fetch timing is the chat's latency. With River's default cooldown (a fetch
+// at most every 100 ms, and an inserting client notifying a queue at most
+// once per cooldown) the first token of a reply from an instant provider
+// waited 100–1,000 ms: a job often waited for a later fetch or the next
+// poll. Measured with bench W4 (BENCHMARKS.md): first token p50 / p99 515 /
+// 988 ms with one client and 180 / 722 ms with 32, against 11–13 / 16–18 ms
+// and 149–198 / 215–285 ms with a 5 ms cooldown. Polling every 100 ms instead
+// of every second was measured too and changed nothing (the notifications
+// do the work), so the poll stays at River's default and idle instances do
+// not query ten times as often.
+const fetchCooldown = 5 * time.Millisecond
 
 // New returns a client working cfg's queues on pool; Start it to work them. A client with
 // no Queues only inserts.
@@ -69,7 +63,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		// Each worker bounds its own runs (river.Worker's Timeout), below
 		// RescueAfter; River's one-minute default would cut a long reply.
 		JobTimeout:        -1,
-		FetchPollInterval: cmp.Or(cfg.PollInterval, DefaultPollInterval),
+		FetchPollInterval: cfg.PollInterval,
 		FetchCooldown:     fetchCooldown,
 		Logger:            cfg.Logger,
 	}
