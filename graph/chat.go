@@ -17,12 +17,14 @@ import (
 )
 
 // optionalAgent loads an agent a row points at, or nil: the pointer may be
-// unset, and a destroyed agent's rows still name it.
-func optionalAgent(ctx context.Context, id *uuid.UUID) (*domain.Agent, error) {
+// unset, and a destroyed agent's rows still name it. batch holds the agent
+// ids of the rows read with it (loaders.LinkMessages, LinkFeed), loaded
+// together whichever of them asks first.
+func optionalAgent(ctx context.Context, id *uuid.UUID, batch []uuid.UUID) (*domain.Agent, error) {
 	if id == nil {
 		return nil, nil
 	}
-	a, err := loaders.For(ctx).Agent().Load(ctx, *id)
+	a, err := loaders.Linked(ctx, loaders.For(ctx).Agent(), *id, batch, loaders.ID)
 	if errors.Is(err, dataloadgen.ErrNotFound) {
 		return nil, nil
 	}

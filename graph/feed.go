@@ -47,6 +47,7 @@ func (r *Resolver) feed(ctx context.Context, first *int, after *string, agentID 
 	if err != nil {
 		return nil, err
 	}
+	loaders.LinkFeed(p.Items)
 	prime()
 	conn := &model.FeedEventConnection{Count: func(ctx context.Context) (int, error) {
 		return r.Store.CountFeed(ctx, f)

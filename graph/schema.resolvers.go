@@ -48,12 +48,12 @@ func (r *agentResolver) Usage(ctx context.Context, obj *domain.Agent, from *time
 
 // Agent is the resolver for the agent field.
 func (r *chatMessageResolver) Agent(ctx context.Context, obj *domain.Message) (*domain.Agent, error) {
-	return optionalAgent(ctx, obj.AgentID)
+	return optionalAgent(ctx, obj.AgentID, obj.Agents)
 }
 
 // Agent is the resolver for the agent field.
 func (r *feedEventResolver) Agent(ctx context.Context, obj *domain.FeedEvent) (*domain.Agent, error) {
-	return optionalAgent(ctx, obj.AgentID)
+	return optionalAgent(ctx, obj.AgentID, obj.Agents)
 }
 
 // Collection is the resolver for the collection field.

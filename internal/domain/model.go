@@ -235,6 +235,10 @@ type Message struct {
 	CreatedAt time.Time
 	// ReplyTo is the user message an assistant reply answers.
 	ReplyTo *uuid.UUID
+	// Agents holds the agent ids of the messages read together with this
+	// one, so that one message's agent field loads the agents of all (see
+	// Agent.Batch).
+	Agents []uuid.UUID `json:"-"`
 }
 
 // Thread is a row of threads: a conversation and its latest activity.
@@ -258,6 +262,9 @@ type FeedEvent struct {
 	Type      string
 	Message   string
 	CreatedAt time.Time
+	// Agents holds the agent ids of the events read together with this one
+	// (see Message.Agents).
+	Agents []uuid.UUID `json:"-"`
 }
 
 // UsageTotals sums usage_logs rows.

@@ -45,6 +45,30 @@ func LinkThreads(threads []*domain.Thread) {
 	}
 }
 
+// LinkMessages records on each message the agent ids of all of them.
+func LinkMessages(msgs []*domain.Message) {
+	linkAgentIDs(msgs, func(m *domain.Message) *uuid.UUID { return m.AgentID }, func(m *domain.Message, ids []uuid.UUID) { m.Agents = ids })
+}
+
+// LinkFeed records on each feed event the agent ids of all of them.
+func LinkFeed(events []*domain.FeedEvent) {
+	linkAgentIDs(events, func(e *domain.FeedEvent) *uuid.UUID { return e.AgentID }, func(e *domain.FeedEvent, ids []uuid.UUID) { e.Agents = ids })
+}
+
+// linkAgentIDs gives each item the distinct agent ids of all of them (one
+// shared slice); items without an agent are left out of it.
+func linkAgentIDs[T any](items []T, agent func(T) *uuid.UUID, set func(T, []uuid.UUID)) {
+	var ids []uuid.UUID
+	for _, x := range items {
+		if id := agent(x); id != nil && !slices.Contains(ids, *id) {
+			ids = append(ids, *id)
+		}
+	}
+	for _, x := range items {
+		set(x, ids)
+	}
+}
+
 // linkedMap links the values of a fetch keyed by id.
 func linkedMap[V any](fetch func(context.Context, []uuid.UUID) (map[uuid.UUID]V, error), link func([]V)) func(context.Context, []uuid.UUID) (map[uuid.UUID]V, error) {
 	return func(ctx context.Context, keys []uuid.UUID) (map[uuid.UUID]V, error) {

@@ -137,14 +137,14 @@ func (l *Loaders) EntryCount() *dataloadgen.Loader[store.CountKey, int] {
 // Message is the request's Message loader.
 func (l *Loaders) Message() *dataloadgen.Loader[uuid.UUID, *domain.Message] {
 	return made(l, &l.message, func(l *Loaders) *dataloadgen.Loader[uuid.UUID, *domain.Message] {
-		return dataloadgen.NewMappedLoader(l.s.MessagesByID, l.wait)
+		return dataloadgen.NewMappedLoader(linkedMap(l.s.MessagesByID, LinkMessages), l.wait)
 	})
 }
 
 // MessagePage is the request's MessagePage loader.
 func (l *Loaders) MessagePage() *dataloadgen.Loader[store.MessagesKey, page.Page[*domain.Message]] {
 	return made(l, &l.messagePage, func(l *Loaders) *dataloadgen.Loader[store.MessagesKey, page.Page[*domain.Message]] {
-		return dataloadgen.NewMappedLoader(l.s.MessagePages, l.wait)
+		return dataloadgen.NewMappedLoader(linkedPages(l.s.MessagePages, LinkMessages), l.wait)
 	})
 }
 
@@ -264,10 +264,12 @@ func NotFound(err error, what string) error {
 
 // Linked loads the value of key, first queuing the keys of every object read
 // together with its parent (domain.Agent.Batch, domain.Collection.Batch,
-// domain.Thread.Batch) in the same batch. The first sibling to ask queues them
-// all; the rest find their key cached. Batching then holds however the
-// scheduler spreads the sibling resolvers, instead of depending on them all
-// starting within the wait.
+// domain.Thread.Batch, domain.Message.Agents, domain.FeedEvent.Agents) in the
+// same batch. The first sibling to ask queues them all; the rest find their
+// key cached. Batching then holds however the scheduler spreads the sibling
+// resolvers, instead of depending on them all starting within the wait, and
+// whether siblings resolve at once or one after another (graph's direct
+// execution).
 func Linked[T any, K comparable, V any](ctx context.Context, l *dataloadgen.Loader[K, V], key K, batch []T, keyOf func(T) K) (V, error) {
 	if len(batch) > 1 {
 		keys := make([]K, len(batch))

@@ -25,8 +25,14 @@ func (l *Loaders) PrimeAgents(agents []*domain.Agent) {
 	}
 }
 
-// PrimeMessagePages caches message pages by their keys.
+// PrimeMessagePages caches message pages by their keys, their messages
+// linked together as the MessagePage loader links them.
 func (l *Loaders) PrimeMessagePages(pages map[store.MessagesKey]page.Page[*domain.Message]) {
+	var all []*domain.Message
+	for _, p := range pages {
+		all = append(all, p.Items...)
+	}
+	LinkMessages(all)
 	for k, p := range pages {
 		l.MessagePage().Prime(k, p)
 	}
