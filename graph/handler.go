@@ -45,13 +45,18 @@ type Options struct {
 	// RateLimiter meters mutations, LLM calls and subscriptions per
 	// caller; nil meters nothing.
 	RateLimiter *ratelimit.Limiter
+	// CheckDirect, for tests, receives each query's directly executed
+	// answer (direct.go) and a function that executes the same operation
+	// through gqlgen, under the context it is given.
+	CheckDirect func(ctx context.Context, direct *graphql.Response, gqlgen func(context.Context) *graphql.Response)
 }
 
 // NewHandler returns the HTTP handler of /query.
 func NewHandler(r *Resolver, o Options) http.Handler {
 	cfg := Config{Resolvers: r}
 	setComplexity(&cfg.Complexity)
-	srv := handler.New(NewExecutableSchema(cfg))
+	es := &directSchema{executableSchema: NewExecutableSchema(cfg).(*executableSchema), check: o.CheckDirect}
+	srv := handler.New(es)
 	if o.Sockets != nil {
 		srv.AddTransport(o.Sockets)
 	}

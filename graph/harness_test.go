@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/google/uuid"
 
 	"github.com/jackc/pgx/v5"
@@ -43,6 +44,9 @@ type env struct {
 	srv     *httptest.Server
 	pool    *pgxpool.Pool
 	queries *roundTrips
+	// direct counts the queries answered by direct execution, each checked
+	// against gqlgen's answer (checkDirect).
+	direct *atomic.Int64
 }
 
 // roundTrips counts what the pool sends to Postgres: each batch and each
@@ -69,18 +73,20 @@ func (c *roundTrips) statements() []string {
 }
 
 func (c *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	if ctx.Value(inBatch{}) == nil {
+	if ctx.Value(inBatch{}) == nil && ctx.Value(uncounted{}) == nil {
 		c.n.Add(1)
 	}
 	return ctx
 }
 func (c *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 func (c *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	c.n.Add(1)
+	if ctx.Value(uncounted{}) == nil {
+		c.n.Add(1)
+	}
 	return context.WithValue(ctx, inBatch{}, true)
 }
-func (c *roundTrips) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
-	if strings.Contains(d.SQL, "set_config") {
+func (c *roundTrips) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	if strings.Contains(d.SQL, "set_config") || ctx.Value(uncounted{}) != nil {
 		return
 	}
 	sql := strings.Join(strings.Fields(d.SQL), " ")
@@ -91,6 +97,25 @@ func (c *roundTrips) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.Trace
 func (c *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 type inBatch struct{}
+
+// uncounted marks the statements of checkDirect's second execution, which
+// the server does not send: round trips are those of the direct one.
+type uncounted struct{}
+
+// checkDirect fails t when a directly executed query's answer is not the one
+// gqlgen gives (graph/direct.go), and counts the queries it checks. Tests
+// then hold direct execution to gqlgen's answers, byte for byte, for every
+// query they send. Benchmarks leave it out: it executes each query twice.
+func checkDirect(t testing.TB, n *atomic.Int64) func(context.Context, *graphql.Response, func(context.Context) *graphql.Response) {
+	return func(ctx context.Context, direct *graphql.Response, gqlgen func(context.Context) *graphql.Response) {
+		n.Add(1)
+		want := gqlgen(context.WithValue(ctx, uncounted{}, true))
+		if len(want.Errors) > 0 || !bytes.Equal(direct.Data, want.Data) {
+			t.Errorf("direct execution of %q answered\n%s\ngqlgen answered\n%s\nerrors: %v",
+				graphql.GetOperationContext(ctx).RawQuery, direct.Data, want.Data, want.Errors)
+		}
+	}
+}
 
 // newEnv starts the stack with a generous loader wait, which keeps batching
 // deterministic on a loaded CI machine.
@@ -130,9 +155,13 @@ func newEnvOpts(t testing.TB, o graph.Options) *env {
 	st := store.New(pool)
 	r := newResolver(st, nil)
 	o.Verifier = v
+	direct := &atomic.Int64{}
+	if _, bench := t.(*testing.B); !bench && o.CheckDirect == nil {
+		o.CheckDirect = checkDirect(t, direct)
+	}
 	srv := httptest.NewServer(graph.NewHandler(r, o))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, pool: pool, queries: rt}
+	return &env{t: t, srv: srv, pool: pool, queries: rt, direct: direct}
 }
 
 // newResolver is the resolver over st; hub may be nil (no subscriptions).

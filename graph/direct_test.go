@@ -1,0 +1,155 @@
+package graph_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/agentgraph/agentgraph/internal/loaders"
+)
+
+// directFixture gives user three agents (one with every optional field set),
+// each with a skill, training data and a collection it can read; a thread
+// "t" of five messages of every kind (one whose content needs escaping) and
+// a second thread; feed events with and without an agent.
+func (e *env) directFixture(t *testing.T, user uuid.UUID) (agent string) {
+	t.Helper()
+	for range 2 {
+		e.seed(t, user)
+	}
+	agent = id(t, e.must(t, user, `mutation { createAgent(input: {name: "Full \"one\"", type: CODE, trustTier: PARTNER,
+		personality: {model: "gpt-4o-mini", tone: "dry", verbosity: "terse", maxTokens: 500},
+		objective: "ship", instructions: "be exact", background: "none", emailAddress: "full@example.com"}) { id } }`, nil), "createAgent")
+	e.exec(t, `insert into chat_messages (user_id, thread_id, role, content, agent_id, agent_name, status, created_at)
+		values ($1, 't', 'user', 'hello', $2, null, 'complete', '2026-01-01T00:00:01.5Z'),
+		       ($1, 't', 'assistant', e'quote " backslash \\ newline \n tab \t nul-ish \x01 é 😀 <&>', $2, 'Full', 'complete', '2026-01-01T00:00:02Z'),
+		       ($1, 't', 'assistant', 'cut', $2, 'Full', 'interrupted', '2026-01-01T00:00:03.123456Z'),
+		       ($1, 't', 'user', 'no agent', null, null, 'complete', '2026-01-01T00:00:04Z'),
+		       ($1, 't', 'assistant', 'failed', $2, 'Full', 'failed', '2026-01-01T00:00:05Z'),
+		       ($1, 'u', 'user', 'other thread', $2, null, 'complete', '2026-01-02T00:00:00Z')`, user, agent)
+	e.exec(t, `update chat_messages m set reply_to = (select id from chat_messages where thread_id = 't' and content = 'hello' and user_id = $1)
+		where user_id = $1 and content = 'cut'`, user)
+	e.must(t, user, `mutation($a: ID) { a: createFeedEvent(input: {agentId: $a, type: "task_completed", message: "done \"it\""}) { id }
+		b: createFeedEvent(input: {type: "note", message: "no agent"}) { id } }`, map[string]any{"a": agent})
+	return agent
+}
+
+// Direct execution answers the app's pages exactly as gqlgen does: every
+// field it answers, with aliases, fragments, @skip and @include, variables,
+// null and escaped values, cursors and several root fields, each query
+// checked byte for byte against gqlgen's answer (newEnvOpts' checkDirect)
+// and counted, so that none of them silently takes gqlgen's path.
+func TestDirectMatchesGqlgen(t *testing.T) {
+	t.Parallel()
+	e := newEnvWait(t, loaders.DefaultWait)
+	user := uuid.New()
+	agent := e.directFixture(t, user)
+
+	const agentFields = `__typename id name type status trustTier personality { __typename model tone verbosity maxTokens }
+		objective instructions background emailAddress isHead level xp createdAt updatedAt
+		skills { __typename id slug name category level installedAt }
+		trainingData { __typename id type title content enabled createdAt updatedAt }
+		knowledgeAccess { __typename accessLevel collection { __typename id name description isDefault createdAt updatedAt entryCount } }`
+	const pageInfo = `pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }`
+	const messageFields = `__typename id threadId role content agent { id name } agentName createdAt status replyTo`
+	queries := []struct {
+		name, query string
+		vars        map[string]any
+	}{
+		{"dashboard, every field", `{ __typename agents(first: 10) { __typename totalCount ` + pageInfo + ` edges { __typename cursor node { ` + agentFields + ` } } } }`, nil},
+		{"a page of agents after a cursor, filtered", `query($after: String) { agents(first: 1, after: $after, type: CODE, status: ACTIVE) { totalCount edges { cursor node { id name } } ` + pageInfo + ` } }`,
+			map[string]any{"after": nil}},
+		{"agent by id", `query($id: ID!) { agent(id: $id) { ` + agentFields + ` } }`, map[string]any{"id": agent}},
+		{"an agent that is not there", `{ agent(id: "` + uuid.NewString() + `") { id } }`, nil},
+		{"thread page, every field", `{ thread(id: "t") { __typename id agent { id name } lastMessage { ` + messageFields + ` } updatedAt messageCount createdAt
+			messages(last: 50) { __typename totalCount ` + pageInfo + ` edges { __typename cursor node { ` + messageFields + ` } } } } }`, nil},
+		{"two pages of one thread, aliased", `query($n: Int) { thread(id: "t") { a: messages(last: 2) { edges { node { content } } pageInfo { hasPreviousPage startCursor } }
+			b: messages(last: $n) { edges { cursor node { content agent { name } } } } } }`, map[string]any{"n": 3}},
+		{"a thread that is not there", `{ thread(id: "nope") { id } }`, nil},
+		{"thread list", `{ threads(first: 5) { __typename totalCount ` + pageInfo + ` edges { __typename cursor node { id messageCount agent { id }
+			lastMessage { content agentName agent { name } } } } } }`, nil},
+		{"thread list of one agent", `query($a: ID) { threads(first: 5, agentId: $a) { edges { node { id } } } }`, map[string]any{"a": agent}},
+		{"feed, every field", `{ feed(first: 20) { __typename totalCount ` + pageInfo + ` edges { __typename cursor node { __typename id type message createdAt agent { id name } } } } }`, nil},
+		{"feed filtered", `query($a: ID) { feed(first: 5, agentId: $a, types: ["task_completed"]) { edges { node { message } } } }`, map[string]any{"a": agent}},
+		{"fragments, @skip, @include", `query($yes: Boolean!, $no: Boolean!) { agents(first: 10) { edges { node { ...card ... on Agent { xp }
+			... @include(if: $yes) { level } ... @skip(if: $yes) { isHead } name @skip(if: $no) skills @include(if: $no) { id } } } } }
+			fragment card on Agent { id nick: name trainingData { title } }`, map[string]any{"yes": true, "no": false}},
+		{"several root fields", `{ __typename mine: agents(first: 2) { totalCount } feed(first: 1) { edges { node { message } } } thread(id: "u") { id } }`, nil},
+	}
+	for _, q := range queries {
+		before := e.direct.Load()
+		r := e.must(t, user, q.query, q.vars)
+		if e.direct.Load() != before+1 {
+			t.Errorf("%s: answered by gqlgen, not directly: %s", q.name, r.Data)
+		}
+	}
+
+	// What direct execution leaves to gqlgen is answered as before.
+	other := uuid.New()
+	fallbacks := []struct {
+		name, query, code, contains string
+		user                        *uuid.UUID
+	}{
+		{name: "a field it does not answer", query: `{ agents(first: 1) { edges { node { usage { calls } } } } }`, contains: `"calls":0`, user: &user},
+		{name: "a refused argument", query: `{ agents(first: -1) { totalCount } }`, code: "BAD_USER_INPUT", user: &user},
+		{name: "a refused argument below the root", query: `{ thread(id: "t") { messages(last: 100000) { totalCount } } }`, code: "BAD_USER_INPUT", user: &user},
+		{name: "introspection", query: `{ __schema { queryType { name } } }`, contains: `"name":"Query"`, user: &user},
+		{name: "no token", query: `{ agents(first: 1) { totalCount } }`, code: "UNAUTHENTICATED"},
+		{name: "another user's thread", query: `{ thread(id: "t") { id } }`, contains: `{"thread":null}`, user: &other},
+	}
+	for _, f := range fallbacks {
+		bearer := ""
+		if f.user != nil {
+			bearer = token(*f.user, nil)
+		}
+		r := e.raw(t, bearer, f.query, nil)
+		if f.code != "" && (len(r.Errors) != 1 || r.code() != f.code) {
+			t.Errorf("%s: want one %s error, got %+v", f.name, f.code, r.Errors)
+		}
+		if f.code == "" && len(r.Errors) > 0 {
+			t.Errorf("%s: %+v", f.name, r.Errors)
+		}
+		if !strings.Contains(string(r.Data), f.contains) {
+			t.Errorf("%s: %s lacks %s", f.name, r.Data, f.contains)
+		}
+	}
+}
+
+// Direct execution resolves a list's objects one after another, so a nested
+// field's load must queue its siblings' keys (loaders.Linked) for the round
+// trips to stay independent of list sizes: here the agents of messages read
+// through a thread list, which no root looks ahead for.
+func TestDirectRoundTripsDoNotGrowWithLists(t *testing.T) {
+	t.Parallel()
+	shapes := map[string]string{
+		"last messages' agents": `{ threads(first: 50) { edges { node { id lastMessage { agent { name } } } } } }`,
+		"pages' agents":         `{ threads(first: 50) { edges { node { id messages(last: 3) { edges { node { agent { name } } } } } } } }`,
+	}
+	trips := func(threads int) map[string]int64 {
+		e := newEnvWait(t, loaders.DefaultWait)
+		user := uuid.New()
+		for i := range threads {
+			a := id(t, e.must(t, user, `mutation($n: String!) { createAgent(input: {name: $n, type: RESEARCH}) { id } }`,
+				map[string]any{"n": fmt.Sprint("Agent ", i)}), "createAgent")
+			e.exec(t, `insert into chat_messages (user_id, thread_id, role, content, agent_id, agent_name)
+				select $1, $2 || ':direct', 'assistant', 'm' || i, $2::uuid, 'x' from generate_series(1, 2) i`, user, a)
+		}
+		out := map[string]int64{}
+		for name, q := range shapes {
+			data, n, _ := e.tripsOf(t, user, q, nil)
+			if got := strings.Count(string(data), `"name":"Agent `); got < threads {
+				t.Fatalf("%s: %d agents named in %s", name, got, data)
+			}
+			out[name] = n
+		}
+		return out
+	}
+	small, large := trips(2), trips(12)
+	for name := range shapes {
+		if small[name] != large[name] {
+			t.Errorf("%s: %d round trips for 2 threads, %d for 12", name, small[name], large[name])
+		}
+	}
+}

@@ -1,0 +1,567 @@
+package graph
+
+// The types and fields direct execution answers (direct.go), each written as
+// gqlgen's generated code for it writes it. A field not listed in
+// directFields sends its query through gqlgen; a listed field must have its
+// case here (a missing one sends the query to gqlgen at run time, which the
+// tests' comparison does not notice, so keep the two together).
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/google/uuid"
+
+	"github.com/agentgraph/agentgraph/graph/model"
+	"github.com/agentgraph/agentgraph/internal/domain"
+)
+
+// directFields lists, per object type, the fields direct execution answers.
+// Resolver fields below the root are listed only when they load linked
+// (loaders.Linked) or read what their parent carries: direct execution
+// resolves one object after another, and a linked load queues the keys of
+// all siblings at the first one, so the round trips stay those of gqlgen's
+// concurrent execution.
+var directFields = fieldSets(map[string]string{
+	"Query":                 "agents agent thread threads feed",
+	"AgentConnection":       "edges pageInfo totalCount",
+	"AgentEdge":             "cursor node",
+	"PageInfo":              "hasNextPage hasPreviousPage startCursor endCursor",
+	"Agent":                 "id name type status trustTier personality objective instructions background emailAddress isHead level xp createdAt updatedAt skills trainingData knowledgeAccess",
+	"Personality":           "model tone verbosity maxTokens",
+	"AgentSkill":            "id slug name category level installedAt",
+	"TrainingData":          "id type title content enabled createdAt updatedAt",
+	"KnowledgeAccess":       "accessLevel collection",
+	"KnowledgeCollection":   "id name description isDefault createdAt updatedAt entryCount",
+	"ThreadConnection":      "edges pageInfo totalCount",
+	"ThreadEdge":            "cursor node",
+	"Thread":                "id agent messages lastMessage updatedAt messageCount createdAt",
+	"ChatMessageConnection": "edges pageInfo totalCount",
+	"ChatMessageEdge":       "cursor node",
+	"ChatMessage":           "id threadId role content agent agentName createdAt status replyTo",
+	"FeedEventConnection":   "edges pageInfo totalCount",
+	"FeedEventEdge":         "cursor node",
+	"FeedEvent":             "id type message agent createdAt",
+})
+
+// fieldSets turns space-separated field names into sets, __typename
+// included in each.
+func fieldSets(spec map[string]string) map[string]map[string]bool {
+	sets := make(map[string]map[string]bool, len(spec))
+	for typ, names := range spec {
+		set := map[string]bool{"__typename": true}
+		for _, n := range strings.Fields(names) {
+			set[n] = true
+		}
+		sets[typ] = set
+	}
+	return sets
+}
+
+// rootContext is the context gqlgen gives a root field's resolver: its
+// field context (lookahead reads the selection from it) and root field
+// context.
+func (d *direct) rootContext(f *graphql.CollectedField, args map[string]any) *direct {
+	ctx := graphql.WithRootFieldContext(d.ctx, &graphql.RootFieldContext{Object: f.Name, Field: *f})
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Object: "Query", Field: *f, Args: args, IsMethod: true, IsResolver: true})
+	return &direct{ctx: ctx, oc: d.oc, ec: d.ec, b: d.b}
+}
+
+func (d *direct) query(f *graphql.CollectedField, _ struct{}) bool {
+	q := d.ec.Resolvers.Query()
+	vars := d.oc.Variables
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, "Query")
+		return true
+	case "agents":
+		args, err := d.ec.field_Query_agents_args(d.ctx, f.ArgumentMap(vars))
+		if err != nil {
+			return false
+		}
+		rd := d.rootContext(f, args)
+		c, err := q.Agents(rd.ctx, args["first"].(*int), args["after"].(*string), args["status"].(*domain.AgentStatus), args["type"].(*domain.AgentType))
+		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, agentConnectionImplementors, c, true, (*direct).agentConnection))
+	case "agent":
+		args, err := d.ec.field_Query_agent_args(d.ctx, f.ArgumentMap(vars))
+		if err != nil {
+			return false
+		}
+		rd := d.rootContext(f, args)
+		a, err := q.Agent(rd.ctx, args["id"].(string))
+		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, agentImplementors, a, false, (*direct).agent))
+	case "thread":
+		args, err := d.ec.field_Query_thread_args(d.ctx, f.ArgumentMap(vars))
+		if err != nil {
+			return false
+		}
+		rd := d.rootContext(f, args)
+		t, err := q.Thread(rd.ctx, args["id"].(string))
+		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, threadImplementors, t, false, (*direct).thread))
+	case "threads":
+		args, err := d.ec.field_Query_threads_args(d.ctx, f.ArgumentMap(vars))
+		if err != nil {
+			return false
+		}
+		rd := d.rootContext(f, args)
+		c, err := q.Threads(rd.ctx, args["first"].(*int), args["after"].(*string), args["agentId"].(*string))
+		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, threadConnectionImplementors, c, true, (*direct).threadConnection))
+	case "feed":
+		args, err := d.ec.field_Query_feed_args(d.ctx, f.ArgumentMap(vars))
+		if err != nil {
+			return false
+		}
+		rd := d.rootContext(f, args)
+		c, err := q.Feed(rd.ctx, args["first"].(*int), args["after"].(*string), args["agentId"].(*string), args["types"].([]string))
+		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, feedEventConnectionImplementors, c, true, (*direct).feedConnection))
+	}
+	return false
+}
+
+// adopt takes what a root field wrote under its own context.
+func (d *direct) adopt(rd *direct, ok bool) bool {
+	d.b = rd.b
+	return ok
+}
+
+func (d *direct) pageInfo(f *graphql.CollectedField, p *model.PageInfo) bool {
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, "PageInfo")
+	case "hasNextPage":
+		d.b = strconv.AppendBool(d.b, p.HasNextPage)
+	case "hasPreviousPage":
+		d.b = strconv.AppendBool(d.b, p.HasPreviousPage)
+	case "startCursor":
+		d.b = appendOptString(d.b, p.StartCursor())
+	case "endCursor":
+		d.b = appendOptString(d.b, p.EndCursor())
+	default:
+		return false
+	}
+	return true
+}
+
+// count writes a connection's totalCount.
+func (d *direct) count(count func() (int, error)) bool {
+	n, err := count()
+	if err != nil {
+		return false
+	}
+	d.b = strconv.AppendInt(d.b, int64(n), 10)
+	return true
+}
+
+// connection writes a field of a connection type: its edges, pageInfo and
+// totalCount.
+func connection[E comparable](d *direct, f *graphql.CollectedField, typename string, edges []E, edgeImplementors []string,
+	info *model.PageInfo, count model.CountFunc, write fieldWriter[E]) bool {
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, typename)
+		return true
+	case "edges":
+		return writeList(d, f.Selections, edgeImplementors, edges, write)
+	case "pageInfo":
+		return writeOne(d, f.Selections, pageInfoImplementors, info, true, (*direct).pageInfo)
+	case "totalCount":
+		return d.count(func() (int, error) { return count(d.ctx) })
+	}
+	return false
+}
+
+// edge writes a field of an edge type: its cursor and node.
+func edge[N comparable](d *direct, f *graphql.CollectedField, typename string, e model.Edge, node N, nodeImplementors []string, write fieldWriter[N]) bool {
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, typename)
+		return true
+	case "cursor":
+		d.b = appendQuoted(d.b, e.Cursor())
+		return true
+	case "node":
+		return writeOne(d, f.Selections, nodeImplementors, node, true, write)
+	}
+	return false
+}
+
+func (d *direct) agentConnection(f *graphql.CollectedField, c *model.AgentConnection) bool {
+	return connection(d, f, "AgentConnection", c.Edges, agentEdgeImplementors, c.PageInfo, c.Count, (*direct).agentEdge)
+}
+
+func (d *direct) agentEdge(f *graphql.CollectedField, e *model.AgentEdge) bool {
+	return edge(d, f, "AgentEdge", e, e.Node, agentImplementors, (*direct).agent)
+}
+
+func (d *direct) agent(f *graphql.CollectedField, a *domain.Agent) bool {
+	ok := true
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, "Agent")
+	case "id":
+		d.b, ok = appendID(d.b, a.ID)
+	case "name":
+		d.b = appendQuoted(d.b, a.Name)
+	case "type":
+		d.b, ok = appendEnum(d.b, marshalNAgentType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentType, a.Type)
+	case "status":
+		d.b, ok = appendEnum(d.b, marshalNAgentStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAgentStatus, a.Status)
+	case "trustTier":
+		d.b, ok = appendEnum(d.b, marshalNTrustTier2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrustTier, a.TrustTier)
+	case "personality":
+		return writeObject(d, graphql.CollectFields(d.oc, f.Selections, personalityImplementors), &a.Personality, (*direct).personality)
+	case "objective":
+		d.b = appendOptString(d.b, a.Objective)
+	case "instructions":
+		d.b = appendOptString(d.b, a.Instructions)
+	case "background":
+		d.b = appendOptString(d.b, a.Background)
+	case "emailAddress":
+		d.b = appendOptString(d.b, a.EmailAddress)
+	case "isHead":
+		d.b = strconv.AppendBool(d.b, a.IsHead)
+	case "level":
+		d.b = strconv.AppendInt(d.b, int64(a.Level), 10)
+	case "xp":
+		d.b = strconv.AppendInt(d.b, int64(a.Xp), 10)
+	case "createdAt":
+		d.b, ok = appendTime(d.b, a.CreatedAt)
+	case "updatedAt":
+		d.b, ok = appendTime(d.b, a.UpdatedAt)
+	case "skills":
+		r := d.ec.Resolvers.Agent()
+		skills, err := r.Skills(d.ctx, a)
+		return err == nil && writeList(d, f.Selections, agentSkillImplementors, skills, (*direct).skill)
+	case "trainingData":
+		r := d.ec.Resolvers.Agent()
+		training, err := r.TrainingData(d.ctx, a)
+		return err == nil && writeList(d, f.Selections, trainingDataImplementors, training, (*direct).training)
+	case "knowledgeAccess":
+		r := d.ec.Resolvers.Agent()
+		access, err := r.KnowledgeAccess(d.ctx, a)
+		return err == nil && writeList(d, f.Selections, knowledgeAccessImplementors, access, (*direct).access)
+	default:
+		return false
+	}
+	return ok
+}
+
+func (d *direct) personality(f *graphql.CollectedField, p *domain.Personality) bool {
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, "Personality")
+	case "model":
+		d.b = appendQuoted(d.b, p.Model)
+	case "tone":
+		d.b = appendOptString(d.b, p.Tone)
+	case "verbosity":
+		d.b = appendOptString(d.b, p.Verbosity)
+	case "maxTokens":
+		d.b = appendOptInt(d.b, p.MaxTokens)
+	default:
+		return false
+	}
+	return true
+}
+
+func (d *direct) skill(f *graphql.CollectedField, s *domain.Skill) bool {
+	ok := true
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, "AgentSkill")
+	case "id":
+		d.b, ok = appendID(d.b, s.ID)
+	case "slug":
+		d.b = appendQuoted(d.b, s.Slug)
+	case "name":
+		d.b = appendQuoted(d.b, s.Name)
+	case "category":
+		d.b = appendOptString(d.b, s.Category)
+	case "level":
+		d.b = strconv.AppendInt(d.b, int64(s.Level), 10)
+	case "installedAt":
+		d.b, ok = appendTime(d.b, s.InstalledAt)
+	default:
+		return false
+	}
+	return ok
+}
+
+func (d *direct) training(f *graphql.CollectedField, t *domain.TrainingData) bool {
+	ok := true
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, "TrainingData")
+	case "id":
+		d.b, ok = appendID(d.b, t.ID)
+	case "type":
+		d.b, ok = appendEnum(d.b, marshalNTrainingDataType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrainingDataType, t.Type)
+	case "title":
+		d.b = appendQuoted(d.b, t.Title)
+	case "content":
+		d.b = appendQuoted(d.b, t.Content)
+	case "enabled":
+		d.b = strconv.AppendBool(d.b, t.Enabled)
+	case "createdAt":
+		d.b, ok = appendTime(d.b, t.CreatedAt)
+	case "updatedAt":
+		d.b, ok = appendTime(d.b, t.UpdatedAt)
+	default:
+		return false
+	}
+	return ok
+}
+
+func (d *direct) access(f *graphql.CollectedField, k *domain.KnowledgeAccess) bool {
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, "KnowledgeAccess")
+		return true
+	case "accessLevel":
+		var ok bool
+		d.b, ok = appendEnum(d.b, marshalNAccessLevel2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐAccessLevel, k.AccessLevel)
+		return ok
+	case "collection":
+		c, err := d.ec.Resolvers.KnowledgeAccess().Collection(d.ctx, k)
+		return err == nil && writeOne(d, f.Selections, knowledgeCollectionImplementors, c, true, (*direct).collection)
+	}
+	return false
+}
+
+func (d *direct) collection(f *graphql.CollectedField, c *domain.Collection) bool {
+	ok := true
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, "KnowledgeCollection")
+	case "id":
+		d.b, ok = appendID(d.b, c.ID)
+	case "name":
+		d.b = appendQuoted(d.b, c.Name)
+	case "description":
+		d.b = appendOptString(d.b, c.Description)
+	case "isDefault":
+		d.b = strconv.AppendBool(d.b, c.IsDefault)
+	case "createdAt":
+		d.b, ok = appendTime(d.b, c.CreatedAt)
+	case "updatedAt":
+		d.b, ok = appendTime(d.b, c.UpdatedAt)
+	case "entryCount":
+		return d.count(func() (int, error) { return d.ec.Resolvers.KnowledgeCollection().EntryCount(d.ctx, c) })
+	default:
+		return false
+	}
+	return ok
+}
+
+func (d *direct) threadConnection(f *graphql.CollectedField, c *model.ThreadConnection) bool {
+	return connection(d, f, "ThreadConnection", c.Edges, threadEdgeImplementors, c.PageInfo, c.Count, (*direct).threadEdge)
+}
+
+func (d *direct) threadEdge(f *graphql.CollectedField, e *model.ThreadEdge) bool {
+	return edge(d, f, "ThreadEdge", e, e.Node, threadImplementors, (*direct).thread)
+}
+
+func (d *direct) thread(f *graphql.CollectedField, t *domain.Thread) bool {
+	ok := true
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, "Thread")
+	case "id":
+		d.b = appendQuoted(d.b, t.ID)
+	case "agent":
+		a, err := d.ec.Resolvers.Thread().Agent(d.ctx, t)
+		return err == nil && writeOne(d, f.Selections, agentImplementors, a, false, (*direct).agent)
+	case "messages":
+		args, err := d.ec.field_Thread_messages_args(d.ctx, f.ArgumentMap(d.oc.Variables))
+		if err != nil {
+			return false
+		}
+		c, err := d.ec.Resolvers.Thread().Messages(d.ctx, t, args["last"].(*int), args["before"].(*string))
+		return err == nil && writeOne(d, f.Selections, chatMessageConnectionImplementors, c, true, (*direct).messageConnection)
+	case "lastMessage":
+		m, err := d.ec.Resolvers.Thread().LastMessage(d.ctx, t)
+		return err == nil && writeOne(d, f.Selections, chatMessageImplementors, m, false, (*direct).message)
+	case "updatedAt":
+		d.b, ok = appendTime(d.b, t.UpdatedAt)
+	case "messageCount":
+		d.b = strconv.AppendInt(d.b, int64(t.MessageCount), 10)
+	case "createdAt":
+		d.b, ok = appendTime(d.b, t.CreatedAt)
+	default:
+		return false
+	}
+	return ok
+}
+
+func (d *direct) messageConnection(f *graphql.CollectedField, c *model.ChatMessageConnection) bool {
+	return connection(d, f, "ChatMessageConnection", c.Edges, chatMessageEdgeImplementors, c.PageInfo, c.Count, (*direct).messageEdge)
+}
+
+func (d *direct) messageEdge(f *graphql.CollectedField, e *model.ChatMessageEdge) bool {
+	return edge(d, f, "ChatMessageEdge", e, e.Node, chatMessageImplementors, (*direct).message)
+}
+
+func (d *direct) message(f *graphql.CollectedField, m *domain.Message) bool {
+	ok := true
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, "ChatMessage")
+	case "id":
+		d.b, ok = appendID(d.b, m.ID)
+	case "threadId":
+		d.b = appendQuoted(d.b, m.ThreadID)
+	case "role":
+		d.b, ok = appendEnum(d.b, marshalNMessageRole2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessageRole, m.Role)
+	case "content":
+		d.b = appendQuoted(d.b, m.Content)
+	case "agent":
+		a, err := d.ec.Resolvers.ChatMessage().Agent(d.ctx, m)
+		return err == nil && writeOne(d, f.Selections, agentImplementors, a, false, (*direct).agent)
+	case "agentName":
+		d.b = appendOptString(d.b, m.AgentName)
+	case "createdAt":
+		d.b, ok = appendTime(d.b, m.CreatedAt)
+	case "status":
+		d.b, ok = appendEnum(d.b, marshalNMessageStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐMessageStatus, m.Status)
+	case "replyTo":
+		d.b = appendOptID(d.b, m.ReplyTo)
+	default:
+		return false
+	}
+	return ok
+}
+
+func (d *direct) feedConnection(f *graphql.CollectedField, c *model.FeedEventConnection) bool {
+	return connection(d, f, "FeedEventConnection", c.Edges, feedEventEdgeImplementors, c.PageInfo, c.Count, (*direct).feedEdge)
+}
+
+func (d *direct) feedEdge(f *graphql.CollectedField, e *model.FeedEventEdge) bool {
+	return edge(d, f, "FeedEventEdge", e, e.Node, feedEventImplementors, (*direct).feedEvent)
+}
+
+func (d *direct) feedEvent(f *graphql.CollectedField, e *domain.FeedEvent) bool {
+	ok := true
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, "FeedEvent")
+	case "id":
+		d.b, ok = appendID(d.b, e.ID)
+	case "type":
+		d.b = appendQuoted(d.b, e.Type)
+	case "message":
+		d.b = appendQuoted(d.b, e.Message)
+	case "agent":
+		a, err := d.ec.Resolvers.FeedEvent().Agent(d.ctx, e)
+		return err == nil && writeOne(d, f.Selections, agentImplementors, a, false, (*direct).agent)
+	case "createdAt":
+		d.b, ok = appendTime(d.b, e.CreatedAt)
+	default:
+		return false
+	}
+	return ok
+}
+
+// The scalars, as gqlgen's marshalers write them (graphql.MarshalString,
+// MarshalUUID, MarshalTime, MarshalInt, MarshalBoolean); ok false where
+// they would answer null for a non-null field.
+
+// appendQuoted writes s quoted and escaped as graphql.MarshalString does.
+func appendQuoted(b []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '\\' && c != '"' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '\t':
+			b = append(b, `\t`...)
+		case '\r':
+			b = append(b, `\r`...)
+		case '\n':
+			b = append(b, `\n`...)
+		case '\\':
+			b = append(b, `\\`...)
+		case '"':
+			b = append(b, `\"`...)
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+func appendOptString(b []byte, s *string) []byte {
+	if s == nil {
+		return append(b, "null"...)
+	}
+	return appendQuoted(b, *s)
+}
+
+func appendOptInt(b []byte, n *int) []byte {
+	if n == nil {
+		return append(b, "null"...)
+	}
+	return strconv.AppendInt(b, int64(*n), 10)
+}
+
+// appendID writes a non-null uuid ID; gqlgen answers null for the nil uuid.
+func appendID(b []byte, id uuid.UUID) ([]byte, bool) {
+	if id == uuid.Nil {
+		return b, false
+	}
+	var buf [36]byte
+	return append(append(append(b, '"'), encodeUUID(&buf, id)...), '"'), true
+}
+
+// appendOptID writes a nullable uuid ID: null for nil and for the nil uuid.
+func appendOptID(b []byte, id *uuid.UUID) []byte {
+	if id == nil || *id == uuid.Nil {
+		return append(b, "null"...)
+	}
+	b, _ = appendID(b, *id)
+	return b
+}
+
+// encodeUUID is uuid.UUID.String without its allocation.
+func encodeUUID(dst *[36]byte, id uuid.UUID) []byte {
+	const hex = "0123456789abcdef"
+	j := 0
+	for i, c := range id {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			dst[j] = '-'
+			j++
+		}
+		dst[j], dst[j+1] = hex[c>>4], hex[c&0xf]
+		j += 2
+	}
+	return dst[:]
+}
+
+// appendTime writes a non-null Time as RFC 3339 with nanoseconds; gqlgen
+// answers null for the zero time.
+func appendTime(b []byte, t time.Time) ([]byte, bool) {
+	if t.IsZero() {
+		return b, false
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"'), true
+}
+
+// appendEnum writes an enum value by the generated name table; a value
+// without a name is left to gqlgen.
+func appendEnum[T comparable](b []byte, names map[T]string, v T) ([]byte, bool) {
+	name, ok := names[v]
+	if !ok {
+		return b, false
+	}
+	return appendQuoted(b, name), true
+}
