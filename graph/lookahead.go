@@ -1,6 +1,6 @@
 package graph
 
-// Lookahead: the root fields of the app's pages (thread, feed, agents) read
+// Lookahead: the root fields of the app's pages (thread, feed, agents, agent) read
 // their own selection set and queue, with their own statement, the
 // statements of the nested fields it asks for (store.Ahead). One batch then
 // brings the page and its nested lists, in one round trip and one
@@ -173,18 +173,37 @@ func lookAgents(ctx context.Context, f store.AgentFilter, args page.Args) agents
 			names = append(names, c.Name)
 		}
 	}
-	if args.Size > 0 {
-		if slices.Contains(names, "skills") {
-			out.skills = ah.SkillsOfAgents(f, args)
-		}
-		if slices.Contains(names, "trainingData") {
-			out.training = ah.TrainingOfAgents(f, args)
-		}
-		if slices.Contains(names, "knowledgeAccess") {
-			out.access = ah.AccessOfAgents(f, args)
-		}
-	}
+	out.lists(names, f, args)
 	return out
+}
+
+// lookAgent queues, for agent(id) (f names it, args is a page of one),
+// the skills, training data and knowledge access it selects.
+func lookAgent(ctx context.Context, f store.AgentFilter, args page.Args) agentsAhead {
+	oc, sel := selection(ctx)
+	out := agentsAhead{ah: &store.Ahead{}}
+	var names []string
+	for _, c := range graphql.CollectFields(oc, sel, agentImplementors) {
+		names = append(names, c.Name)
+	}
+	out.lists(names, f, args)
+	return out
+}
+
+// lists queues the nested lists named among the agents' selected fields.
+func (a *agentsAhead) lists(names []string, f store.AgentFilter, args page.Args) {
+	if args.Size == 0 {
+		return
+	}
+	if slices.Contains(names, "skills") {
+		a.skills = a.ah.SkillsOfAgents(f, args)
+	}
+	if slices.Contains(names, "trainingData") {
+		a.training = a.ah.TrainingOfAgents(f, args)
+	}
+	if slices.Contains(names, "knowledgeAccess") {
+		a.access = a.ah.AccessOfAgents(f, args)
+	}
 }
 
 // prime fills the loaders with what was read for the agents of p.

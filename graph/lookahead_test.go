@@ -41,6 +41,7 @@ func TestPagesAreOneRoundTrip(t *testing.T) {
 	e := newEnvWait(t, loaders.DefaultWait)
 	user := uuid.New()
 	agent := e.lookaheadThread(t, user, 30)
+	seeded := e.seed(t, user).agent
 	for i := range 5 {
 		e.must(t, user, `mutation($a: ID, $m: String!) { createFeedEvent(input: {type: "note", message: $m, agentId: $a}) { id } }`,
 			map[string]any{"a": agent, "m": fmt.Sprint("event ", i)})
@@ -51,6 +52,8 @@ func TestPagesAreOneRoundTrip(t *testing.T) {
 	}{
 		{"W2 thread", `{ thread(id: "t") { id updatedAt messages(last: 25) { edges { node { id content agent { id name } } } } } }`, `"content":"m30","agent":{"id":"` + agent + `","name":"Ahead"}`},
 		{"W3 feed", `{ feed(first: 20) { edges { node { id type message agent { id name } } } } }`, `"message":"event 4","agent":{"id":"` + agent + `","name":"Ahead"}`},
+		{"agent page", `{ agent(id: "` + seeded + `") { id skills { slug } trainingData { title } knowledgeAccess { accessLevel collection { name } } } }`,
+			`"skills":[{"slug":"web-search"}],"trainingData":[{"title":"Be brief"}],"knowledgeAccess":[{"accessLevel":"READ","collection":{"name":"Notes"}}]`},
 	} {
 		data, trips, sql := e.tripsOf(t, user, c.query, nil)
 		if trips != 1 {

@@ -64,20 +64,24 @@ func loadCollection(ctx context.Context, id uuid.UUID) (*domain.Collection, erro
 	return c, loaders.NotFound(err, "collection")
 }
 
-// agent answers agent(id): null when it is not the viewer's.
+// agent answers agent(id): null when it is not the viewer's. It reads the
+// agent as a page of one, so that the lists it selects come in the same
+// round trip (lookAgent).
 func (r *Resolver) agent(ctx context.Context, id string) (*domain.Agent, error) {
 	aid, err := validate.ID("id", id)
 	if err != nil {
 		return nil, err
 	}
-	a, err := r.Store.Agent(ctx, aid)
-	if apperr.Is(err, apperr.NotFound) {
-		return nil, nil
+	f, args := store.AgentFilter{ID: &aid}, page.Args{Size: 1}
+	ahead := lookAgent(ctx, f, args)
+	p, err := r.Store.Agents(ctx, f, args, ahead.ah)
+	if err != nil || len(p.Items) == 0 {
+		return nil, err
 	}
-	if err == nil {
-		loaders.For(ctx).Agent().Prime(a.ID, a)
-	}
-	return a, err
+	ahead.prime(ctx, p)
+	a := p.Items[0]
+	loaders.For(ctx).Agent().Prime(a.ID, a)
+	return a, nil
 }
 
 func (r *Resolver) agents(ctx context.Context, first *int, after *string, status *domain.AgentStatus, typ *domain.AgentType) (*model.AgentConnection, error) {

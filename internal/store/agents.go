@@ -77,19 +77,24 @@ func (s *Store) HeadAgent(ctx context.Context) (*domain.Agent, error) {
 }
 
 // AgentFilter selects agents. Destroyed agents are left out unless Status asks
-// for them.
+// for them or ID names one.
 type AgentFilter struct {
 	Status *domain.AgentStatus
 	Type   *domain.AgentType
+	// ID selects the one agent agent(id) asks for, destroyed or not.
+	ID *uuid.UUID
 }
 
 // agentWhere is the conditions of f, and of the page after a's cursor
 // when a is not nil. Destroyed agents are left out unless f asks for them.
 func agentWhere(f AgentFilter, a *page.Args) *where {
 	w := &where{}
+	if f.ID != nil {
+		w.add("id = ?", *f.ID)
+	}
 	if f.Status != nil {
 		w.add("status = ?", *f.Status)
-	} else {
+	} else if f.ID == nil {
 		w.add("status <> 'destroyed'")
 	}
 	if f.Type != nil {
