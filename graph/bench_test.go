@@ -70,3 +70,27 @@ func BenchmarkPageShapes(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkConversationList runs the app's conversation list (20 threads,
+// each with its agent, last message and a page of messages with their
+// agents; no root looks ahead for these) one request at a time: its time
+// per request is its latency, loader waits included.
+//
+//	go test -run '^$' -bench ConversationList -benchtime 300x ./graph
+func BenchmarkConversationList(b *testing.B) {
+	e := newEnvWait(b, loaders.DefaultWait)
+	user := uuid.New()
+	for i := range 20 {
+		a := id(b, e.must(b, user, `mutation($n: String!) { createAgent(input: {name: $n, type: RESEARCH}) { id } }`,
+			map[string]any{"n": fmt.Sprint("Agent ", i)}), "createAgent")
+		e.exec(b, `insert into chat_messages (user_id, thread_id, role, content, agent_id, agent_name)
+			select $1, $2 || ':direct', 'assistant', 'm' || i, $2::uuid, 'x' from generate_series(1, 5) i`, user, a)
+	}
+	e.must(b, user, threadsRoundTripQuery, nil)
+	e.queries.n.Store(0)
+	b.ReportAllocs()
+	for b.Loop() {
+		e.must(b, user, threadsRoundTripQuery, nil)
+	}
+	b.ReportMetric(float64(e.queries.n.Load())/float64(b.N), "roundtrips/op")
+}

@@ -83,7 +83,7 @@ func (s *directSchema) run(ctx context.Context, oc *graphql.OperationContext) (d
 	ec := newExecutionContext(oc, s.executableSchema, nil)
 	fields := graphql.CollectFields(oc, oc.Operation.SelectionSet, queryImplementors)
 	if len(fields) == 1 {
-		d := &direct{ctx: ctx, oc: oc, ec: ec}
+		d := &direct{ctx: ctx, oc: oc, ec: ec, first: true}
 		if !d.root(fields) {
 			return nil, false
 		}
@@ -94,7 +94,7 @@ func (s *directSchema) run(ctx context.Context, oc *graphql.OperationContext) (d
 	parts := make([]*direct, len(fields))
 	var wg sync.WaitGroup
 	for i := range fields {
-		parts[i] = &direct{ctx: ctx, oc: oc, ec: ec}
+		parts[i] = &direct{ctx: ctx, oc: oc, ec: ec, first: true}
 		wg.Add(1)
 		go func(d *direct, f []graphql.CollectedField) {
 			defer wg.Done()
@@ -120,10 +120,13 @@ func (s *directSchema) run(ctx context.Context, oc *graphql.OperationContext) (d
 
 // direct is one directly executed selection and the JSON it has written.
 type direct struct {
-	ctx    context.Context
-	oc     *graphql.OperationContext
-	ec     *executionContext
-	b      []byte
+	ctx context.Context
+	oc  *graphql.OperationContext
+	ec  *executionContext
+	b   []byte
+	// first is set while the first object of every list above is written
+	// (or a lone object): warm starts the loads of objects there.
+	first  bool
 	failed bool
 }
 
@@ -139,11 +142,18 @@ func (d *direct) root(fields []graphql.CollectedField) (ok bool) {
 			ok = false
 		}
 	}()
-	return writeObject(d, fields, struct{}{}, (*direct).query)
+	return writeObject(d, "Query", fields, struct{}{}, (*direct).query)
 }
 
-// writeObject writes obj's fields as gqlgen's FieldSet does.
-func writeObject[T any](d *direct, fields []graphql.CollectedField, obj T, write fieldWriter[T]) bool {
+// writeObject writes obj, of type typ, with its fields as gqlgen's FieldSet
+// does. Under the first of a list's objects (d.first), the fields that may
+// wait for a load (directLoads) start at once (warm).
+func writeObject[T any](d *direct, typ string, fields []graphql.CollectedField, obj T, write fieldWriter[T]) bool {
+	if d.first {
+		if wait := warm(d, typ, fields, obj, write); wait != nil {
+			defer wait()
+		}
+	}
 	d.b = append(d.b, '{')
 	for i := range fields {
 		if i > 0 {
@@ -164,6 +174,8 @@ func writeObject[T any](d *direct, fields []graphql.CollectedField, obj T, write
 func writeList[T comparable](d *direct, sel ast.SelectionSet, implementors []string, items []T, write fieldWriter[T]) bool {
 	fields := graphql.CollectFields(d.oc, sel, implementors)
 	var zero T
+	first := d.first
+	defer func() { d.first = first }()
 	d.b = append(d.b, '[')
 	for i, x := range items {
 		if x == zero {
@@ -172,7 +184,8 @@ func writeList[T comparable](d *direct, sel ast.SelectionSet, implementors []str
 		if i > 0 {
 			d.b = append(d.b, ',')
 		}
-		if !writeObject(d, fields, x, write) {
+		d.first = i == 0
+		if !writeObject(d, implementors[0], fields, x, write) {
 			return false
 		}
 	}
@@ -190,7 +203,47 @@ func writeOne[T comparable](d *direct, sel ast.SelectionSet, implementors []stri
 		d.b = append(d.b, "null"...)
 		return true
 	}
-	return writeObject(d, graphql.CollectFields(d.oc, sel, implementors), x, write)
+	return writeObject(d, implementors[0], graphql.CollectFields(d.oc, sel, implementors), x, write)
+}
+
+// warm starts the loads of the fields of obj that may wait for one
+// (directLoads) but the first, each in a goroutine that writes the field
+// into a buffer of its own and drops it. Fields are written one after
+// another and a linked load queues the keys of all siblings, so the first
+// object of a list decides how long the list waits: warmed, its loads wait
+// together, as gqlgen's concurrent fields do, instead of one after another.
+// It returns a func that waits for the goroutines, or nil when there are
+// none. A warming write that fails or panics is dropped: the field's own
+// write meets the same failure and reports it.
+func warm[T any](d *direct, typ string, fields []graphql.CollectedField, obj T, write fieldWriter[T]) (wait func()) {
+	loads := directLoads[typ]
+	if loads == nil {
+		return nil
+	}
+	var wg *sync.WaitGroup
+	seen := false
+	for i := range fields {
+		if !loads[fields[i].Name] {
+			continue
+		}
+		if !seen {
+			seen = true // the first is written right away
+			continue
+		}
+		if wg == nil {
+			wg = &sync.WaitGroup{}
+		}
+		wg.Add(1)
+		go func(f *graphql.CollectedField) {
+			defer wg.Done()
+			defer func() { _ = recover() }()
+			write(&direct{ctx: d.ctx, oc: d.oc, ec: d.ec, first: true}, f, obj)
+		}(&fields[i])
+	}
+	if wg == nil {
+		return nil
+	}
+	return wg.Wait
 }
 
 // directable reports whether every field under sel, of the object type

@@ -46,6 +46,14 @@ var directFields = fieldSets(map[string]string{
 	"FeedEvent":             "id type message agent createdAt",
 })
 
+// directLoads lists, per object type, the fields of directFields that may
+// wait for a loader's batch when no root read them ahead: warm starts them
+// together.
+var directLoads = map[string]map[string]bool{
+	"Agent":  {"skills": true, "trainingData": true, "knowledgeAccess": true},
+	"Thread": {"agent": true, "messages": true, "lastMessage": true},
+}
+
 // fieldSets turns space-separated field names into sets, __typename
 // included in each.
 func fieldSets(spec map[string]string) map[string]map[string]bool {
@@ -66,7 +74,7 @@ func fieldSets(spec map[string]string) map[string]map[string]bool {
 func (d *direct) rootContext(f *graphql.CollectedField, args map[string]any) *direct {
 	ctx := graphql.WithRootFieldContext(d.ctx, &graphql.RootFieldContext{Object: f.Name, Field: *f})
 	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Object: "Query", Field: *f, Args: args, IsMethod: true, IsResolver: true})
-	return &direct{ctx: ctx, oc: d.oc, ec: d.ec, b: d.b}
+	return &direct{ctx: ctx, oc: d.oc, ec: d.ec, b: d.b, first: d.first}
 }
 
 func (d *direct) query(f *graphql.CollectedField, _ struct{}) bool {
@@ -211,7 +219,7 @@ func (d *direct) agent(f *graphql.CollectedField, a *domain.Agent) bool {
 	case "trustTier":
 		d.b, ok = appendEnum(d.b, marshalNTrustTier2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐTrustTier, a.TrustTier)
 	case "personality":
-		return writeObject(d, graphql.CollectFields(d.oc, f.Selections, personalityImplementors), &a.Personality, (*direct).personality)
+		return writeObject(d, "Personality", graphql.CollectFields(d.oc, f.Selections, personalityImplementors), &a.Personality, (*direct).personality)
 	case "objective":
 		d.b = appendOptString(d.b, a.Objective)
 	case "instructions":
