@@ -107,6 +107,9 @@ func serve(ctx context.Context, cfg config.Config) error {
 	defer pool.Close()
 	defer bgPool.Close()
 
+	// Never closed: it lives as long as the process, and closing its token
+	// cache while a socket that outlived the shutdown still authenticates
+	// would panic in ristretto.
 	verifier, err := auth.NewVerifier(ctx, auth.Options{HS256Secret: []byte(cfg.JWTSecret), JWKSURL: cfg.JWKSURL,
 		Issuer: cfg.JWTIssuer})
 	if err != nil {

@@ -152,6 +152,9 @@ func newEnvOpts(t testing.TB, o graph.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// After srv.Close (cleanups run last first), which waits for the requests
+	// that could still use it: its token cache holds ~2 MiB and a goroutine.
+	t.Cleanup(v.Close)
 	st := store.New(pool)
 	r := newResolver(st, nil)
 	o.Verifier = v

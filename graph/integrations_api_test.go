@@ -231,6 +231,9 @@ func newEnvWith(t *testing.T, keys *secrets.Keyring) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// After srv.Close (cleanups run last first), which waits for the requests
+	// that could still use it: its token cache holds ~2 MiB and a goroutine.
+	t.Cleanup(v.Close)
 	st := store.New(pool)
 	r := newResolver(st, nil)
 	r.Integrations = integrations.New(st, integrations.Options{Keys: keys})

@@ -5,11 +5,13 @@ package auth
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
+	"github.com/dgraph-io/ristretto/v2"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 	"golang.org/x/time/rate"
@@ -71,6 +74,11 @@ type Options struct {
 	// URL>/auth/v1): a key shared with another issuer then cannot mint
 	// tokens for this API.
 	Issuer string
+
+	// For tests: now replaces time.Now in every check of time, cacheMaxCost
+	// replaces the package's (< 0: no cache).
+	now          func() time.Time
+	cacheMaxCost int64
 }
 
 // Verifier checks access tokens. It is safe for concurrent use.
@@ -79,14 +87,24 @@ type Verifier struct {
 	jwks    jwkset.Storage
 	methods []string
 	parser  *jwt.Parser
+	// validator is built from the parser's options: it checks a cached
+	// token's claims again exactly as the parser checked them.
+	validator *jwt.Validator
+	leeway    time.Duration
+	now       func() time.Time
+	cache     *ristretto.Cache[string, *cachedToken] // nil: every token is verified in full
 }
 
-// NewVerifier builds a Verifier. ctx bounds the JWKS refresh goroutine. A JWKS
-// that cannot be fetched now is logged and retried later rather than failing,
-// so an auth-server hiccup cannot keep the API from starting.
+// NewVerifier builds a Verifier. ctx bounds the JWKS refresh goroutine; Close
+// releases the token cache's. A JWKS that cannot be fetched now is logged and
+// retried later rather than failing, so an auth-server hiccup cannot keep the
+// API from starting.
 func NewVerifier(ctx context.Context, o Options) (*Verifier, error) {
 	// Non-nil and empty: jwt treats a nil list as "every algorithm is fine".
-	v := &Verifier{methods: []string{}}
+	v := &Verifier{methods: []string{}, now: time.Now}
+	if o.now != nil {
+		v.now = o.now
+	}
 	if len(o.HS256Secret) > 0 {
 		if len(o.HS256Secret) < 32 {
 			slog.WarnContext(ctx, "auth: HS256 secret is shorter than 32 bytes; tokens signed with it can be forged by brute force")
@@ -114,17 +132,33 @@ func NewVerifier(ctx context.Context, o Options) (*Verifier, error) {
 		v.jwks = kf.Storage()
 		v.methods = append(v.methods, asymmetricAlgs...)
 	}
-	leeway := o.Leeway
-	if leeway <= 0 {
-		leeway = defaultLeeway
+	v.leeway = o.Leeway
+	if v.leeway <= 0 {
+		v.leeway = defaultLeeway
 	}
-	popts := []jwt.ParserOption{jwt.WithValidMethods(v.methods), jwt.WithLeeway(leeway),
-		jwt.WithExpirationRequired(), jwt.WithIssuedAt()}
+	popts := []jwt.ParserOption{jwt.WithValidMethods(v.methods), jwt.WithLeeway(v.leeway),
+		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(v.now)}
 	if o.Issuer != "" {
 		popts = append(popts, jwt.WithIssuer(o.Issuer))
 	}
 	v.parser = jwt.NewParser(popts...)
+	v.validator = jwt.NewValidator(popts...)
+	if maxCost := cmp.Or(o.cacheMaxCost, cacheMaxCost); maxCost > 0 && v.Enabled() {
+		var err error
+		if v.cache, err = newTokenCache(maxCost); err != nil {
+			return nil, fmt.Errorf("auth: token cache: %w", err)
+		}
+	}
 	return v, nil
+}
+
+// Close releases the token cache's goroutine and memory (about 2 MiB), for
+// verifiers that do not live as long as the process (tests). Call it only
+// once no Verify can run: ristretto panics when closed during a store.
+func (v *Verifier) Close() {
+	if v != nil {
+		v.cache.Close()
+	}
 }
 
 // Enabled reports whether any token can be verified at all.
@@ -139,6 +173,12 @@ type claims struct {
 // Verify checks token (optionally prefixed by "Bearer ") and returns its user.
 // Every failure is an apperr UNAUTHENTICATED error whose message names the
 // broken rule without echoing the token.
+//
+// A token accepted once is remembered (cache.go) and accepted again without
+// its signature being checked, while its claims stay valid and for at most
+// cacheMaxAge. Refusals are never remembered: a token that is not accepted
+// from the cache is verified in full, so every error is the full
+// verification's.
 func (v *Verifier) Verify(ctx context.Context, token string) (User, error) {
 	if !v.Enabled() {
 		return User{}, apperr.Unauth("no way to verify tokens is configured")
@@ -150,8 +190,27 @@ func (v *Verifier) Verify(ctx context.Context, token string) (User, error) {
 	case len(token) > maxTokenLen:
 		return User{}, apperr.Unauth("token is too large")
 	}
-	var c claims
-	t, err := v.parser.ParseWithClaims(token, &c, v.keyfunc(ctx))
+	if v.cache == nil {
+		var c claims
+		return v.verify(ctx, token, &c)
+	}
+	sum := sha256.Sum256([]byte(token))
+	if u, ok := v.cached(&sum); ok {
+		return u, nil
+	}
+	var c claims // declared here, not above: it escapes, and a hit needs none
+	u, err := v.verify(ctx, token, &c)
+	if err != nil {
+		return User{}, err
+	}
+	v.remember(&sum, u, c.RegisteredClaims)
+	return u, nil
+}
+
+// verify checks the signature and every claim of token, decoding its claims
+// into c, and returns its user.
+func (v *Verifier) verify(ctx context.Context, token string, c *claims) (User, error) {
+	t, err := v.parser.ParseWithClaims(token, c, v.keyfunc(ctx))
 	if err != nil {
 		return User{}, v.explain(t, err)
 	}

@@ -65,7 +65,7 @@ type jwksServer struct {
 	keys []pubKey
 }
 
-func newJWKSServer(t *testing.T, keys ...pubKey) *jwksServer {
+func newJWKSServer(t testing.TB, keys ...pubKey) *jwksServer {
 	t.Helper()
 	s := &jwksServer{keys: keys}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -105,6 +105,7 @@ func newVerifier(t *testing.T, o Options) *Verifier {
 	if err != nil {
 		t.Fatalf("NewVerifier: %v", err)
 	}
+	t.Cleanup(v.Close)
 	return v
 }
 

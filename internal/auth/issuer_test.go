@@ -45,6 +45,7 @@ func FuzzVerify(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	f.Cleanup(v.Close)
 	f.Add("")
 	f.Add("Bearer ")
 	f.Add("a.b.c")
