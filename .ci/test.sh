@@ -90,9 +90,11 @@ log "go test"
 go test -race -count=1 -timeout 20m ./...
 
 # Fuzz targets, briefly each (their seed corpora under testdata/fuzz also
-# run as plain tests above): cursors, tokens, thread ids, input checks.
+# run as plain tests above): cursors, tokens, thread ids, input checks, and
+# direct execution's scalars against gqlgen's marshalers.
 log "fuzz"
 for target in ./internal/page:FuzzDecode ./internal/page:FuzzDecodeText ./internal/auth:FuzzVerify \
-  ./internal/validate:FuzzThreadID ./internal/validate:FuzzRequired ./internal/validate:FuzzID; do
+  ./internal/validate:FuzzThreadID ./internal/validate:FuzzRequired ./internal/validate:FuzzID \
+  ./graph:FuzzDirectScalars; do
   go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime=8s "${target%%:*}"
 done

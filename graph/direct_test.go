@@ -76,6 +76,7 @@ func TestDirectMatchesGqlgen(t *testing.T) {
 		{"fragments, @skip, @include", `query($yes: Boolean!, $no: Boolean!) { agents(first: 10) { edges { node { ...card ... on Agent { xp }
 			... @include(if: $yes) { level } ... @skip(if: $yes) { isHead } name @skip(if: $no) skills @include(if: $no) { id } } } } }
 			fragment card on Agent { id nick: name trainingData { title } }`, map[string]any{"yes": true, "no": false}},
+		{"one field asked twice, selections merged", `{ agents(first: 2) { edges { node { id } } } agents(first: 2) { totalCount edges { node { name id } } } }`, nil},
 		{"several root fields", `{ __typename mine: agents(first: 2) { totalCount } feed(first: 1) { edges { node { message } } } thread(id: "u") { id } }`, nil},
 	}
 	for _, q := range queries {
