@@ -52,7 +52,7 @@ type directSchema struct {
 // Exec answers a query directly when it can, else through gqlgen.
 func (s *directSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	oc := graphql.GetOperationContext(ctx)
-	if oc.Operation.Operation != ast.Query || !directable(oc.Doc, "Query", oc.Operation.SelectionSet) {
+	if oc.Operation.Operation != ast.Query || !directable("Query", oc.Operation.SelectionSet) {
 		return s.executableSchema.Exec(ctx)
 	}
 	done := false
@@ -249,7 +249,7 @@ func warm[T any](d *direct, typ string, fields []graphql.CollectedField, obj T, 
 // directable reports whether every field under sel, of the object type
 // typ, is one direct execution answers, and no directive but @skip and
 // @include is used.
-func directable(doc *ast.QueryDocument, typ string, sel ast.SelectionSet) bool {
+func directable(typ string, sel ast.SelectionSet) bool {
 	fields, ok := directFields[typ]
 	if !ok {
 		return false
@@ -263,17 +263,17 @@ func directable(doc *ast.QueryDocument, typ string, sel ast.SelectionSet) bool {
 			if s.Definition == nil {
 				return false
 			}
-			if len(s.SelectionSet) > 0 && !directable(doc, s.Definition.Type.Name(), s.SelectionSet) {
+			if len(s.SelectionSet) > 0 && !directable(s.Definition.Type.Name(), s.SelectionSet) {
 				return false
 			}
 		case *ast.InlineFragment:
 			if !plainDirectives(s.Directives) || (s.TypeCondition != "" && s.TypeCondition != typ) ||
-				!directable(doc, typ, s.SelectionSet) {
+				!directable(typ, s.SelectionSet) {
 				return false
 			}
 		case *ast.FragmentSpread:
 			if !plainDirectives(s.Directives) || s.Definition == nil || s.Definition.TypeCondition != typ ||
-				!plainDirectives(s.Definition.Directives) || !directable(doc, typ, s.Definition.SelectionSet) {
+				!plainDirectives(s.Definition.Directives) || !directable(typ, s.Definition.SelectionSet) {
 				return false
 			}
 		default:
