@@ -88,7 +88,8 @@ func (r *knowledgeCollectionResolver) Agents(ctx context.Context, obj *domain.Co
 
 // Collection is the resolver for the collection field.
 func (r *knowledgeEntryResolver) Collection(ctx context.Context, obj *domain.Entry) (*domain.Collection, error) {
-	return loadCollection(ctx, obj.CollectionID)
+	c, err := loaders.Linked(ctx, loaders.For(ctx).Collection(), obj.CollectionID, obj.Collections, loaders.ID)
+	return c, loaders.NotFound(err, "collection")
 }
 
 // Entry is the resolver for the entry field.

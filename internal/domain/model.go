@@ -186,6 +186,9 @@ type Entry struct {
 	IndexError *string
 	// IndexedAt is when the entry's content was last indexed.
 	IndexedAt *time.Time
+	// Collections holds the collection ids of the entries read together
+	// with this one (see Message.Agents).
+	Collections []uuid.UUID `json:"-"`
 }
 
 // IndexStatus is where a knowledge entry's search index stands.

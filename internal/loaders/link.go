@@ -47,20 +47,26 @@ func LinkThreads(threads []*domain.Thread) {
 
 // LinkMessages records on each message the agent ids of all of them.
 func LinkMessages(msgs []*domain.Message) {
-	linkAgentIDs(msgs, func(m *domain.Message) *uuid.UUID { return m.AgentID }, func(m *domain.Message, ids []uuid.UUID) { m.Agents = ids })
+	linkRefs(msgs, func(m *domain.Message) *uuid.UUID { return m.AgentID }, func(m *domain.Message, ids []uuid.UUID) { m.Agents = ids })
 }
 
 // LinkFeed records on each feed event the agent ids of all of them.
 func LinkFeed(events []*domain.FeedEvent) {
-	linkAgentIDs(events, func(e *domain.FeedEvent) *uuid.UUID { return e.AgentID }, func(e *domain.FeedEvent, ids []uuid.UUID) { e.Agents = ids })
+	linkRefs(events, func(e *domain.FeedEvent) *uuid.UUID { return e.AgentID }, func(e *domain.FeedEvent, ids []uuid.UUID) { e.Agents = ids })
 }
 
-// linkAgentIDs gives each item the distinct agent ids of all of them (one
-// shared slice); items without an agent are left out of it.
-func linkAgentIDs[T any](items []T, agent func(T) *uuid.UUID, set func(T, []uuid.UUID)) {
+// LinkEntries records on each knowledge entry the collection ids of all of
+// them.
+func LinkEntries(entries []*domain.Entry) {
+	linkRefs(entries, func(e *domain.Entry) *uuid.UUID { return &e.CollectionID }, func(e *domain.Entry, ids []uuid.UUID) { e.Collections = ids })
+}
+
+// linkRefs gives each item the distinct ids all of them refer to (one
+// shared slice); items that refer to none (nil) are left out of it.
+func linkRefs[T any](items []T, ref func(T) *uuid.UUID, set func(T, []uuid.UUID)) {
 	var ids []uuid.UUID
 	for _, x := range items {
-		if id := agent(x); id != nil && !slices.Contains(ids, *id) {
+		if id := ref(x); id != nil && !slices.Contains(ids, *id) {
 			ids = append(ids, *id)
 		}
 	}

@@ -116,14 +116,14 @@ func (l *Loaders) CollectionAgents() *dataloadgen.Loader[uuid.UUID, []*domain.Ag
 // Entry is the request's Entry loader.
 func (l *Loaders) Entry() *dataloadgen.Loader[uuid.UUID, *domain.Entry] {
 	return made(l, &l.entry, func(l *Loaders) *dataloadgen.Loader[uuid.UUID, *domain.Entry] {
-		return dataloadgen.NewMappedLoader(l.s.EntriesByID, l.wait)
+		return dataloadgen.NewMappedLoader(linkedMap(l.s.EntriesByID, LinkEntries), l.wait)
 	})
 }
 
 // EntryPage is the request's EntryPage loader.
 func (l *Loaders) EntryPage() *dataloadgen.Loader[store.EntriesKey, page.Page[*domain.Entry]] {
 	return made(l, &l.entryPage, func(l *Loaders) *dataloadgen.Loader[store.EntriesKey, page.Page[*domain.Entry]] {
-		return dataloadgen.NewMappedLoader(l.s.EntryPages, l.wait)
+		return dataloadgen.NewMappedLoader(linkedPages(l.s.EntryPages, LinkEntries), l.wait)
 	})
 }
 
@@ -264,12 +264,12 @@ func NotFound(err error, what string) error {
 
 // Linked loads the value of key, first queuing the keys of every object read
 // together with its parent (domain.Agent.Batch, domain.Collection.Batch,
-// domain.Thread.Batch, domain.Message.Agents, domain.FeedEvent.Agents) in the
-// same batch. The first sibling to ask queues them all; the rest find their
-// key cached. Batching then holds however the scheduler spreads the sibling
-// resolvers, instead of depending on them all starting within the wait, and
-// whether siblings resolve at once or one after another (graph's direct
-// execution).
+// domain.Thread.Batch, domain.Message.Agents, domain.FeedEvent.Agents,
+// domain.Entry.Collections) in the same batch. The first sibling to ask
+// queues them all; the rest find their key cached. Batching then holds
+// however the scheduler spreads the sibling resolvers, instead of depending
+// on them all starting within the wait, and whether siblings resolve at once
+// or one after another (graph's direct execution).
 func Linked[T any, K comparable, V any](ctx context.Context, l *dataloadgen.Loader[K, V], key K, batch []T, keyOf func(T) K) (V, error) {
 	if len(batch) > 1 {
 		keys := make([]K, len(batch))
