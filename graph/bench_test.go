@@ -36,7 +36,8 @@ func BenchmarkDashboardQuery(b *testing.B) {
 }
 
 // BenchmarkPageShapes runs the shapes of the bench's W1 (dashboard, no
-// cursor selected) and W3 (a feed page → agent) in process, for their
+// cursor selected) and W3 (a feed page → agent), and the knowledge page
+// (collections → entry counts and entries), in process, for their
 // allocations per request: a steadier signal than the bench's CPU per
 // request for changes of a few percent (BENCHMARKS.md, "What each change
 // bought"). The test process is both client and server.
@@ -58,6 +59,8 @@ func BenchmarkPageShapes(b *testing.B) {
   skills { id slug name level } trainingData { id type title enabled }
   knowledgeAccess { accessLevel collection { id name } } } } } }`},
 		{"W3", `query W3 { feed(first: 20) { edges { node { id type message createdAt agent { id name } } } } }`},
+		{"knowledge", `query K { collections(first: 10) { edges { node { id name entryCount
+  entries(first: 10) { edges { node { id content type importance indexStatus } } } } } } }`},
 	} {
 		b.Run(w.name, func(b *testing.B) {
 			e.must(b, user, w.query, nil)

@@ -13,8 +13,9 @@ import (
 // directFixture gives user three agents (one with every optional field set),
 // each with a skill, training data and a collection it can read; a thread
 // "t" of five messages of every kind (one whose content needs escaping) and
-// a second thread; feed events with and without an agent.
-func (e *env) directFixture(t *testing.T, user uuid.UUID) (agent string) {
+// a second thread; feed events with and without an agent; a default
+// collection of two entries (one failed indexing) the full agent can write.
+func (e *env) directFixture(t *testing.T, user uuid.UUID) (agent, collection string) {
 	t.Helper()
 	for range 2 {
 		e.seed(t, user)
@@ -33,7 +34,13 @@ func (e *env) directFixture(t *testing.T, user uuid.UUID) (agent string) {
 		where user_id = $1 and content = 'cut'`, user)
 	e.must(t, user, `mutation($a: ID) { a: createFeedEvent(input: {agentId: $a, type: "task_completed", message: "done \"it\""}) { id }
 		b: createFeedEvent(input: {type: "note", message: "no agent"}) { id } }`, map[string]any{"a": agent})
-	return agent
+	col := id(t, e.must(t, user, `mutation { createCollection(input: {name: "Papers", description: "to read", isDefault: true}) { id } }`, nil), "createCollection")
+	e.must(t, user, `mutation($c: ID!, $a: ID!) { x: addKnowledgeEntry(input: {collectionId: $c, content: "π ≈ 3.14159", type: NOTE, importance: 0.125, source: "book"}) { id }
+		y: addKnowledgeEntry(input: {collectionId: $c, content: "tiny", type: SUMMARY, importance: 1e-7}) { id }
+		grantKnowledgeAccess(agentId: $a, collectionId: $c, accessLevel: READ_WRITE) { accessLevel } }`, map[string]any{"c": col, "a": agent})
+	e.exec(t, `update knowledge_entries set index_status = 'failed', index_error = 'the provider refused: "quota"', indexed_at = '2026-01-02T03:04:05.006Z'
+		where user_id = $1 and content = 'tiny'`, user)
+	return agent, col
 }
 
 // Direct execution answers the app's pages exactly as gqlgen does: every
@@ -45,7 +52,7 @@ func TestDirectMatchesGqlgen(t *testing.T) {
 	t.Parallel()
 	e := newEnvWait(t, loaders.DefaultWait)
 	user := uuid.New()
-	agent := e.directFixture(t, user)
+	agent, col := e.directFixture(t, user)
 
 	const agentFields = `__typename id name type status trustTier personality { __typename model tone verbosity maxTokens }
 		objective instructions background emailAddress isHead level xp createdAt updatedAt
@@ -73,6 +80,13 @@ func TestDirectMatchesGqlgen(t *testing.T) {
 		{"thread list of one agent", `query($a: ID) { threads(first: 5, agentId: $a) { edges { node { id } } } }`, map[string]any{"a": agent}},
 		{"feed, every field", `{ feed(first: 20) { __typename totalCount ` + pageInfo + ` edges { __typename cursor node { __typename id type message createdAt agent { id name } } } } }`, nil},
 		{"feed filtered", `query($a: ID) { feed(first: 5, agentId: $a, types: ["task_completed"]) { edges { node { message } } } }`, map[string]any{"a": agent}},
+		{"knowledge page, every field", `{ collections(first: 10) { __typename totalCount ` + pageInfo + ` edges { __typename cursor node { __typename id name description isDefault createdAt updatedAt entryCount
+			agents { id name } entries(first: 10) { __typename totalCount ` + pageInfo + ` edges { __typename cursor node { __typename id content type importance source createdAt updatedAt
+			indexStatus indexedAt indexError collection { id name } } } } } } } }`, nil},
+		{"entries of a type, a page at a time", `query($c: ID!) { collection(id: $c) { name e: entries(first: 1, type: NOTE) { edges { cursor node { content } } pageInfo { hasNextPage endCursor } }
+			all: entries(first: 1) { totalCount edges { node { content collection { isDefault } } } } } }`, map[string]any{"c": col}},
+		{"a collection that is not there", `{ collection(id: "` + uuid.NewString() + `") { id } }`, nil},
+		{"entries through an agent's access", `{ agents(first: 10) { edges { node { knowledgeAccess { collection { entries(first: 5) { edges { node { content collection { name } } } } } } } } } }`, nil},
 		{"fragments, @skip, @include", `query($yes: Boolean!, $no: Boolean!) { agents(first: 10) { edges { node { ...card ... on Agent { xp }
 			... @include(if: $yes) { level } ... @skip(if: $yes) { isHead } name @skip(if: $no) skills @include(if: $no) { id } } } } }
 			fragment card on Agent { id nick: name trainingData { title } }`, map[string]any{"yes": true, "no": false}},
@@ -121,36 +135,40 @@ func TestDirectMatchesGqlgen(t *testing.T) {
 // Direct execution resolves a list's objects one after another, so a nested
 // field's load must queue its siblings' keys (loaders.Linked) for the round
 // trips to stay independent of list sizes: here the agents of messages read
-// through a thread list, which no root looks ahead for.
+// through a thread list, and the collections of entries read through the
+// agents' access, which no root looks ahead for.
 func TestDirectRoundTripsDoNotGrowWithLists(t *testing.T) {
 	t.Parallel()
 	shapes := map[string]string{
 		"last messages' agents": `{ threads(first: 50) { edges { node { id lastMessage { agent { name } } } } } }`,
 		"pages' agents":         `{ threads(first: 50) { edges { node { id messages(last: 3) { edges { node { agent { name } } } } } } } }`,
+		"entries' collections": `{ agents(first: 30) { edges { node { knowledgeAccess { collection { entries(first: 2) {
+			edges { node { collection { name: id } } } } } } } } } }`,
 	}
-	trips := func(threads int) map[string]int64 {
+	trips := func(n int) map[string]int64 {
 		e := newEnvWait(t, loaders.DefaultWait)
 		user := uuid.New()
-		for i := range threads {
+		for i := range n {
 			a := id(t, e.must(t, user, `mutation($n: String!) { createAgent(input: {name: $n, type: RESEARCH}) { id } }`,
 				map[string]any{"n": fmt.Sprint("Agent ", i)}), "createAgent")
 			e.exec(t, `insert into chat_messages (user_id, thread_id, role, content, agent_id, agent_name)
 				select $1, $2 || ':direct', 'assistant', 'm' || i, $2::uuid, 'x' from generate_series(1, 2) i`, user, a)
+			e.seed(t, user) // an agent reading a collection of one entry
 		}
 		out := map[string]int64{}
 		for name, q := range shapes {
-			data, n, _ := e.tripsOf(t, user, q, nil)
-			if got := strings.Count(string(data), `"name":"Agent `); got < threads {
-				t.Fatalf("%s: %d agents named in %s", name, got, data)
+			data, trips, _ := e.tripsOf(t, user, q, nil)
+			if got := strings.Count(string(data), `"name":"`); got < n {
+				t.Fatalf("%s: %d names in %s", name, got, data)
 			}
-			out[name] = n
+			out[name] = trips
 		}
 		return out
 	}
 	small, large := trips(2), trips(12)
 	for name := range shapes {
 		if small[name] != large[name] {
-			t.Errorf("%s: %d round trips for 2 threads, %d for 12", name, small[name], large[name])
+			t.Errorf("%s: %d round trips for 2, %d for 12", name, small[name], large[name])
 		}
 	}
 }

@@ -7,6 +7,7 @@ package graph
 // tests' comparison does not notice, so keep the two together).
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -25,33 +26,39 @@ import (
 // all siblings at the first one, so the round trips stay those of gqlgen's
 // concurrent execution.
 var directFields = fieldSets(map[string]string{
-	"Query":                 "agents agent thread threads feed",
-	"AgentConnection":       "edges pageInfo totalCount",
-	"AgentEdge":             "cursor node",
-	"PageInfo":              "hasNextPage hasPreviousPage startCursor endCursor",
-	"Agent":                 "id name type status trustTier personality objective instructions background emailAddress isHead level xp createdAt updatedAt skills trainingData knowledgeAccess",
-	"Personality":           "model tone verbosity maxTokens",
-	"AgentSkill":            "id slug name category level installedAt",
-	"TrainingData":          "id type title content enabled createdAt updatedAt",
-	"KnowledgeAccess":       "accessLevel collection",
-	"KnowledgeCollection":   "id name description isDefault createdAt updatedAt entryCount",
-	"ThreadConnection":      "edges pageInfo totalCount",
-	"ThreadEdge":            "cursor node",
-	"Thread":                "id agent messages lastMessage updatedAt messageCount createdAt",
-	"ChatMessageConnection": "edges pageInfo totalCount",
-	"ChatMessageEdge":       "cursor node",
-	"ChatMessage":           "id threadId role content agent agentName createdAt status replyTo",
-	"FeedEventConnection":   "edges pageInfo totalCount",
-	"FeedEventEdge":         "cursor node",
-	"FeedEvent":             "id type message agent createdAt",
+	"Query":                         "agents agent thread threads feed collections collection",
+	"AgentConnection":               "edges pageInfo totalCount",
+	"AgentEdge":                     "cursor node",
+	"PageInfo":                      "hasNextPage hasPreviousPage startCursor endCursor",
+	"Agent":                         "id name type status trustTier personality objective instructions background emailAddress isHead level xp createdAt updatedAt skills trainingData knowledgeAccess",
+	"Personality":                   "model tone verbosity maxTokens",
+	"AgentSkill":                    "id slug name category level installedAt",
+	"TrainingData":                  "id type title content enabled createdAt updatedAt",
+	"KnowledgeAccess":               "accessLevel collection",
+	"KnowledgeCollection":           "id name description isDefault createdAt updatedAt entryCount entries agents",
+	"KnowledgeCollectionConnection": "edges pageInfo totalCount",
+	"KnowledgeCollectionEdge":       "cursor node",
+	"KnowledgeEntryConnection":      "edges pageInfo totalCount",
+	"KnowledgeEntryEdge":            "cursor node",
+	"KnowledgeEntry":                "id collection content type importance source createdAt updatedAt indexStatus indexedAt indexError",
+	"ThreadConnection":              "edges pageInfo totalCount",
+	"ThreadEdge":                    "cursor node",
+	"Thread":                        "id agent messages lastMessage updatedAt messageCount createdAt",
+	"ChatMessageConnection":         "edges pageInfo totalCount",
+	"ChatMessageEdge":               "cursor node",
+	"ChatMessage":                   "id threadId role content agent agentName createdAt status replyTo",
+	"FeedEventConnection":           "edges pageInfo totalCount",
+	"FeedEventEdge":                 "cursor node",
+	"FeedEvent":                     "id type message agent createdAt",
 })
 
 // directLoads lists, per object type, the fields of directFields that may
 // wait for a loader's batch when no root read them ahead: warm starts them
 // together.
 var directLoads = map[string]map[string]bool{
-	"Agent":  {"skills": true, "trainingData": true, "knowledgeAccess": true},
-	"Thread": {"agent": true, "messages": true, "lastMessage": true},
+	"Agent":               {"skills": true, "trainingData": true, "knowledgeAccess": true},
+	"Thread":              {"agent": true, "messages": true, "lastMessage": true},
+	"KnowledgeCollection": {"entries": true, "entryCount": true, "agents": true},
 }
 
 // fieldSets turns space-separated field names into sets, __typename
@@ -124,6 +131,22 @@ func (d *direct) query(f *graphql.CollectedField, _ struct{}) bool {
 		rd := d.rootContext(f, args)
 		c, err := q.Feed(rd.ctx, args["first"].(*int), args["after"].(*string), args["agentId"].(*string), args["types"].([]string))
 		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, feedEventConnectionImplementors, c, true, (*direct).feedConnection))
+	case "collections":
+		args, err := d.ec.field_Query_collections_args(d.ctx, f.ArgumentMap(vars))
+		if err != nil {
+			return false
+		}
+		rd := d.rootContext(f, args)
+		c, err := q.Collections(rd.ctx, args["first"].(*int), args["after"].(*string))
+		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, knowledgeCollectionConnectionImplementors, c, true, (*direct).collectionConnection))
+	case "collection":
+		args, err := d.ec.field_Query_collection_args(d.ctx, f.ArgumentMap(vars))
+		if err != nil {
+			return false
+		}
+		rd := d.rootContext(f, args)
+		c, err := q.Collection(rd.ctx, args["id"].(string))
+		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, knowledgeCollectionImplementors, c, false, (*direct).collection))
 	}
 	return false
 }
@@ -357,6 +380,66 @@ func (d *direct) collection(f *graphql.CollectedField, c *domain.Collection) boo
 		d.b, ok = appendTime(d.b, c.UpdatedAt)
 	case "entryCount":
 		return d.count(func() (int, error) { return d.ec.Resolvers.KnowledgeCollection().EntryCount(d.ctx, c) })
+	case "entries":
+		args, err := d.ec.field_KnowledgeCollection_entries_args(d.ctx, f.ArgumentMap(d.oc.Variables))
+		if err != nil {
+			return false
+		}
+		e, err := d.ec.Resolvers.KnowledgeCollection().Entries(d.ctx, c, args["first"].(*int), args["after"].(*string), args["type"].(*domain.KnowledgeType))
+		return err == nil && writeOne(d, f.Selections, knowledgeEntryConnectionImplementors, e, true, (*direct).entryConnection)
+	case "agents":
+		agents, err := d.ec.Resolvers.KnowledgeCollection().Agents(d.ctx, c)
+		return err == nil && writeList(d, f.Selections, agentImplementors, agents, (*direct).agent)
+	default:
+		return false
+	}
+	return ok
+}
+
+func (d *direct) collectionConnection(f *graphql.CollectedField, c *model.KnowledgeCollectionConnection) bool {
+	return connection(d, f, "KnowledgeCollectionConnection", c.Edges, knowledgeCollectionEdgeImplementors, c.PageInfo, c.Count, (*direct).collectionEdge)
+}
+
+func (d *direct) collectionEdge(f *graphql.CollectedField, e *model.KnowledgeCollectionEdge) bool {
+	return edge(d, f, "KnowledgeCollectionEdge", e, e.Node, knowledgeCollectionImplementors, (*direct).collection)
+}
+
+func (d *direct) entryConnection(f *graphql.CollectedField, c *model.KnowledgeEntryConnection) bool {
+	return connection(d, f, "KnowledgeEntryConnection", c.Edges, knowledgeEntryEdgeImplementors, c.PageInfo, c.Count, (*direct).entryEdge)
+}
+
+func (d *direct) entryEdge(f *graphql.CollectedField, e *model.KnowledgeEntryEdge) bool {
+	return edge(d, f, "KnowledgeEntryEdge", e, e.Node, knowledgeEntryImplementors, (*direct).entry)
+}
+
+func (d *direct) entry(f *graphql.CollectedField, e *domain.Entry) bool {
+	ok := true
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, "KnowledgeEntry")
+	case "id":
+		d.b, ok = appendID(d.b, e.ID)
+	case "collection":
+		c, err := d.ec.Resolvers.KnowledgeEntry().Collection(d.ctx, e)
+		return err == nil && writeOne(d, f.Selections, knowledgeCollectionImplementors, c, true, (*direct).collection)
+	case "content":
+		d.b = appendQuoted(d.b, e.Content)
+	case "type":
+		d.b, ok = appendEnum(d.b, marshalNKnowledgeType2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐKnowledgeType, e.Type)
+	case "importance":
+		d.b, ok = appendFloat(d.b, e.Importance)
+	case "source":
+		d.b = appendQuoted(d.b, e.Source)
+	case "createdAt":
+		d.b, ok = appendTime(d.b, e.CreatedAt)
+	case "updatedAt":
+		d.b, ok = appendTime(d.b, e.UpdatedAt)
+	case "indexStatus":
+		d.b, ok = appendEnum(d.b, marshalNIndexStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIndexStatus, e.IndexStatus)
+	case "indexedAt":
+		d.b = appendOptTime(d.b, e.IndexedAt)
+	case "indexError":
+		d.b = appendOptString(d.b, e.IndexError)
 	default:
 		return false
 	}
@@ -562,6 +645,24 @@ func appendTime(b []byte, t time.Time) ([]byte, bool) {
 	b = append(b, '"')
 	b = t.AppendFormat(b, time.RFC3339Nano)
 	return append(b, '"'), true
+}
+
+// appendOptTime writes a nullable Time: null for nil and for the zero time.
+func appendOptTime(b []byte, t *time.Time) []byte {
+	if t == nil || t.IsZero() {
+		return append(b, "null"...)
+	}
+	b, _ = appendTime(b, *t)
+	return b
+}
+
+// appendFloat writes a non-null Float as gqlgen's MarshalFloatContext does
+// (%g); gqlgen refuses infinities and NaN.
+func appendFloat(b []byte, f float64) ([]byte, bool) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return b, false
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, 64), true
 }
 
 // appendEnum writes an enum value by the generated name table; a value
