@@ -94,7 +94,11 @@ func (r *knowledgeEntryResolver) Collection(ctx context.Context, obj *domain.Ent
 
 // Entry is the resolver for the entry field.
 func (r *knowledgeHitResolver) Entry(ctx context.Context, obj *store.Hit) (*domain.Entry, error) {
-	e, err := loaders.For(ctx).Entry().Load(ctx, obj.ID)
+	var batch []uuid.UUID
+	if obj.Batch != nil {
+		batch = *obj.Batch
+	}
+	e, err := loaders.Linked(ctx, loaders.For(ctx).Entry(), obj.ID, batch, loaders.ID)
 	return e, loaders.NotFound(err, "knowledge entry")
 }
 
@@ -260,7 +264,9 @@ func (r *queryResolver) Feed(ctx context.Context, first *int, after *string, age
 
 // SearchKnowledge is the resolver for the searchKnowledge field.
 func (r *queryResolver) SearchKnowledge(ctx context.Context, query string, agentID *string, collectionIds []string, limit *int) ([]*store.Hit, error) {
-	return r.Knowledge.Search(ctx, query, agentID, collectionIds, limit)
+	hits, err := r.Knowledge.Search(ctx, query, agentID, collectionIds, limit)
+	loaders.LinkHits(hits)
+	return hits, err
 }
 
 // Usage is the resolver for the usage field.

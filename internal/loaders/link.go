@@ -15,6 +15,7 @@ import (
 
 	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/page"
+	"github.com/agentgraph/agentgraph/internal/store"
 )
 
 // LinkAgents records on each agent the ids of all of them (domain.Agent.Batch).
@@ -59,6 +60,11 @@ func LinkFeed(events []*domain.FeedEvent) {
 // them.
 func LinkEntries(entries []*domain.Entry) {
 	linkRefs(entries, func(e *domain.Entry) *uuid.UUID { return &e.CollectionID }, func(e *domain.Entry, ids []uuid.UUID) { e.Collections = ids })
+}
+
+// LinkHits records on each search hit the entry ids of all of them.
+func LinkHits(hits []*store.Hit) {
+	linkIDs(hits, func(h *store.Hit) uuid.UUID { return h.ID }, func(h *store.Hit, ids []uuid.UUID) { h.Batch = &ids })
 }
 
 // linkRefs gives each item the distinct ids all of them refer to (one

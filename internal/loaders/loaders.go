@@ -265,11 +265,11 @@ func NotFound(err error, what string) error {
 // Linked loads the value of key, first queuing the keys of every object read
 // together with its parent (domain.Agent.Batch, domain.Collection.Batch,
 // domain.Thread.Batch, domain.Message.Agents, domain.FeedEvent.Agents,
-// domain.Entry.Collections) in the same batch. The first sibling to ask
-// queues them all; the rest find their key cached. Batching then holds
-// however the scheduler spreads the sibling resolvers, instead of depending
-// on them all starting within the wait, and whether siblings resolve at once
-// or one after another (graph's direct execution).
+// domain.Entry.Collections, store.Hit.Batch) in the same batch. The first
+// sibling to ask queues them all; the rest find their key cached. Batching
+// then holds however the scheduler spreads the sibling resolvers, instead of
+// depending on them all starting within the wait, and whether siblings
+// resolve at once or one after another (graph's direct execution).
 func Linked[T any, K comparable, V any](ctx context.Context, l *dataloadgen.Loader[K, V], key K, batch []T, keyOf func(T) K) (V, error) {
 	if len(batch) > 1 {
 		keys := make([]K, len(batch))

@@ -247,6 +247,10 @@ func (s *Store) RecallScope(ctx context.Context, user, agent uuid.UUID) (Scope, 
 type Hit struct {
 	ID    uuid.UUID
 	Score float64
+	// Batch points at the ids of the hits returned with this one, so that
+	// one hit's entry field loads the entries of all (loaders.LinkHits). A
+	// pointer keeps Hit comparable; never a column.
+	Batch *[]uuid.UUID `json:"-" db:"-"`
 }
 
 // TextHits ranks sc's entries matching query (websearch_to_tsquery, English)
