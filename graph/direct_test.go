@@ -10,11 +10,12 @@ import (
 	"github.com/agentgraph/agentgraph/internal/loaders"
 )
 
-// directFixture gives user three agents (one with every optional field set),
-// each with a skill, training data and a collection it can read; a thread
-// "t" of five messages of every kind (one whose content needs escaping) and
-// a second thread; feed events with and without an agent; a default
-// collection of two entries (one failed indexing) the full agent can write.
+// directFixture gives user three agents (one with every optional field set,
+// the head agent), each with a skill, training data and a collection it can
+// read; a thread "t" of five messages of every kind (one whose content needs
+// escaping) and a second thread; feed events with and without an agent; a
+// default collection of two entries (one failed indexing) the full agent can
+// write; a profile, a monthly budget and usage of two agents and none.
 func (e *env) directFixture(t *testing.T, user uuid.UUID) (agent, collection string) {
 	t.Helper()
 	for range 2 {
@@ -40,6 +41,12 @@ func (e *env) directFixture(t *testing.T, user uuid.UUID) (agent, collection str
 		grantKnowledgeAccess(agentId: $a, collectionId: $c, accessLevel: READ_WRITE) { accessLevel } }`, map[string]any{"c": col, "a": agent})
 	e.exec(t, `update knowledge_entries set index_status = 'failed', index_error = 'the provider refused: "quota"', indexed_at = '2026-01-02T03:04:05.006Z'
 		where user_id = $1 and content = 'tiny'`, user)
+	e.must(t, user, `mutation { updatePersonalization(input: {bio: "builds \"agents\"", github: "gh"}) { bio } setMonthlyBudget(cents: 1234.5) { custom }
+		updateAgent(id: "`+agent+`", input: {isHead: true}) { id } }`, nil)
+	e.fuInsertUsage(t,
+		fuUsageRow{user, agent, "gpt-4o", "openai", "chat", 120, 30, 0.375, fuTime("2026-03-15T00:00:00Z")},
+		fuUsageRow{user, agent, "text-embedding-3-small", "openai", "embedding", 7, 0, 0.0001, fuTime("2026-03-16T00:00:00Z")},
+		fuUsageRow{user, "", "gpt-4o-mini", "openai", "chat", 1, 2, 1e-9, fuTime("2026-04-01T00:00:00Z")})
 	return agent, col
 }
 
@@ -87,6 +94,14 @@ func TestDirectMatchesGqlgen(t *testing.T) {
 			all: entries(first: 1) { totalCount edges { node { content collection { isDefault } } } } } }`, map[string]any{"c": col}},
 		{"a collection that is not there", `{ collection(id: "` + uuid.NewString() + `") { id } }`, nil},
 		{"entries through an agent's access", `{ agents(first: 10) { edges { node { knowledgeAccess { collection { entries(first: 5) { edges { node { content collection { name } } } } } } } } } }`, nil},
+		{"settings page", `{ viewer { __typename id personalization { __typename bio occupation company goals interests aboutMe twitter linkedin github instagram }
+			headAgent { id name } budget { __typename monthlyCents custom spentCents remainingCents exceeded } } }`, nil},
+		{"search", `query($q: String!) { searchKnowledge(query: $q, limit: 5) { __typename score entry { id content type importance collection { name } } } }`,
+			map[string]any{"q": "sky"}},
+		{"usage by model and by day", `{ m: usage(groupBy: MODEL) { __typename totals { __typename calls inputTokens outputTokens costCents } buckets { __typename key calls inputTokens outputTokens costCents } }
+			d: usage(groupBy: DAY, from: "2026-03-01T00:00:00Z", to: "2026-04-01T00:00:00Z") { buckets { key costCents } } }`, nil},
+		{"agents' threads and usage", `{ agents(first: 10) { edges { node { name threads(first: 2) { totalCount edges { cursor node { id messageCount } } pageInfo { hasNextPage } }
+			all: usage { calls inputTokens outputTokens costCents } march: usage(from: "2026-03-01T00:00:00Z", to: "2026-04-01T00:00:00Z") { calls costCents } } } } }`, nil},
 		{"fragments, @skip, @include", `query($yes: Boolean!, $no: Boolean!) { agents(first: 10) { edges { node { ...card ... on Agent { xp }
 			... @include(if: $yes) { level } ... @skip(if: $yes) { isHead } name @skip(if: $no) skills @include(if: $no) { id } } } } }
 			fragment card on Agent { id nick: name trainingData { title } }`, map[string]any{"yes": true, "no": false}},
@@ -135,8 +150,8 @@ func TestDirectMatchesGqlgen(t *testing.T) {
 // Direct execution resolves a list's objects one after another, so a nested
 // field's load must queue its siblings' keys (loaders.Linked) for the round
 // trips to stay independent of list sizes: here the agents of messages read
-// through a thread list, and the collections of entries read through the
-// agents' access, which no root looks ahead for.
+// through a thread list, the collections of entries read through the
+// agents' access, and search hits' entries, which no root looks ahead for.
 func TestDirectRoundTripsDoNotGrowWithLists(t *testing.T) {
 	t.Parallel()
 	shapes := map[string]string{
@@ -144,6 +159,7 @@ func TestDirectRoundTripsDoNotGrowWithLists(t *testing.T) {
 		"pages' agents":         `{ threads(first: 50) { edges { node { id messages(last: 3) { edges { node { agent { name } } } } } } } }`,
 		"entries' collections": `{ agents(first: 30) { edges { node { knowledgeAccess { collection { entries(first: 2) {
 			edges { node { collection { name: id } } } } } } } } } }`,
+		"search hits' entries": `{ searchKnowledge(query: "sky", limit: 20) { entry { collection { name: id } } } }`,
 	}
 	trips := func(n int) map[string]int64 {
 		e := newEnvWait(t, loaders.DefaultWait)

@@ -17,6 +17,8 @@ import (
 
 	"github.com/agentgraph/agentgraph/graph/model"
 	"github.com/agentgraph/agentgraph/internal/domain"
+	"github.com/agentgraph/agentgraph/internal/spend"
+	"github.com/agentgraph/agentgraph/internal/store"
 )
 
 // directFields lists, per object type, the fields direct execution answers.
@@ -26,11 +28,19 @@ import (
 // all siblings at the first one, so the round trips stay those of gqlgen's
 // concurrent execution.
 var directFields = fieldSets(map[string]string{
-	"Query":                         "agents agent thread threads feed collections collection",
+	"Query":                         "viewer agents agent thread threads feed collections collection searchKnowledge usage integrations",
+	"Viewer":                        "id personalization headAgent budget integrations",
+	"Personalization":               "bio occupation company goals interests aboutMe twitter linkedin github instagram",
+	"Budget":                        "monthlyCents custom spentCents remainingCents exceeded",
+	"Integration":                   "provider scopes expiresAt connected metadata updatedAt status connectedAt",
+	"KnowledgeHit":                  "entry score",
+	"UsageReport":                   "totals buckets",
+	"UsageTotals":                   "calls inputTokens outputTokens costCents",
+	"UsageBucket":                   "key calls inputTokens outputTokens costCents",
 	"AgentConnection":               "edges pageInfo totalCount",
 	"AgentEdge":                     "cursor node",
 	"PageInfo":                      "hasNextPage hasPreviousPage startCursor endCursor",
-	"Agent":                         "id name type status trustTier personality objective instructions background emailAddress isHead level xp createdAt updatedAt skills trainingData knowledgeAccess",
+	"Agent":                         "id name type status trustTier personality objective instructions background emailAddress isHead level xp createdAt updatedAt skills trainingData knowledgeAccess threads usage",
 	"Personality":                   "model tone verbosity maxTokens",
 	"AgentSkill":                    "id slug name category level installedAt",
 	"TrainingData":                  "id type title content enabled createdAt updatedAt",
@@ -56,9 +66,10 @@ var directFields = fieldSets(map[string]string{
 // wait for a loader's batch when no root read them ahead: warm starts them
 // together.
 var directLoads = map[string]map[string]bool{
-	"Agent":               {"skills": true, "trainingData": true, "knowledgeAccess": true},
+	"Agent":               {"skills": true, "trainingData": true, "knowledgeAccess": true, "threads": true, "usage": true},
 	"Thread":              {"agent": true, "messages": true, "lastMessage": true},
 	"KnowledgeCollection": {"entries": true, "entryCount": true, "agents": true},
+	"Viewer":              {"personalization": true, "headAgent": true, "budget": true, "integrations": true},
 }
 
 // fieldSets turns space-separated field names into sets, __typename
@@ -131,6 +142,30 @@ func (d *direct) query(f *graphql.CollectedField, _ struct{}) bool {
 		rd := d.rootContext(f, args)
 		c, err := q.Feed(rd.ctx, args["first"].(*int), args["after"].(*string), args["agentId"].(*string), args["types"].([]string))
 		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, feedEventConnectionImplementors, c, true, (*direct).feedConnection))
+	case "viewer":
+		rd := d.rootContext(f, nil)
+		v, err := q.Viewer(rd.ctx)
+		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, viewerImplementors, v, true, (*direct).viewer))
+	case "searchKnowledge":
+		args, err := d.ec.field_Query_searchKnowledge_args(d.ctx, f.ArgumentMap(vars))
+		if err != nil {
+			return false
+		}
+		rd := d.rootContext(f, args)
+		hits, err := q.SearchKnowledge(rd.ctx, args["query"].(string), args["agentId"].(*string), args["collectionIds"].([]string), args["limit"].(*int))
+		return err == nil && d.adopt(rd, writeList(rd, f.Selections, knowledgeHitImplementors, hits, (*direct).hit))
+	case "usage":
+		args, err := d.ec.field_Query_usage_args(d.ctx, f.ArgumentMap(vars))
+		if err != nil {
+			return false
+		}
+		rd := d.rootContext(f, args)
+		u, err := q.Usage(rd.ctx, args["from"].(*time.Time), args["to"].(*time.Time), args["groupBy"].(model.UsageGroupBy))
+		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, usageReportImplementors, u, true, (*direct).usageReport))
+	case "integrations":
+		rd := d.rootContext(f, nil)
+		list, err := q.Integrations(rd.ctx)
+		return err == nil && d.adopt(rd, writeList(rd, f.Selections, integrationImplementors, list, (*direct).integration))
 	case "collections":
 		args, err := d.ec.field_Query_collections_args(d.ctx, f.ArgumentMap(vars))
 		if err != nil {
@@ -273,6 +308,20 @@ func (d *direct) agent(f *graphql.CollectedField, a *domain.Agent) bool {
 		r := d.ec.Resolvers.Agent()
 		access, err := r.KnowledgeAccess(d.ctx, a)
 		return err == nil && writeList(d, f.Selections, knowledgeAccessImplementors, access, (*direct).access)
+	case "threads":
+		args, err := d.ec.field_Agent_threads_args(d.ctx, f.ArgumentMap(d.oc.Variables))
+		if err != nil {
+			return false
+		}
+		c, err := d.ec.Resolvers.Agent().Threads(d.ctx, a, args["first"].(*int), args["after"].(*string))
+		return err == nil && writeOne(d, f.Selections, threadConnectionImplementors, c, true, (*direct).threadConnection)
+	case "usage":
+		args, err := d.ec.field_Agent_usage_args(d.ctx, f.ArgumentMap(d.oc.Variables))
+		if err != nil {
+			return false
+		}
+		u, err := d.ec.Resolvers.Agent().Usage(d.ctx, a, args["from"].(*time.Time), args["to"].(*time.Time))
+		return err == nil && writeOne(d, f.Selections, usageTotalsImplementors, u, true, (*direct).usageTotals)
 	default:
 		return false
 	}
@@ -440,6 +489,190 @@ func (d *direct) entry(f *graphql.CollectedField, e *domain.Entry) bool {
 		d.b = appendOptTime(d.b, e.IndexedAt)
 	case "indexError":
 		d.b = appendOptString(d.b, e.IndexError)
+	default:
+		return false
+	}
+	return ok
+}
+
+func (d *direct) viewer(f *graphql.CollectedField, v *model.Viewer) bool {
+	r := d.ec.Resolvers.Viewer()
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, "Viewer")
+		return true
+	case "id":
+		d.b = appendQuoted(d.b, v.ID)
+		return true
+	case "personalization":
+		p, err := r.Personalization(d.ctx, v)
+		return err == nil && writeOne(d, f.Selections, personalizationImplementors, p, false, (*direct).personalization)
+	case "headAgent":
+		a, err := r.HeadAgent(d.ctx, v)
+		return err == nil && writeOne(d, f.Selections, agentImplementors, a, false, (*direct).agent)
+	case "budget":
+		b, err := r.Budget(d.ctx, v)
+		return err == nil && writeOne(d, f.Selections, budgetImplementors, b, true, (*direct).budget)
+	case "integrations":
+		list, err := r.Integrations(d.ctx, v)
+		return err == nil && writeList(d, f.Selections, integrationImplementors, list, (*direct).integration)
+	}
+	return false
+}
+
+func (d *direct) personalization(f *graphql.CollectedField, p *domain.Personalization) bool {
+	var v *string
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, "Personalization")
+		return true
+	case "bio":
+		v = p.Bio
+	case "occupation":
+		v = p.Occupation
+	case "company":
+		v = p.Company
+	case "goals":
+		v = p.Goals
+	case "interests":
+		v = p.Interests
+	case "aboutMe":
+		v = p.AboutMe
+	case "twitter":
+		v = p.Twitter
+	case "linkedin":
+		v = p.Linkedin
+	case "github":
+		v = p.Github
+	case "instagram":
+		v = p.Instagram
+	default:
+		return false
+	}
+	d.b = appendOptString(d.b, v)
+	return true
+}
+
+func (d *direct) budget(f *graphql.CollectedField, b *spend.Budget) bool {
+	ok := true
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, "Budget")
+	case "monthlyCents":
+		d.b, ok = appendOptFloat(d.b, b.MonthlyCents)
+	case "custom":
+		d.b = strconv.AppendBool(d.b, b.Custom)
+	case "spentCents":
+		d.b, ok = appendFloat(d.b, b.SpentCents)
+	case "remainingCents":
+		d.b, ok = appendOptFloat(d.b, b.RemainingCents)
+	case "exceeded":
+		d.b = strconv.AppendBool(d.b, b.Exceeded)
+	default:
+		return false
+	}
+	return ok
+}
+
+func (d *direct) integration(f *graphql.CollectedField, i *domain.Integration) bool {
+	ok := true
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, "Integration")
+	case "provider":
+		d.b = appendQuoted(d.b, i.Provider)
+	case "scopes":
+		d.b = append(d.b, '[')
+		for k, sc := range i.Scopes {
+			if k > 0 {
+				d.b = append(d.b, ',')
+			}
+			d.b = appendQuoted(d.b, sc)
+		}
+		d.b = append(d.b, ']')
+	case "expiresAt":
+		d.b = appendOptTime(d.b, i.ExpiresAt)
+	case "connected":
+		d.b = strconv.AppendBool(d.b, i.Connected())
+	case "metadata":
+		if i.Metadata == nil {
+			d.b = append(d.b, "null"...)
+			break
+		}
+		// gqlgen's JSON scalar (json.Encoder, its newline included).
+		w := appender{&d.b}
+		graphql.MarshalAny(i.Metadata).MarshalGQL(w)
+	case "updatedAt":
+		d.b, ok = appendTime(d.b, i.UpdatedAt)
+	case "status":
+		d.b, ok = appendEnum(d.b, marshalNIntegrationStatus2githubᚗcomᚋagentgraphᚋagentgraphᚋinternalᚋdomainᚐIntegrationStatus, i.Status())
+	case "connectedAt":
+		d.b, ok = appendTime(d.b, i.ConnectedAt)
+	default:
+		return false
+	}
+	return ok
+}
+
+func (d *direct) hit(f *graphql.CollectedField, h *store.Hit) bool {
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, "KnowledgeHit")
+		return true
+	case "entry":
+		e, err := d.ec.Resolvers.KnowledgeHit().Entry(d.ctx, h)
+		return err == nil && writeOne(d, f.Selections, knowledgeEntryImplementors, e, true, (*direct).entry)
+	case "score":
+		var ok bool
+		d.b, ok = appendFloat(d.b, h.Score)
+		return ok
+	}
+	return false
+}
+
+func (d *direct) usageReport(f *graphql.CollectedField, u *domain.UsageReport) bool {
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, "UsageReport")
+		return true
+	case "totals":
+		return writeOne(d, f.Selections, usageTotalsImplementors, &u.Totals, true, (*direct).usageTotals)
+	case "buckets":
+		buckets := make([]*domain.UsageBucket, len(u.Buckets))
+		for i := range u.Buckets {
+			buckets[i] = &u.Buckets[i]
+		}
+		return writeList(d, f.Selections, usageBucketImplementors, buckets, (*direct).usageBucket)
+	}
+	return false
+}
+
+func (d *direct) usageTotals(f *graphql.CollectedField, u *domain.UsageTotals) bool {
+	return d.totals(f, "UsageTotals", u)
+}
+
+func (d *direct) usageBucket(f *graphql.CollectedField, u *domain.UsageBucket) bool {
+	if f.Name == "key" {
+		d.b = appendQuoted(d.b, u.Key)
+		return true
+	}
+	return d.totals(f, "UsageBucket", &u.UsageTotals)
+}
+
+// totals writes the fields UsageTotals and UsageBucket share.
+func (d *direct) totals(f *graphql.CollectedField, typename string, u *domain.UsageTotals) bool {
+	ok := true
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, typename)
+	case "calls":
+		d.b = strconv.AppendInt(d.b, int64(u.Calls), 10)
+	case "inputTokens":
+		d.b = strconv.AppendInt(d.b, int64(u.InputTokens), 10)
+	case "outputTokens":
+		d.b = strconv.AppendInt(d.b, int64(u.OutputTokens), 10)
+	case "costCents":
+		d.b, ok = appendFloat(d.b, u.CostCents)
 	default:
 		return false
 	}
@@ -663,6 +896,22 @@ func appendFloat(b []byte, f float64) ([]byte, bool) {
 		return b, false
 	}
 	return strconv.AppendFloat(b, f, 'g', -1, 64), true
+}
+
+// appendOptFloat writes a nullable Float.
+func appendOptFloat(b []byte, f *float64) ([]byte, bool) {
+	if f == nil {
+		return append(b, "null"...), true
+	}
+	return appendFloat(b, *f)
+}
+
+// appender lets a gqlgen Marshaler write into a direct buffer.
+type appender struct{ b *[]byte }
+
+func (a appender) Write(p []byte) (int, error) {
+	*a.b = append(*a.b, p...)
+	return len(p), nil
 }
 
 // appendEnum writes an enum value by the generated name table; a value

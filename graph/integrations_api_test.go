@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,7 +63,11 @@ func (e *env) listIntegrations(t *testing.T, user uuid.UUID) []integrationJSON {
 		Integrations []integrationJSON
 		Viewer       struct{ Integrations []integrationJSON }
 	}
+	before := e.direct.Load()
 	e.must(t, user, `{ integrations { `+integrationFields+` } viewer { integrations { `+integrationFields+` } } }`, nil).as(t, &got)
+	if e.direct.Load() != before+1 { // and checked against gqlgen's answer
+		t.Errorf("integrations were not executed directly")
+	}
 	a, _ := json.Marshal(got.Integrations)
 	b, _ := json.Marshal(got.Viewer.Integrations)
 	if !bytes.Equal(a, b) {
@@ -237,9 +242,11 @@ func newEnvWith(t *testing.T, keys *secrets.Keyring) *env {
 	st := store.New(pool)
 	r := newResolver(st, nil)
 	r.Integrations = integrations.New(st, integrations.Options{Keys: keys})
-	srv := httptest.NewServer(graph.NewHandler(r, graph.Options{Verifier: v, LoaderWait: 10 * time.Millisecond}))
+	direct := &atomic.Int64{}
+	srv := httptest.NewServer(graph.NewHandler(r, graph.Options{Verifier: v, LoaderWait: 10 * time.Millisecond,
+		CheckDirect: checkDirect(t, direct)}))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, pool: pool, queries: &roundTrips{}}
+	return &env{t: t, srv: srv, pool: pool, queries: &roundTrips{}, direct: direct}
 }
 
 // lockedBuffer is a log destination safe for concurrent writers.
