@@ -81,6 +81,10 @@ func NewHandler(r *Resolver, o Options) http.Handler {
 	srv.Use(ratelimit.Extension{Limiter: o.RateLimiter})
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)
+	// Directly executed queries (direct.go) run no root-field or field
+	// middleware: direct.go refuses anonymous callers itself, as
+	// requireUser does, and a middleware added here must be added there
+	// (or its fields left out of directFields).
 	srv.AroundRootFields(requireUser)
 	srv.AroundResponses(limits.Deadline(lim.Timeout))
 	r.live = live.New(r.Hub, r.Store, o.LoaderWait)
