@@ -86,16 +86,18 @@ func fieldSets(spec map[string]string) map[string]map[string]bool {
 	return sets
 }
 
-// rootContext is the context gqlgen gives a root field's resolver: its
-// field context (lookahead reads the selection from it) and root field
-// context.
-func (d *direct) rootContext(f *graphql.CollectedField, args map[string]any) *direct {
+// enterRoot gives d, for the root field f it is about to resolve, the
+// context gqlgen gives a root field's resolver: its field context
+// (lookahead reads the selection from it) and root field context. query
+// restores the outer context when the field is written.
+func (d *direct) enterRoot(f *graphql.CollectedField, args map[string]any) {
 	ctx := graphql.WithRootFieldContext(d.ctx, &graphql.RootFieldContext{Object: f.Name, Field: *f})
-	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Object: "Query", Field: *f, Args: args, IsMethod: true, IsResolver: true})
-	return &direct{ctx: ctx, oc: d.oc, ec: d.ec, b: d.b, first: d.first}
+	d.ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Object: "Query", Field: *f, Args: args, IsMethod: true, IsResolver: true})
 }
 
 func (d *direct) query(f *graphql.CollectedField, _ struct{}) bool {
+	outer := d.ctx
+	defer func() { d.ctx = outer }()
 	q := d.ec.Resolvers.Query()
 	vars := d.oc.Variables
 	switch f.Name {
@@ -107,89 +109,83 @@ func (d *direct) query(f *graphql.CollectedField, _ struct{}) bool {
 		if err != nil {
 			return false
 		}
-		rd := d.rootContext(f, args)
-		c, err := q.Agents(rd.ctx, args["first"].(*int), args["after"].(*string), args["status"].(*domain.AgentStatus), args["type"].(*domain.AgentType))
-		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, agentConnectionImplementors, c, true, (*direct).agentConnection))
+		d.enterRoot(f, args)
+		c, err := q.Agents(d.ctx, args["first"].(*int), args["after"].(*string), args["status"].(*domain.AgentStatus), args["type"].(*domain.AgentType))
+		return err == nil && writeOne(d, f.Selections, agentConnectionImplementors, c, true, (*direct).agentConnection)
 	case "agent":
 		args, err := d.ec.field_Query_agent_args(d.ctx, f.ArgumentMap(vars))
 		if err != nil {
 			return false
 		}
-		rd := d.rootContext(f, args)
-		a, err := q.Agent(rd.ctx, args["id"].(string))
-		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, agentImplementors, a, false, (*direct).agent))
+		d.enterRoot(f, args)
+		a, err := q.Agent(d.ctx, args["id"].(string))
+		return err == nil && writeOne(d, f.Selections, agentImplementors, a, false, (*direct).agent)
 	case "thread":
 		args, err := d.ec.field_Query_thread_args(d.ctx, f.ArgumentMap(vars))
 		if err != nil {
 			return false
 		}
-		rd := d.rootContext(f, args)
-		t, err := q.Thread(rd.ctx, args["id"].(string))
-		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, threadImplementors, t, false, (*direct).thread))
+		d.enterRoot(f, args)
+		t, err := q.Thread(d.ctx, args["id"].(string))
+		return err == nil && writeOne(d, f.Selections, threadImplementors, t, false, (*direct).thread)
 	case "threads":
 		args, err := d.ec.field_Query_threads_args(d.ctx, f.ArgumentMap(vars))
 		if err != nil {
 			return false
 		}
-		rd := d.rootContext(f, args)
-		c, err := q.Threads(rd.ctx, args["first"].(*int), args["after"].(*string), args["agentId"].(*string))
-		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, threadConnectionImplementors, c, true, (*direct).threadConnection))
+		d.enterRoot(f, args)
+		c, err := q.Threads(d.ctx, args["first"].(*int), args["after"].(*string), args["agentId"].(*string))
+		return err == nil && writeOne(d, f.Selections, threadConnectionImplementors, c, true, (*direct).threadConnection)
 	case "feed":
 		args, err := d.ec.field_Query_feed_args(d.ctx, f.ArgumentMap(vars))
 		if err != nil {
 			return false
 		}
-		rd := d.rootContext(f, args)
-		c, err := q.Feed(rd.ctx, args["first"].(*int), args["after"].(*string), args["agentId"].(*string), args["types"].([]string))
-		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, feedEventConnectionImplementors, c, true, (*direct).feedConnection))
+		d.enterRoot(f, args)
+		c, err := q.Feed(d.ctx, args["first"].(*int), args["after"].(*string), args["agentId"].(*string), args["types"].([]string))
+		return err == nil && writeOne(d, f.Selections, feedEventConnectionImplementors, c, true, (*direct).feedConnection)
 	case "viewer":
-		rd := d.rootContext(f, nil)
-		v, err := q.Viewer(rd.ctx)
-		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, viewerImplementors, v, true, (*direct).viewer))
+		d.enterRoot(f, nil)
+		v, err := q.Viewer(d.ctx)
+		return err == nil && writeOne(d, f.Selections, viewerImplementors, v, true, (*direct).viewer)
 	case "searchKnowledge":
 		args, err := d.ec.field_Query_searchKnowledge_args(d.ctx, f.ArgumentMap(vars))
 		if err != nil {
 			return false
 		}
-		rd := d.rootContext(f, args)
-		hits, err := q.SearchKnowledge(rd.ctx, args["query"].(string), args["agentId"].(*string), args["collectionIds"].([]string), args["limit"].(*int))
-		return err == nil && d.adopt(rd, writeList(rd, f.Selections, knowledgeHitImplementors, hits, (*direct).hit))
+		d.enterRoot(f, args)
+		hits, err := q.SearchKnowledge(d.ctx, args["query"].(string), args["agentId"].(*string), args["collectionIds"].([]string), args["limit"].(*int))
+		return err == nil && writeList(d, f.Selections, knowledgeHitImplementors, hits, (*direct).hit)
 	case "usage":
 		args, err := d.ec.field_Query_usage_args(d.ctx, f.ArgumentMap(vars))
 		if err != nil {
 			return false
 		}
-		rd := d.rootContext(f, args)
-		u, err := q.Usage(rd.ctx, args["from"].(*time.Time), args["to"].(*time.Time), args["groupBy"].(model.UsageGroupBy))
-		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, usageReportImplementors, u, true, (*direct).usageReport))
+		d.enterRoot(f, args)
+		u, err := q.Usage(d.ctx, args["from"].(*time.Time), args["to"].(*time.Time), args["groupBy"].(model.UsageGroupBy))
+		return err == nil && writeOne(d, f.Selections, usageReportImplementors, u, true, (*direct).usageReport)
 	case "integrations":
-		rd := d.rootContext(f, nil)
-		list, err := q.Integrations(rd.ctx)
-		return err == nil && d.adopt(rd, writeList(rd, f.Selections, integrationImplementors, list, (*direct).integration))
+		d.enterRoot(f, nil)
+		list, err := q.Integrations(d.ctx)
+		return err == nil && writeList(d, f.Selections, integrationImplementors, list, (*direct).integration)
 	case "collections":
 		args, err := d.ec.field_Query_collections_args(d.ctx, f.ArgumentMap(vars))
 		if err != nil {
 			return false
 		}
-		rd := d.rootContext(f, args)
-		c, err := q.Collections(rd.ctx, args["first"].(*int), args["after"].(*string))
-		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, knowledgeCollectionConnectionImplementors, c, true, (*direct).collectionConnection))
+		d.enterRoot(f, args)
+		c, err := q.Collections(d.ctx, args["first"].(*int), args["after"].(*string))
+		return err == nil && writeOne(d, f.Selections, knowledgeCollectionConnectionImplementors, c, true, (*direct).collectionConnection)
 	case "collection":
 		args, err := d.ec.field_Query_collection_args(d.ctx, f.ArgumentMap(vars))
 		if err != nil {
 			return false
 		}
-		rd := d.rootContext(f, args)
-		c, err := q.Collection(rd.ctx, args["id"].(string))
-		return err == nil && d.adopt(rd, writeOne(rd, f.Selections, knowledgeCollectionImplementors, c, false, (*direct).collection))
+		d.enterRoot(f, args)
+		c, err := q.Collection(d.ctx, args["id"].(string))
+		return err == nil && writeOne(d, f.Selections, knowledgeCollectionImplementors, c, false, (*direct).collection)
 	}
 	return false
-}
-
-// adopt takes what a root field wrote under its own context.
-func (d *direct) adopt(rd *direct, ok bool) bool {
-	d.b = rd.b
-	return ok
 }
 
 func (d *direct) pageInfo(f *graphql.CollectedField, p *model.PageInfo) bool {
