@@ -188,3 +188,32 @@ func TestDirectRoundTripsDoNotGrowWithLists(t *testing.T) {
 		}
 	}
 }
+
+// Where one loader is asked from two branches of a query, or twice by
+// aliases, direct execution (fields in turn, linked loads, warm) takes the
+// round trips gqlgen's concurrent fields take. The same query with an introspection field added
+// goes to gqlgen whole, with no SQL of its own.
+func TestDirectBatchesLikeGqlgen(t *testing.T) {
+	t.Parallel()
+	e := newEnvWait(t, loaders.DefaultWait)
+	user := uuid.New()
+	agent := e.lookaheadThread(t, user, 5)
+	e.must(t, user, `mutation($a: ID!) { installSkill(agentId: $a, input: {slug: "x", name: "X"}) { id } }`, map[string]any{"a": agent})
+	e.seed(t, user)
+	for _, q := range []string{
+		`{ thread(id: "t") { agent { skills { id } } messages(last: 5) { edges { node { agent { skills { id } } } } } } }`,
+		`{ threads(first: 5) { edges { node { agent { skills { id } } lastMessage { agent { trainingData { id } } } } } } }`,
+		`{ threads(first: 5) { edges { node { a: messages(last: 1) { edges { node { id } } } b: messages(last: 2) { edges { node { id } } } } } } }`,
+		`{ agents(first: 5) { edges { node { skills { id } knowledgeAccess { collection { entryCount entries(first: 2) { edges { node { collection { name } } } } } } } } } }`,
+	} {
+		before := e.direct.Load()
+		_, direct, _ := e.tripsOf(t, user, q, nil)
+		if e.direct.Load() == before {
+			t.Fatalf("not executed directly: %s", q)
+		}
+		_, gqlgen, _ := e.tripsOf(t, user, q[:len(q)-1]+` __type(name: "Agent") { name } }`, nil)
+		if direct > gqlgen {
+			t.Errorf("%d round trips directly, %d through gqlgen: %s", direct, gqlgen, q)
+		}
+	}
+}
