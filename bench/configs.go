@@ -115,7 +115,7 @@ func startConfig(ctx context.Context, c config, e runEnv) (*proc, error) {
 	env := append(baseEnv(), fmt.Sprintf("PORT=%d", port), "DATABASE_URL="+e.dbURL,
 		"SUPABASE_JWT_SECRET="+benchSecret, "OPENAI_API_KEY=sk-bench", "OPENAI_BASE_URL="+e.llmURL,
 		// The bench measures throughput, not the per-user meters.
-		"RATE_MUTATIONS=0", "RATE_LLM=0", "RATE_SUBSCRIPTIONS=0")
+		"RATE_MUTATIONS=0", "RATE_LLM=0", "RATE_SUBSCRIPTIONS=0", "RATE_POINTS=0")
 	env = append(env, c.env...)
 	return start(ctx, c.name, c.bin, nil, env, port, "/query",
 		func(ctx context.Context, base string) error { return getOK(ctx, base+"/readyz") })

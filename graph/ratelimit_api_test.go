@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/agentgraph/agentgraph/graph"
+	"github.com/agentgraph/agentgraph/internal/limits"
 	"github.com/agentgraph/agentgraph/internal/ratelimit"
 )
 
@@ -83,7 +84,7 @@ func TestRateLimits(t *testing.T) {
 		if n := e.count(t, `select count(*) from chat_messages where user_id = $1`, user); n != 2 {
 			t.Fatalf("%d messages stored, want 2", n)
 		}
-		// Queries are not metered.
+		// Queries are metered apart, in points (TestQueryPoints).
 		e.must(t, user, `{ viewer { id } }`, nil)
 	})
 
@@ -114,5 +115,83 @@ func TestRateLimits(t *testing.T) {
 			t.Fatalf("status %d, errors %+v", got.status, got.r.Errors)
 		}
 		wantRateLimited(t, send(tok, feed, nil))
+	})
+}
+
+// Every operation costs points: MinPoints (100) before it is parsed, and
+// its complexity in all when that is more. With 1,000 points an hour the
+// sums below are exact.
+func TestQueryPoints(t *testing.T) {
+	t.Parallel()
+	cfg := ratelimit.Defaults()
+	cfg.User[ratelimit.Points] = ratelimit.Limit{N: 1000, Per: time.Hour}
+	newEnv := func(t *testing.T, lim *limits.Config) *env {
+		l, err := ratelimit.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(l.Close)
+		return newEnvOpts(t, graph.Options{LoaderWait: time.Millisecond, RateLimiter: l, Limits: lim})
+	}
+	send := func(e *env, user uuid.UUID, query string) reply {
+		body := queryBody(t, query, nil)
+		status, h, r := e.postAs(t, token(user, nil), bytes.NewReader(body), int64(len(body)))
+		return reply{status, h, r}
+	}
+	// 1 + 10 agents × (edges 1 + node 1 + id 1 + name 1 + skills (1 + 50 × id 1))
+	const dashboard = `{ agents(first: 10) { edges { node { id name skills { id } } } } }`
+	const dashboardPoints = 551
+	const cheap = `{ viewer { id } }` // complexity 2: pays MinPoints
+
+	t.Run("a query pays its complexity", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, nil)
+		user := uuid.New()
+		e.must(t, user, `mutation { createAgent(input: {name: "A", type: CUSTOM}) { id } }`, nil) // 100
+		if got := send(e, user, dashboard); got.status != 200 || len(got.r.Errors) > 0 {
+			t.Fatalf("status %d, errors %+v", got.status, got.r.Errors)
+		}
+		// 349 left: the second dashboard pays 100 as it arrives, then is
+		// refused the rest, and nothing of it runs.
+		e.queries.reset()
+		got := send(e, user, dashboard)
+		wantRateLimited(t, got)
+		if want := fmt.Sprintf("(%d points asked)", dashboardPoints-ratelimit.MinPoints); !strings.Contains(got.r.Errors[0].Message, want) {
+			t.Fatalf("message %q, want it to say %s", got.r.Errors[0].Message, want)
+		}
+		if n := e.queries.n.Load(); n != 0 {
+			t.Fatalf("a refused query made %d round trips: %v", n, e.queries.statements())
+		}
+		// 249 left: two cheap queries, and the third is refused.
+		for range 2 {
+			e.must(t, user, cheap, nil)
+		}
+		wantRateLimited(t, send(e, user, cheap))
+		// Another user has a budget of their own.
+		e.must(t, uuid.New(), dashboard, nil)
+	})
+
+	t.Run("malformed documents spend points too", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, nil)
+		user := uuid.New()
+		for range 1000 / ratelimit.MinPoints {
+			got := send(e, user, `{ viewer {`)
+			clean(t, got.status, got.r)
+			wantCode(t, got.r, "GRAPHQL_PARSE_FAILED")
+		}
+		wantRateLimited(t, send(e, user, cheap))
+	})
+
+	t.Run("a query refused for its price pays only its arrival", func(t *testing.T) {
+		t.Parallel()
+		lim := limits.Defaults()
+		lim.Complexity = dashboardPoints - 1
+		e := newEnv(t, &lim)
+		user := uuid.New()
+		for range 1000 / ratelimit.MinPoints {
+			wantCode(t, send(e, user, dashboard).r, "COMPLEXITY_LIMIT_EXCEEDED")
+		}
+		wantRateLimited(t, send(e, user, cheap))
 	})
 }

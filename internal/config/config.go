@@ -148,7 +148,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.Limits, err = loadLimits(get); err != nil {
 		return c, err
 	}
-	if c.Rates, err = loadRates(get); err != nil {
+	if c.Rates, err = loadRates(get, c.Limits.Complexity); err != nil {
 		return c, err
 	}
 	if c.TokenKeys, err = loadTokenKeys(get); err != nil {
@@ -254,13 +254,15 @@ func loadLimits(get func(k, def string) string) (limits.Config, error) {
 	return l, nil
 }
 
-// loadRates reads the rate limits over ratelimit.Defaults().
-func loadRates(get func(k, def string) string) (ratelimit.Config, error) {
+// loadRates reads the rate limits over ratelimit.Defaults(). A budget of
+// points must hold the costliest query the limits allow (maxComplexity),
+// or that query could never run.
+func loadRates(get func(k, def string) string, maxComplexity int) (ratelimit.Config, error) {
 	r := ratelimit.Defaults()
-	for _, k := range []ratelimit.Kind{ratelimit.Mutation, ratelimit.LLM, ratelimit.Subscription} {
-		name := strings.ToUpper(k.String()) + "S"
-		if k == ratelimit.LLM {
-			name = "LLM"
+	for _, k := range []ratelimit.Kind{ratelimit.Mutation, ratelimit.LLM, ratelimit.Subscription, ratelimit.Points} {
+		name := strings.ToUpper(k.String())
+		if k != ratelimit.LLM && k != ratelimit.Points {
+			name += "S"
 		}
 		for _, v := range []struct {
 			key string
@@ -269,6 +271,10 @@ func loadRates(get func(k, def string) string) (ratelimit.Config, error) {
 			l, err := ratelimit.ParseLimit(get(v.key, v.dst.String()))
 			if err != nil {
 				return r, fmt.Errorf("%s: %w", v.key, err)
+			}
+			if k == ratelimit.Points && l.N != 0 && l.N < max(maxComplexity, ratelimit.MinPoints) {
+				return r, fmt.Errorf("%s: %d points cannot pay for one query of MAX_COMPLEXITY %d; raise it, or 0 for no limit",
+					v.key, l.N, maxComplexity)
 			}
 			*v.dst = l
 		}

@@ -64,6 +64,8 @@ func TestBadValues(t *testing.T) {
 		{"INTROSPECTION", "maybe", "INTROSPECTION"},
 		{"RATE_LLM", "lots", "RATE_LLM"},
 		{"RATE_ANON_MUTATIONS", "5/never", "RATE_ANON_MUTATIONS"},
+		{"RATE_POINTS", "49999/1m", "RATE_POINTS"},
+		{"RATE_ANON_POINTS", "10/1s", "RATE_ANON_POINTS"},
 		{"APP_ENV", "staging", "APP_ENV"},
 		{"APP_ENV", "production", "SUPABASE_JWT_SECRET"},
 	} {
@@ -121,14 +123,20 @@ func TestIssuer(t *testing.T) {
 
 func TestRates(t *testing.T) {
 	t.Parallel()
-	c, err := Load(env(map[string]string{"RATE_LLM": "3/10s", "RATE_ANON_SUBSCRIPTIONS": "0"}))
+	c, err := Load(env(map[string]string{"RATE_LLM": "3/10s", "RATE_ANON_SUBSCRIPTIONS": "0", "RATE_ANON_POINTS": "0"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := c.Rates
 	if r.User[ratelimit.LLM] != (ratelimit.Limit{N: 3, Per: 10 * time.Second}) || r.Anonymous[ratelimit.Subscription].N != 0 ||
-		r.User[ratelimit.Mutation] != ratelimit.Defaults().User[ratelimit.Mutation] {
+		r.User[ratelimit.Mutation] != ratelimit.Defaults().User[ratelimit.Mutation] ||
+		r.User[ratelimit.Points] != (ratelimit.Limit{N: 1_000_000, Per: time.Minute}) || r.Anonymous[ratelimit.Points].N != 0 {
 		t.Fatalf("rates: %+v", r)
+	}
+	// A smaller MAX_COMPLEXITY lets a smaller budget of points through.
+	c, err = Load(env(map[string]string{"MAX_COMPLEXITY": "1000", "RATE_POINTS": "1000/1s"}))
+	if err != nil || c.Rates.User[ratelimit.Points] != (ratelimit.Limit{N: 1000, Per: time.Second}) {
+		t.Fatalf("RATE_POINTS=1000/1s under MAX_COMPLEXITY=1000: %+v, %v", c.Rates.User[ratelimit.Points], err)
 	}
 }
 

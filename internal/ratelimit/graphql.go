@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -19,16 +20,23 @@ const CodeRateLimited = "RATE_LIMITED"
 // llmFields are the root mutation fields that start a paid LLM call.
 var llmFields = map[string]bool{"sendMessage": true}
 
-// Extension meters operations before they execute: a mutation takes one
-// token per root field, and one more per LLM-starting field from the LLM
-// bucket; a subscription takes one. A refused operation runs nothing, and
-// over HTTP it is answered 429 with Retry-After.
+// Extension meters operations before they execute. Every operation costs
+// points: MinPoints as it arrives, before it is parsed, and the rest of
+// its complexity once that is known, so that it costs max(MinPoints,
+// complexity) in all. A mutation also takes one token per root field, and
+// one more per LLM-starting field from the LLM bucket; a subscription takes
+// one. A refused operation runs nothing, and over HTTP it is answered 429
+// with Retry-After.
+//
+// It must be used after gqlgen's complexity extension, whose figure it
+// reads; an operation refused for its price pays only MinPoints.
 type Extension struct {
 	Limiter *Limiter
 }
 
 var _ interface {
 	graphql.HandlerExtension
+	graphql.OperationParameterMutator
 	graphql.OperationContextMutator
 } = Extension{}
 
@@ -38,6 +46,18 @@ func (Extension) ExtensionName() string { return "RateLimit" }
 // Validate accepts every schema.
 func (Extension) Validate(graphql.ExecutableSchema) error { return nil }
 
+// MutateOperationParameters takes MinPoints before the document is parsed.
+func (e Extension) MutateOperationParameters(ctx context.Context, _ *graphql.RawParams) *gqlerror.Error {
+	if e.Limiter == nil {
+		return nil
+	}
+	c, ok := callerFrom(ctx)
+	if !ok {
+		return nil
+	}
+	return e.take(ctx, c, Points, MinPoints)
+}
+
 // MutateOperationContext takes the operation's tokens or refuses it.
 func (e Extension) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
 	if e.Limiter == nil || oc.Operation == nil {
@@ -46,6 +66,13 @@ func (e Extension) MutateOperationContext(ctx context.Context, oc *graphql.Opera
 	c, ok := callerFrom(ctx)
 	if !ok {
 		return nil
+	}
+	// gqlgen's executor has put oc in ctx already; saying so again keeps
+	// this from depending on it.
+	if s := extension.GetComplexityStats(graphql.WithOperationContext(ctx, oc)); s != nil && s.Complexity > MinPoints {
+		if err := e.take(ctx, c, Points, s.Complexity-MinPoints); err != nil {
+			return err
+		}
 	}
 	switch oc.Operation.Operation {
 	case ast.Mutation:
@@ -75,8 +102,12 @@ func (e Extension) take(ctx context.Context, c Caller, kind Kind, n int) *gqlerr
 	if s, ok := ctx.Value(statusKey{}).(*status); ok {
 		s.code, s.retryAfter = http.StatusTooManyRequests, secs
 	}
+	what := "too many " + kind.String() + " calls"
+	if kind == Points {
+		what = "query budget spent (" + strconv.Itoa(n) + " points asked)"
+	}
 	return &gqlerror.Error{
-		Message:    "too many " + kind.String() + " calls: retry in " + strconv.Itoa(secs) + "s",
+		Message:    what + ": retry in " + strconv.Itoa(secs) + "s",
 		Extensions: map[string]any{"code": CodeRateLimited, "retryAfter": secs},
 	}
 }

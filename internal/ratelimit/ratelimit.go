@@ -1,5 +1,6 @@
 // Package ratelimit meters what costs the server or its bill per caller:
-// mutations, calls that start an LLM reply, and new subscriptions. Each
+// mutations, calls that start an LLM reply, new subscriptions, and the
+// price of every operation in points (its complexity). Each
 // caller (a user, or a client IP without a token) has a token bucket per
 // kind (golang.org/x/time/rate); buckets live in a ristretto cache, so the
 // memory they take is bounded however many callers come. Buckets are per
@@ -26,10 +27,16 @@ const (
 	Mutation     Kind = iota // every root mutation field
 	LLM                      // sendMessage: each starts a paid reply
 	Subscription             // each new subscription
+	Points                   // every operation: max(MinPoints, its complexity)
 	kinds
 )
 
-var kindNames = [kinds]string{"mutation", "llm", "subscription"}
+var kindNames = [kinds]string{"mutation", "llm", "subscription", "points"}
+
+// MinPoints is what any operation costs in points, whatever its complexity,
+// and what it pays before it is parsed: a flood of cheap, malformed or
+// refused documents still spends the caller's budget.
+const MinPoints = 100
 
 func (k Kind) String() string { return kindNames[k] }
 
@@ -74,8 +81,10 @@ type Config struct {
 // Defaults are the limits without configuration (README.md).
 func Defaults() Config {
 	return Config{
-		User:      [kinds]Limit{Mutation: {120, time.Minute}, LLM: {20, time.Minute}, Subscription: {60, time.Minute}},
-		Anonymous: [kinds]Limit{Mutation: {30, time.Minute}, LLM: {5, time.Minute}, Subscription: {20, time.Minute}},
+		User: [kinds]Limit{Mutation: {120, time.Minute}, LLM: {20, time.Minute}, Subscription: {60, time.Minute},
+			Points: {1_000_000, time.Minute}},
+		Anonymous: [kinds]Limit{Mutation: {30, time.Minute}, LLM: {5, time.Minute}, Subscription: {20, time.Minute},
+			Points: {100_000, time.Minute}},
 	}
 }
 
