@@ -2,17 +2,23 @@ package graph_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/gorilla/websocket"
 
 	"github.com/agentgraph/agentgraph/graph"
+	"github.com/agentgraph/agentgraph/internal/auth"
 	"github.com/agentgraph/agentgraph/internal/limits"
 	"github.com/agentgraph/agentgraph/internal/ratelimit"
+	"github.com/agentgraph/agentgraph/internal/store"
 )
 
 // newRateEnv starts the stack with small buckets: 4 mutations and 2 LLM
@@ -194,4 +200,73 @@ func TestQueryPoints(t *testing.T) {
 		}
 		wantRateLimited(t, send(e, user, cheap))
 	})
+}
+
+// Over a WebSocket an operation refused for points is answered as gqlgen
+// answers an operation refused before it runs (a result with the error,
+// then complete), and the socket goes on.
+func TestQueryPointsOverASocket(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cfg := ratelimit.Defaults()
+	cfg.User[ratelimit.Points] = ratelimit.Limit{N: 300, Per: time.Hour}
+	l, err := ratelimit.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	st := store.New(e.pool)
+	v, err := auth.NewVerifier(context.Background(), auth.Options{HS256Secret: []byte(testSecret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(graph.NewHandler(newResolver(st, nil), graph.Options{Verifier: v, RateLimiter: l,
+		LoaderWait: time.Millisecond, Sockets: graph.Sockets(v, nil, graph.SocketQuotas{})}))
+	t.Cleanup(srv.Close)
+
+	c, _, err := (&websocket.Dialer{Subprotocols: []string{"graphql-transport-ws"}}).Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	type frame struct {
+		ID, Type string
+		Payload  json.RawMessage
+	}
+	write := func(m map[string]any) {
+		t.Helper()
+		if err := c.WriteJSON(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() frame {
+		t.Helper()
+		var f frame
+		if err := c.ReadJSON(&f); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	write(map[string]any{"type": "connection_init", "payload": map[string]any{"authToken": token(uuid.New(), nil)}})
+	if f := read(); f.Type != "connection_ack" {
+		t.Fatalf("got %+v, want connection_ack", f)
+	}
+	for i := range 4 {
+		id := fmt.Sprint("q", i)
+		write(map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{"query": `{ viewer { id } }`}})
+		f := read()
+		// 300 points: the fourth is refused, and only it.
+		refused := bytes.Contains(f.Payload, []byte(`"RATE_LIMITED"`))
+		if f.ID != id || f.Type != "next" || refused != (i == 3) || !refused && bytes.Contains(f.Payload, []byte(`"errors"`)) {
+			t.Fatalf("%s: got %s %s", id, f.Type, f.Payload)
+		}
+		if f = read(); f.ID != id || f.Type != "complete" {
+			t.Fatalf("%s: got %+v, want complete", id, f)
+		}
+	}
+	write(map[string]any{"type": "ping"})
+	if f := read(); f.Type != "pong" {
+		t.Fatalf("after a refusal: got %+v, want pong", f)
+	}
 }
