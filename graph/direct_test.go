@@ -96,6 +96,7 @@ func TestDirectMatchesGqlgen(t *testing.T) {
 		{"entries through an agent's access", `{ agents(first: 10) { edges { node { knowledgeAccess { collection { entries(first: 5) { edges { node { content collection { name } } } } } } } } } }`, nil},
 		{"settings page", `{ viewer { __typename id personalization { __typename bio occupation company goals interests aboutMe twitter linkedin github instagram }
 			headAgent { id name } budget { __typename monthlyCents custom spentCents remainingCents exceeded } } }`, nil},
+		{"rate limit, unmetered here (TestQueryPoints: metered)", `{ rateLimit { __typename limit cost remaining resetAt } }`, nil},
 		{"search", `query($q: String!) { searchKnowledge(query: $q, limit: 5) { __typename score entry { id content type importance collection { name } } } }`,
 			map[string]any{"q": "sky"}},
 		{"usage by model and by day", `{ m: usage(groupBy: MODEL) { __typename totals { __typename calls inputTokens outputTokens costCents } buckets { __typename key calls inputTokens outputTokens costCents } }

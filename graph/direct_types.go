@@ -17,6 +17,7 @@ import (
 
 	"github.com/agentgraph/agentgraph/graph/model"
 	"github.com/agentgraph/agentgraph/internal/domain"
+	"github.com/agentgraph/agentgraph/internal/ratelimit"
 	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/agentgraph/agentgraph/internal/store"
 )
@@ -28,10 +29,11 @@ import (
 // all siblings at the first one, so the round trips stay those of gqlgen's
 // concurrent execution.
 var directFields = fieldSets(map[string]string{
-	"Query":                         "viewer agents agent thread threads feed collections collection searchKnowledge usage integrations",
+	"Query":                         "viewer agents agent thread threads feed collections collection searchKnowledge usage integrations rateLimit",
 	"Viewer":                        "id personalization headAgent budget integrations",
 	"Personalization":               "bio occupation company goals interests aboutMe twitter linkedin github instagram",
 	"Budget":                        "monthlyCents custom spentCents remainingCents exceeded",
+	"RateLimit":                     "limit cost remaining resetAt",
 	"Integration":                   "provider scopes expiresAt connected metadata updatedAt status connectedAt",
 	"KnowledgeHit":                  "entry score",
 	"UsageReport":                   "totals buckets",
@@ -164,6 +166,10 @@ func (d *direct) query(f *graphql.CollectedField, _ struct{}) bool {
 		d.enterRoot(f, args)
 		u, err := q.Usage(d.ctx, args["from"].(*time.Time), args["to"].(*time.Time), args["groupBy"].(model.UsageGroupBy))
 		return err == nil && writeOne(d, f.Selections, usageReportImplementors, u, true, (*direct).usageReport)
+	case "rateLimit":
+		d.enterRoot(f, nil)
+		s, err := q.RateLimit(d.ctx)
+		return err == nil && writeOne(d, f.Selections, rateLimitImplementors, s, false, (*direct).rateLimit)
 	case "integrations":
 		d.enterRoot(f, nil)
 		list, err := q.Integrations(d.ctx)
@@ -564,6 +570,25 @@ func (d *direct) budget(f *graphql.CollectedField, b *spend.Budget) bool {
 		d.b, ok = appendOptFloat(d.b, b.RemainingCents)
 	case "exceeded":
 		d.b = strconv.AppendBool(d.b, b.Exceeded)
+	default:
+		return false
+	}
+	return ok
+}
+
+func (d *direct) rateLimit(f *graphql.CollectedField, s *ratelimit.Status) bool {
+	ok := true
+	switch f.Name {
+	case "__typename":
+		d.b = appendQuoted(d.b, "RateLimit")
+	case "limit":
+		d.b = strconv.AppendInt(d.b, int64(s.Limit), 10)
+	case "cost":
+		d.b = strconv.AppendInt(d.b, int64(s.Cost), 10)
+	case "remaining":
+		d.b = strconv.AppendInt(d.b, int64(s.Remaining), 10)
+	case "resetAt":
+		d.b, ok = appendTime(d.b, s.ResetAt)
 	default:
 		return false
 	}

@@ -177,6 +177,47 @@ func TestQueryPoints(t *testing.T) {
 		e.must(t, uuid.New(), dashboard, nil)
 	})
 
+	t.Run("rateLimit says what was paid and what is left", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, nil)
+		user := uuid.New()
+		var got struct {
+			RateLimit struct {
+				Limit, Cost, Remaining int
+				ResetAt                time.Time
+			}
+		}
+		// The dashboard and rateLimit's own 5 (1 + its 4 fields).
+		start := time.Now()
+		e.must(t, user, `{ rateLimit { limit cost remaining resetAt } `+dashboard[1:], nil).as(t, &got)
+		r := got.RateLimit
+		if r.Limit != 1000 || r.Cost != dashboardPoints+5 || r.Remaining < 1000-r.Cost || r.Remaining > 1000-r.Cost+1 {
+			t.Fatalf("rateLimit %+v, want limit 1000, cost %d, %d remaining", r, dashboardPoints+5, 1000-dashboardPoints-5)
+		}
+		// 556 points refill in 556/1000 of an hour.
+		if want := start.Add(time.Duration(r.Cost) * time.Hour / 1000); r.ResetAt.Before(want.Add(-2*time.Second)) || r.ResetAt.After(want.Add(2*time.Second)) {
+			t.Fatalf("resetAt %v, want about %v", r.ResetAt, want)
+		}
+		before := r.Remaining
+		e.must(t, user, `{ rateLimit { limit cost remaining resetAt } }`, nil).as(t, &got)
+		if r := got.RateLimit; r.Cost != ratelimit.MinPoints || r.Remaining != before-ratelimit.MinPoints {
+			t.Fatalf("rateLimit %+v, want cost %d and %d remaining", r, ratelimit.MinPoints, before-ratelimit.MinPoints)
+		}
+		// Another user's budget is their own.
+		e.must(t, uuid.New(), `{ rateLimit { limit cost remaining resetAt } }`, nil).as(t, &got)
+		if r := got.RateLimit; r.Remaining != 1000-ratelimit.MinPoints {
+			t.Fatalf("another user: rateLimit %+v", r)
+		}
+		// Executed directly, each compared with gqlgen's answer (checkDirect).
+		if n := e.direct.Load(); n < 3 {
+			t.Fatalf("%d queries executed directly, want 3", n)
+		}
+		// Unmetered, it is null.
+		if r := newEnvOpts(t, graph.Options{LoaderWait: time.Millisecond}).must(t, user, `{ rateLimit { remaining } }`, nil); string(r.Data) != `{"rateLimit":null}` {
+			t.Fatalf("without a limiter: %s", r.Data)
+		}
+	})
+
 	t.Run("malformed documents spend points too", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, nil)

@@ -13,6 +13,7 @@ import (
 	model1 "github.com/agentgraph/agentgraph/graph/model"
 	"github.com/agentgraph/agentgraph/internal/domain"
 	"github.com/agentgraph/agentgraph/internal/loaders"
+	"github.com/agentgraph/agentgraph/internal/ratelimit"
 	"github.com/agentgraph/agentgraph/internal/spend"
 	"github.com/agentgraph/agentgraph/internal/store"
 	"github.com/google/uuid"
@@ -277,6 +278,15 @@ func (r *queryResolver) Usage(ctx context.Context, from *time.Time, to *time.Tim
 // Integrations is the resolver for the integrations field.
 func (r *queryResolver) Integrations(ctx context.Context) ([]*domain.Integration, error) {
 	return r.Resolver.Integrations.List(ctx)
+}
+
+// RateLimit is the resolver for the rateLimit field.
+func (r *queryResolver) RateLimit(ctx context.Context) (*ratelimit.Status, error) {
+	s, ok := ratelimit.StatusOf(ctx)
+	if !ok {
+		return nil, nil
+	}
+	return &s, nil
 }
 
 // MessageAdded is the resolver for the messageAdded field.

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
@@ -69,11 +70,14 @@ func (e Extension) MutateOperationContext(ctx context.Context, oc *graphql.Opera
 	}
 	// gqlgen's executor has put oc in ctx already; saying so again keeps
 	// this from depending on it.
+	cost := MinPoints
 	if s := extension.GetComplexityStats(graphql.WithOperationContext(ctx, oc)); s != nil && s.Complexity > MinPoints {
 		if err := e.take(ctx, c, Points, s.Complexity-MinPoints); err != nil {
 			return err
 		}
+		cost = s.Complexity
 	}
+	oc.Stats.SetExtension(paidStats, &paid{limiter: e.Limiter, caller: c, cost: cost, at: time.Now()})
 	switch oc.Operation.Operation {
 	case ast.Mutation:
 		fields := graphql.CollectFields(oc, oc.Operation.SelectionSet, []string{"Mutation"})
@@ -91,6 +95,33 @@ func (e Extension) MutateOperationContext(ctx context.Context, oc *graphql.Opera
 		return e.take(ctx, c, Subscription, 1)
 	}
 	return nil
+}
+
+// paidStats names what an operation paid in its stats (StatusOf).
+const paidStats = "RateLimitPaid"
+
+// paid is what an operation paid, to whose bucket, and when.
+type paid struct {
+	limiter *Limiter
+	caller  Caller
+	cost    int
+	at      time.Time
+}
+
+// StatusOf is the caller's budget of points as the operation of ctx left
+// it, read as of the moment it paid (so that every read of it in one
+// operation agrees); false when points are not metered for the caller.
+func StatusOf(ctx context.Context) (Status, bool) {
+	if !graphql.HasOperationContext(ctx) {
+		return Status{}, false
+	}
+	p, ok := graphql.GetOperationContext(ctx).Stats.GetExtension(paidStats).(*paid)
+	if !ok {
+		return Status{}, false
+	}
+	s, ok := p.limiter.status(p.caller, Points, p.at)
+	s.Cost = p.cost
+	return s, ok
 }
 
 func (e Extension) take(ctx context.Context, c Caller, kind Kind, n int) *gqlerror.Error {

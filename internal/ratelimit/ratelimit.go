@@ -131,20 +131,13 @@ type Caller struct {
 // Take takes n tokens of kind from the caller's bucket. When they are not
 // there it takes none and says how long until they will be.
 func (l *Limiter) Take(c Caller, kind Kind, n int) (ok bool, retryAfter time.Duration) {
-	limit := l.cfg.User[kind]
-	if c.Anonymous {
-		limit = l.cfg.Anonymous[kind]
-	}
+	limit, class := l.limitOf(c, kind)
 	if limit.N == 0 || n <= 0 {
 		return true, 0
 	}
 	if n > limit.N {
 		// More than a full bucket: never allowed in one request.
 		return false, limit.Per
-	}
-	class := kind.String()
-	if c.Anonymous {
-		class += "-anonymous"
 	}
 	b := l.bucket(class, c.Key, limit)
 	now := time.Now()
@@ -154,6 +147,14 @@ func (l *Limiter) Take(c Caller, kind Kind, n int) (ok bool, retryAfter time.Dur
 		return false, d
 	}
 	return true, 0
+}
+
+// limitOf is the caller's limit of kind and the class of buckets it fills.
+func (l *Limiter) limitOf(c Caller, kind Kind) (Limit, string) {
+	if c.Anonymous {
+		return l.cfg.Anonymous[kind], kind.String() + "-anonymous"
+	}
+	return l.cfg.User[kind], kind.String()
 }
 
 func (l *Limiter) bucket(class, caller string, limit Limit) *rate.Limiter {
@@ -180,6 +181,31 @@ func (l *Limiter) bucket(class, caller string, limit Limit) *rate.Limiter {
 		l.overflow[class] = o
 	}
 	return o
+}
+
+// Status is a caller's budget of points as one operation leaves it (the API's
+// RateLimit).
+type Status struct {
+	Limit     int       // points when full
+	Cost      int       // what the operation paid
+	Remaining int       // points left, rounded down
+	ResetAt   time.Time // when full again if nothing more is spent
+}
+
+// status reads the caller's bucket of kind at now; false when kind is not
+// metered for the caller.
+func (l *Limiter) status(c Caller, kind Kind, now time.Time) (Status, bool) {
+	limit, class := l.limitOf(c, kind)
+	if limit.N == 0 {
+		return Status{}, false
+	}
+	tokens := max(0, l.bucket(class, c.Key, limit).TokensAt(now))
+	missing := float64(limit.N) - tokens
+	return Status{
+		Limit:     limit.N,
+		Remaining: int(tokens),
+		ResetAt:   now.Add(time.Duration(missing / float64(limit.N) * float64(limit.Per))).Truncate(time.Second).Add(time.Second),
+	}, true
 }
 
 // Seconds rounds a wait up to whole seconds, as Retry-After wants.
